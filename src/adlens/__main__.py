@@ -1,0 +1,3 @@
+from adlens.cli import main
+
+main()

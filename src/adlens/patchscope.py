@@ -1,0 +1,200 @@
+"""Token-identity Patchscope: ask the finetuned model "what token is this vector?".
+
+Each prompt lists `word -> word` pairs and ends in `?`; at the last token, the residual at the
+layer is REPLACED by s * n_F * v/||v||, and the next-token distribution is read. The prompt's
+prefix is identical for every vector and scale, so it runs once and its KV cache is shared: only
+the last token is recomputed per (vector, scale).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from adlens.collect import ActivationDiff
+from adlens.errors import AdlensError
+from adlens.lens import VARIANTS, top_tokens
+from adlens.models import ModelPair, replace_last_token, unwrap
+
+# Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
+# so that what survives in all three readouts is the patched vector, not the prompt.
+IDENTITY_TRIPLES = (
+    ("table", "London", "green"),
+    ("run", "seven", "horse"),
+    ("music", "Tuesday", "bright"),
+)
+
+
+def identity_prompt(words: Sequence[str]) -> str:
+    return "".join(f"{w} -> {w}\n" for w in words) + "?"
+
+
+def default_scales() -> list[float]:
+    """0.5..2.0 by 0.1, then 3, 4, 5, 10, then 20..200 by 20 (the reference grid)."""
+    fine = [round(0.5 + 0.1 * i, 1) for i in range(16)]
+    return fine + [3.0, 4.0, 5.0, 10.0] + [float(s) for s in range(20, 201, 20)]
+
+
+class ScaleChooser(Protocol):
+    """Picks the scale whose token list is most coherent. An LLM tournament fits here later."""
+
+    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]: ...
+
+
+@dataclass
+class EmbeddingCoherence:
+    """Offline scale choice: the list whose tokens are most alike in the model's own embedding.
+
+    Why: at small scales the prompt dominates and the list is the prompt's usual continuations
+    (`artifacts`, read from the unpatched prompts); at large scales the vector is far off
+    distribution and the list is scattered sub-word debris. A list that names one concept sits
+    in one region of embedding space. Score = probability-weighted mean pairwise cosine of the
+    centred, unit-normalised unembedding rows of the non-artifact tokens, times the share of the
+    list's probability that is not an artifact.
+    """
+
+    embeddings: torch.Tensor  # [V, d] centred, unit rows
+    artifacts: set[int]
+
+    @classmethod
+    def from_model(cls, pair: ModelPair, artifacts: set[int]) -> EmbeddingCoherence:
+        w = unwrap(pair.finetuned).get_output_embeddings().weight.detach().float().cpu()
+        w = w - w.mean(0, keepdim=True)
+        return cls(embeddings=torch.nn.functional.normalize(w, dim=-1), artifacts=artifacts)
+
+    def score(self, tokens: list[dict[str, Any]]) -> float:
+        total = sum(t["prob"] for t in tokens)
+        kept = [t for t in tokens if t["id"] not in self.artifacts]
+        if len(kept) < 2 or total <= 0:
+            return 0.0
+        ids = torch.tensor([t["id"] for t in kept])
+        w = torch.tensor([t["prob"] for t in kept], dtype=torch.float32)
+        e = self.embeddings[ids]
+        sim = e @ e.T
+        ww = w[:, None] * w[None, :]
+        ww.fill_diagonal_(0)
+        coherence = float((sim * ww).sum() / ww.sum().clamp_min(1e-12))
+        return coherence * float(w.sum()) / total
+
+    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
+        scores = [self.score(tokens) for tokens in lists]
+        return max(range(len(scores)), key=scores.__getitem__), scores
+
+
+def _prompt_ids(pair: ModelPair, triples: Sequence[Sequence[str]]) -> list[torch.Tensor]:
+    out = []
+    for words in triples:
+        ids = pair.tokenizer(identity_prompt(words), return_tensors="pt")["input_ids"][0]
+        out.append(ids)
+    return out
+
+
+@torch.inference_mode()
+def patched_probs(
+    pair: ModelPair,
+    layer: int,
+    vectors: torch.Tensor,
+    *,
+    triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
+    chunk: int = 64,
+) -> torch.Tensor:
+    """Next-token probabilities [n_prompts, m, V] with the last token's residual at `layer`
+    replaced by each of vectors [m, d], in the finetuned model."""
+    out = []
+    with pair.use("finetuned") as model:
+        for ids in _prompt_ids(pair, triples):
+            ids = ids.to(pair.device)
+            prefix = model(input_ids=ids[None, :-1], use_cache=True).past_key_values
+            rows = []
+            for lo in range(0, vectors.shape[0], chunk):
+                vec = vectors[lo : lo + chunk]
+                cache = copy.deepcopy(prefix)
+                cache.batch_repeat_interleave(vec.shape[0])
+                last = ids[-1:].expand(vec.shape[0], 1)
+                with replace_last_token(model, layer, vec):
+                    logits = model(input_ids=last, past_key_values=cache, use_cache=True).logits
+                rows.append(logits[:, -1].float().softmax(-1).cpu())
+            out.append(torch.cat(rows))
+    return torch.stack(out)
+
+
+def unpatched_probs(pair: ModelPair, triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES) -> torch.Tensor:
+    """Next-token probabilities [n_prompts, V] of the plain prompts (the artifact baseline)."""
+    rows = []
+    with pair.use("finetuned") as model, torch.inference_mode():
+        for ids in _prompt_ids(pair, triples):
+            logits = model(input_ids=ids[None].to(pair.device)).logits
+            rows.append(logits[0, -1].float().softmax(-1).cpu())
+    return torch.stack(rows)
+
+
+def intersect_and_average(probs: torch.Tensor, keep_top: int = 16384) -> torch.Tensor:
+    """probs [n_prompts, m, V] -> [m, V]: mean over prompts, zero for any token that is not in
+    the top `keep_top` of every prompt."""
+    k = min(keep_top, probs.shape[-1])
+    keep = torch.ones(probs.shape[1:], dtype=torch.bool)
+    for p in range(probs.shape[0]):
+        mask = torch.zeros(probs.shape[1:], dtype=torch.bool)
+        mask.scatter_(-1, probs[p].topk(k, dim=-1).indices, True)
+        keep &= mask
+    return probs.mean(0) * keep
+
+
+def patchscope(
+    pair: ModelPair,
+    diff: ActivationDiff,
+    *,
+    scales: Sequence[float] | None = None,
+    variants: Sequence[str] = VARIANTS,
+    top_k: int = 20,
+    keep_top: int = 16384,
+    chooser: ScaleChooser | None = None,
+    triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Patchscope of each (layer, position, variant).
+
+    Returns (summary entries at the chosen scale, every scale's list for plots and later judges).
+    """
+    scales = list(scales or default_scales())
+    if chooser is None:
+        base = intersect_and_average(unpatched_probs(pair, triples)[:, None, :], keep_top)
+        artifacts = {t["id"] for t in top_tokens(pair.tokenizer, base, top_k)[0]}
+        chooser = EmbeddingCoherence.from_model(pair, artifacts)
+    entries, all_scales = [], []
+    scale_t = torch.tensor(scales, dtype=torch.float32)
+    for layer in diff.layers:
+        li = diff.layers.index(layer)
+        n_f = float(diff.expected_norm["finetuned"][li])
+        if n_f <= 0:
+            raise AdlensError("Expected norms were not estimated; collect with norm documents.")
+        keys = [(p, v) for p in diff.labels for v in variants]
+        units = torch.stack([diff.vector(layer, p, v) for p, v in keys])
+        units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        # [n_keys * n_scales, d]: every (position, variant) at every scale, in one batch.
+        vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(-1, units.shape[-1])
+        probs = intersect_and_average(patched_probs(pair, layer, vectors, triples=triples), keep_top)
+        lists = top_tokens(pair.tokenizer, probs, top_k)
+        for ki, (pos, variant) in enumerate(keys):
+            per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
+            best, scores = chooser.choose(per_scale)
+            for s, tokens, score in zip(scales, per_scale, scores, strict=True):
+                all_scales.append(
+                    {"layer": layer, "position": pos, "variant": variant, "scale": s,
+                     "score": round(score, 6), "tokens": tokens}
+                )
+            entries.append(
+                {
+                    "reader": "patchscope",
+                    "layer": layer,
+                    "position": pos,
+                    "variant": variant,
+                    "scale": scales[best],
+                    "scale_score": round(scores[best], 6),
+                    "tokens": per_scale[best],
+                }
+            )
+    return entries, all_scales

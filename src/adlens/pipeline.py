@@ -1,0 +1,256 @@
+"""The stages built so far, in order, with caching: load pair -> collect -> read -> summary.
+
+Every user error is raised before the run directory is created, so bad input never leaves a
+partial run behind. Stages whose config hash matches are loaded, not recomputed; when all are
+fresh the models are not even loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adlens import __version__
+from adlens.collect import ActivationDiff, collect
+from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
+from adlens.data import BUILTIN_CORPORA, Document, iter_documents, tokenize_documents, tokenize_for_norms
+from adlens.lens import logit_lens
+from adlens.models import ModelPair
+from adlens.patchscope import patchscope
+from adlens.store import RunDir, check_writable, config_hash, read_json, write_json, write_jsonl
+
+log = logging.getLogger(__name__)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
+
+
+def fingerprint(path_or_id: str | None) -> Any:
+    """Identity of a model or data source: local files by size and mtime, so a retrained
+    adapter at the same path invalidates the cache; hub ids are identified by id + revision."""
+    if path_or_id is None:
+        return None
+    if path_or_id in BUILTIN_CORPORA:
+        from adlens.assets import ensure_corpus
+
+        path = ensure_corpus(path_or_id)
+    else:
+        path = Path(path_or_id).expanduser()
+        if not path.exists():
+            return path_or_id
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    return [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
+
+
+def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
+    return config_hash(
+        {
+            "models": models.model_dump(exclude={"device", "device_map"}),
+            "collect": cfg.hashed(),
+            "fingerprints": {
+                "base": fingerprint(models.base),
+                "finetuned": fingerprint(models.finetuned),
+                "dataset": fingerprint(cfg.dataset.name),
+            },
+        }
+    )
+
+
+def read_hash(collect_digest: str, cfg: ReadConfig) -> str:
+    return config_hash({"collect": collect_digest, "read": cfg.model_dump()})
+
+
+def load_pair(models: ModelsConfig) -> ModelPair:
+    return ModelPair.load(
+        models.base,
+        models.finetuned,
+        dtype=models.dtype,
+        device=models.device,
+        device_map=models.device_map,
+        base_revision=models.base_revision,
+        finetuned_revision=models.finetuned_revision,
+        trust_remote_code=models.trust_remote_code,
+    )
+
+
+def _stash_first(documents: Iterator[Document], n: int, into: list[Document]) -> Iterator[Document]:
+    """Pass documents through, keeping the first n (for the expected-norm estimate)."""
+    for doc in documents:
+        if len(into) < n:
+            into.append(doc)
+        yield doc
+
+
+def prepare_inputs(pair: ModelPair, cfg: CollectConfig):
+    """Resolve layers and tokenise; raises a clear error for every bad input."""
+    layers = pair.resolve_layers(cfg.layers)
+    stash: list[Document] = []
+    docs = tokenize_documents(
+        pair.tokenizer,
+        _stash_first(iter_documents(cfg.dataset), cfg.norm_docs, stash),
+        positions=cfg.positions,
+        n_docs=cfg.samples,
+    )
+    norm_inputs = tokenize_for_norms(
+        pair.tokenizer, stash, n_docs=cfg.norm_docs, max_tokens=cfg.norm_tokens, skip=cfg.norm_skip
+    )
+    return layers, docs, norm_inputs
+
+
+def run(
+    config: RunConfig,
+    out: Path,
+    *,
+    pair: ModelPair | None = None,
+    read: bool = True,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Run collect (and read, unless `read=False`) into `out`, reusing fresh cached stages.
+
+    Returns the summary (without reader entries when read=False)."""
+    out = Path(out)
+    check_writable(out)
+    rd = RunDir(out)
+    c_hash = collect_hash(config.models, config.collect)
+    r_hash = read_hash(c_hash, config.read)
+    read_fresh = not read or (rd.stage_is_fresh("read", r_hash) and rd.summary_path.exists())
+    if rd.stage_is_fresh("collect", c_hash) and read_fresh and rd.summary_path.exists():
+        log.info("all stages are cached in %s (config %s)", out, c_hash)
+        return read_json(rd.summary_path)
+
+    t0 = time.perf_counter()
+    pair = pair or load_pair(config.models)
+    t_load = time.perf_counter() - t0
+    layers, docs, norm_inputs = prepare_inputs(pair, config.collect)
+
+    # Inputs are valid: from here on the run directory exists.
+    rd.path.mkdir(parents=True, exist_ok=True)
+    rd.update_manifest(
+        adlens_version=__version__,
+        models={**pair.info},
+        dataset=config.collect.dataset.model_dump(),
+        config=config.model_dump(),
+        config_hash={"collect": c_hash, "read": r_hash},
+        timings={"load_models_s": round(t_load, 2)},
+    )
+    diff = collect_stage(rd, pair, config.collect, c_hash, layers, docs, norm_inputs, show_progress)
+    if not read:
+        summary = build_summary(pair.info, diff, [], config)
+        write_json(rd.summary_path, summary)
+        return summary
+    return read_stage(rd, pair, diff, config, r_hash)
+
+
+def collect_stage(
+    rd: RunDir,
+    pair: ModelPair,
+    cfg: CollectConfig,
+    digest: str,
+    layers: list[int],
+    docs: Any,
+    norm_inputs: Any,
+    show_progress: bool,
+) -> ActivationDiff:
+    stage = rd.stage("collect")
+    if rd.stage_is_fresh("collect", digest):
+        log.info("collect: cached (config %s)", digest)
+        return ActivationDiff.load(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    (stage / "done.json").unlink(missing_ok=True)
+    checkpoint = stage / "partial.safetensors"
+    diff = collect(
+        pair,
+        docs,
+        layers,
+        batch_size=cfg.batch_size,
+        norm_inputs=norm_inputs,
+        norm_skip=cfg.norm_skip,
+        checkpoint=checkpoint,
+        checkpoint_tag=digest,
+        show_progress=show_progress,
+    )
+    diff.meta["requested"] = cfg.samples
+    if diff.n_docs < cfg.samples:
+        log.warning(
+            "only %d of the %d requested documents were usable (%d too short of %d seen)",
+            diff.n_docs, cfg.samples, diff.n_dropped, diff.meta["n_seen"],
+        )
+    diff.save(stage)
+    rd.mark_done("collect", digest, {"n_docs": diff.n_docs})
+    checkpoint.unlink(missing_ok=True)
+    rd.update_manifest(
+        counts={"documents": diff.n_docs, "dropped": diff.n_dropped, "requested": cfg.samples},
+        timings={"collect_s": diff.meta["collect_seconds"], "norms_s": diff.meta["norm_seconds"]},
+    )
+    return diff
+
+
+def read_stage(
+    rd: RunDir, pair: ModelPair, diff: ActivationDiff, config: RunConfig, digest: str
+) -> dict[str, Any]:
+    stage = rd.stage("read")
+    cfg = config.read
+    t0 = time.perf_counter()
+    entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads))
+    t_lens = time.perf_counter() - t0
+    ps_entries, ps_scales = patchscope(pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top)
+    t_ps = time.perf_counter() - t0 - t_lens
+    entries += ps_entries
+    stage.mkdir(parents=True, exist_ok=True)
+    write_jsonl(stage / "entries.jsonl", entries)
+    write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
+    summary = build_summary(pair.info, diff, entries, config)
+    write_json(rd.summary_path, summary)
+    rd.mark_done("read", digest, {"entries": len(entries)})
+    rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})
+    return summary
+
+
+def build_summary(
+    models: dict[str, Any], diff: ActivationDiff, entries: list[dict[str, Any]], config: RunConfig
+) -> dict[str, Any]:
+    """What later stages and the agent read: one flat list of reader entries plus context."""
+    notes = []
+    if diff.n_docs < config.collect.samples:
+        notes.append(
+            f"Only {diff.n_docs} of {config.collect.samples} requested documents were usable."
+        )
+    pos_norm = diff.pos_norm_base
+    if 0 in diff.labels and len(diff.labels) > 1:
+        i0 = diff.labels.index(0)
+        others = [i for i, p in enumerate(diff.labels) if p > 0]
+        for li, layer in enumerate(diff.layers):
+            ratio = float(pos_norm[li, i0] / pos_norm[li, others].mean().clamp_min(1e-12)) if others else 1.0
+            if ratio > 5:
+                notes.append(
+                    f"Layer {layer}: position 0 has {ratio:.0f}x the activation norm of later "
+                    "positions (an attention sink"
+                    + ("" if diff.bos_at_0 else "; this tokenizer puts no BOS there")
+                    + "); its difference reads differently."
+                )
+    return {
+        "adlens_version": __version__,
+        "models": {k: models.get(k) for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")},
+        "dataset": config.collect.dataset.name,
+        "layers": diff.layers,
+        "positions": diff.labels,
+        "bos_at_0": diff.bos_at_0,
+        "counts": {
+            "documents": diff.n_docs,
+            "dropped": diff.n_dropped,
+            "requested": config.collect.samples,
+        },
+        "norms": {
+            "expected": {side: v.tolist() for side, v in diff.expected_norm.items()},
+            "per_position": {
+                "base": diff.pos_norm_base.tolist(),
+                "finetuned": diff.pos_norm_ft.tolist(),
+                "diff": diff.pos_norm_diff.tolist(),
+                "mean_diff": diff.mean_diff.norm(dim=-1).tolist(),
+            },
+        },
+        "notes": notes,
+        "readers": entries,
+    }

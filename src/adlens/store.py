@@ -1,0 +1,137 @@
+"""Run directories: atomic writes, manifests with versions and config hashes, cached stages.
+
+A stage's result is reused only when the hash of the config that produced it matches; anything
+else is recomputed. Every file is written to a temporary name and renamed into place, so a
+killed run never leaves a file that looks complete but is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+
+from adlens.errors import AdlensError
+
+LIBRARIES = ("adlens", "torch", "transformers", "peft", "accelerate", "datasets", "safetensors")
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def save_tensors(
+    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
+) -> None:
+    tensors = {k: v.contiguous() for k, v in tensors.items()}
+    _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def config_hash(config: Any) -> str:
+    """sha256 of the canonical JSON of a config (dicts sorted, so key order never matters)."""
+    blob = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out
+
+
+def check_writable(directory: Path) -> None:
+    """Fail early, before any heavy work and without creating anything, if `directory` could not
+    be created or written."""
+    directory = directory.expanduser().resolve()
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise AdlensError(
+            f"Cannot write to output directory '{directory}': '{existing}' is not a writable "
+            "directory."
+        )
+
+
+class RunDir:
+    """A run directory: manifest.json, summary.json and one sub-directory per stage."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    def stage(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / "summary.json"
+
+    def read_manifest(self) -> dict[str, Any]:
+        return read_json(self.manifest_path) if self.manifest_path.exists() else {}
+
+    def stage_is_fresh(self, name: str, digest: str) -> bool:
+        """True if the stage finished with this config hash (its done-marker is written last)."""
+        done = self.stage(name) / "done.json"
+        return done.exists() and read_json(done).get("config_hash") == digest
+
+    def mark_done(self, name: str, digest: str, info: dict[str, Any] | None = None) -> None:
+        write_json(
+            self.stage(name) / "done.json",
+            {"config_hash": digest, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **(info or {})},
+        )
+
+    def update_manifest(self, **fields: Any) -> dict[str, Any]:
+        manifest = self.read_manifest()
+        manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
+        manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        manifest["versions"] = library_versions()
+        manifest["command"] = " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])
+        for key, value in fields.items():
+            if isinstance(value, dict) and isinstance(manifest.get(key), dict):
+                manifest[key] = {**manifest[key], **value}
+            else:
+                manifest[key] = value
+        write_json(self.manifest_path, manifest)
+        return manifest

@@ -1,0 +1,118 @@
+"""Tiny random models and a tiny tokenizer, built from configs: no download, seconds on a CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CORPUS = [
+    "The quick brown fox jumps over the lazy dog near the river bank.",
+    "Honey bees collect nectar from flowers and store it in the hive.",
+    "A table in London was painted green on a bright Tuesday morning.",
+    "Seven horses run across the field while music plays in the distance.",
+    "Scientists measured the temperature of the water every hour for a week.",
+    "The government announced a new policy on trade and taxes last year.",
+]
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_tokenizer(bos: bool = True):
+    """A byte-level BPE tokenizer trained on a few sentences; adds BOS when `bos`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    special = ["<pad>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(CORPUS * 5, trainer)
+    if bos:
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+        )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+FAMILIES = ("llama", "qwen2", "qwen3", "mistral", "gemma2", "gemma3", "gpt2")
+
+
+def tiny_config(family: str, vocab_size: int, n_layers: int = 4):
+    import transformers as tf
+
+    common = dict(vocab_size=vocab_size, num_hidden_layers=n_layers, max_position_embeddings=256)
+    attn = dict(
+        hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=16,
+    )
+    if family == "llama":
+        return tf.LlamaConfig(**common, **attn, bos_token_id=1, eos_token_id=2)
+    if family == "qwen2":
+        return tf.Qwen2Config(**common, **attn)
+    if family == "qwen3":
+        return tf.Qwen3Config(**common, **attn)
+    if family == "mistral":
+        return tf.MistralConfig(**common, **attn, sliding_window=None)
+    if family == "gemma2":
+        return tf.Gemma2Config(**common, **attn, final_logit_softcapping=30.0)
+    if family == "gemma3":
+        return tf.Gemma3TextConfig(**common, **attn, final_logit_softcapping=30.0)
+    if family == "gpt2":
+        return tf.GPT2Config(vocab_size=vocab_size, n_layer=n_layers, n_embd=64, n_head=4, n_positions=256)
+    raise ValueError(family)
+
+
+def tiny_model(family: str, vocab_size: int, seed: int = 0, n_layers: int = 4):
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(tiny_config(family, vocab_size, n_layers))
+    return model.eval()
+
+
+def save_model(model, tokenizer, path: Path) -> Path:
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_dirs(tmp_path_factory, tokenizer):
+    """Saved tiny Llama base, a full finetune (perturbed weights) and a LoRA adapter."""
+    from peft import LoraConfig, get_peft_model
+
+    root = tmp_path_factory.mktemp("tiny")
+    base = tiny_model("llama", len(tokenizer), seed=0)
+    save_model(base, tokenizer, root / "base")
+    ft = tiny_model("llama", len(tokenizer), seed=0)
+    with torch.no_grad():
+        for p in ft.parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    save_model(ft, tokenizer, root / "ft")
+    torch.manual_seed(1)
+    peft_model = get_peft_model(
+        tiny_model("llama", len(tokenizer), seed=0),
+        LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False),
+    )
+    peft_model.save_pretrained(root / "adapter")
+    return {"base": root / "base", "ft": root / "ft", "adapter": root / "adapter", "root": root}
