@@ -231,13 +231,14 @@ def _convert_gguf(folder: Path, spec: _ModelSpec, out: Path) -> None:
     del loaded
     model.save_pretrained(out, safe_serialization=True)
 
-    _check_tokenizer(tok, spec)
-    tok.model_max_length = config.max_position_embeddings  # the GGUF leaves it unlimited
+    _check_tokenizer(tok, spec, fix=True)
+    if getattr(config, "max_position_embeddings", None):
+        tok.model_max_length = config.max_position_embeddings  # the GGUF leaves it unlimited
     tok.save_pretrained(out)
-    _check_tokenizer(AutoTokenizer.from_pretrained(out), spec)  # the saved copy must agree
+    _check_tokenizer(AutoTokenizer.from_pretrained(out), spec, fix=False)  # saved copy agrees
 
 
-def _check_tokenizer(tok, spec: _ModelSpec) -> None:
+def _check_tokenizer(tok, spec: _ModelSpec, fix: bool) -> None:
     ids = tok("hi").input_ids
     adds_bos = tok.bos_token_id is not None and ids[:1] == [tok.bos_token_id]
     logger.info(
@@ -248,15 +249,16 @@ def _check_tokenizer(tok, spec: _ModelSpec) -> None:
         ids,
         "yes" if tok.chat_template else "no",
     )
-    if adds_bos != spec.add_bos:
+    if adds_bos != spec.add_bos and fix:
         # The GGUF tokenizer must tokenize as the original did, or activations shift.
         logger.warning(
             "tokenizer add_bos_token=%s, original uses %s: fixing", adds_bos, spec.add_bos
         )
         tok.add_bos_token = spec.add_bos
         ids = tok("hi").input_ids
-        if (tok.bos_token_id is not None and ids[:1] == [tok.bos_token_id]) != spec.add_bos:
-            raise AdlensError(f"could not set the tokenizer's BOS handling to {spec.add_bos}")
+        adds_bos = tok.bos_token_id is not None and ids[:1] == [tok.bos_token_id]
+    if adds_bos != spec.add_bos:
+        raise AdlensError(f"could not set the tokenizer's BOS handling to {spec.add_bos}")
     if spec.chat_template and not tok.chat_template:
         raise AdlensError(f"{spec.gguf} carries no chat template; the conversion lost it")
 

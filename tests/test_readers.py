@@ -1,0 +1,114 @@
+"""Logit lens and Patchscope: shapes of the summary, the replacement, the grid, the intersection."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from conftest import CORPUS, tiny_model
+
+from adlens.collect import collect
+from adlens.data import tokenize_documents, tokenize_for_norms
+from adlens.lens import VARIANTS, logit_lens
+from adlens.models import ModelPair
+from adlens.patchscope import (
+    EmbeddingCoherence,
+    default_scales,
+    identity_prompt,
+    intersect_and_average,
+    patched_probs,
+    patchscope,
+)
+
+
+@pytest.fixture(scope="module")
+def pair_and_diff(tokenizer):
+    base = tiny_model("llama", len(tokenizer), seed=0)
+    ft = copy.deepcopy(base)
+    with torch.no_grad():
+        for p in ft.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    pair = ModelPair(finetuned=ft, base_model=base, tokenizer=tokenizer)
+    texts = CORPUS * 4
+    docs = tokenize_documents(tokenizer, texts, positions=3, n_docs=24)
+    norms = tokenize_for_norms(tokenizer, texts, n_docs=8, max_tokens=16, skip=5)
+    return pair, collect(pair, docs, [1, 2], norm_inputs=norms, show_progress=False)
+
+
+def test_scale_grid():
+    s = default_scales()
+    assert s[:3] == [0.5, 0.6, 0.7] and 2.0 in s and 2.1 not in s
+    assert [3.0, 4.0, 5.0, 10.0] == [x for x in s if 2 < x < 20]
+    assert [x for x in s if x >= 20] == [float(v) for v in range(20, 201, 20)]
+    assert len(s) == 30
+
+
+def test_identity_prompt():
+    assert identity_prompt(["a", "b", "c"]) == "a -> a\nb -> b\nc -> c\n?"
+
+
+def test_logit_lens_entries(pair_and_diff):
+    pair, diff = pair_and_diff
+    entries = logit_lens(pair, diff, top_k=7, heads=("finetuned", "base"))
+    assert len(entries) == 2 * 2 * 3 * len(VARIANTS)
+    e = entries[0]
+    assert set(e) == {"reader", "head", "layer", "position", "variant", "tokens"}
+    assert len(e["tokens"]) == 7 and set(e["tokens"][0]) == {"token", "id", "prob"}
+    probs = [t["prob"] for t in e["tokens"]]
+    assert probs == sorted(probs, reverse=True)
+    # the negated difference reads differently from the difference
+    by = {(x["head"], x["layer"], x["position"], x["variant"]): x for x in entries}
+    assert by[("finetuned", 1, 0, "diff")]["tokens"] != by[("finetuned", 1, 0, "neg_diff")]["tokens"]
+
+
+def test_patched_probs_match_an_uncached_forward(pair_and_diff, tokenizer):
+    """The KV-cache shortcut equals a plain full-prompt forward with the replacement hook."""
+    from adlens.models import replace_last_token
+
+    pair, _ = pair_and_diff
+    vecs = torch.randn(3, pair.d_model) * 5
+    triples = [("a", "b", "c")]
+    got = patched_probs(pair, 1, vecs, triples=triples, chunk=2)[0]
+    ids = tokenizer(identity_prompt(triples[0]), return_tensors="pt")["input_ids"].repeat(3, 1)
+    with torch.no_grad(), replace_last_token(pair.finetuned, 1, vecs):
+        ref = pair.finetuned(input_ids=ids).logits[:, -1].softmax(-1)
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_intersection_rule():
+    probs = torch.tensor(
+        [
+            [[0.5, 0.3, 0.15, 0.05]],
+            [[0.1, 0.6, 0.25, 0.05]],
+            [[0.3, 0.3, 0.05, 0.35]],
+        ]
+    )
+    out = intersect_and_average(probs, keep_top=2)
+    # token 0: top-2 in prompts 0 and 2, not 1 -> dropped; token 1: top-2 everywhere -> kept.
+    expected = torch.tensor([[0.0, 0.4, 0.0, 0.0]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_patchscope_entries_and_all_scales(pair_and_diff):
+    pair, diff = pair_and_diff
+    scales = [0.5, 1.0, 5.0, 40.0]
+    entries, all_scales = patchscope(pair, diff, scales=scales, top_k=5, keep_top=50)
+    assert len(entries) == 2 * 3 * len(VARIANTS)
+    assert len(all_scales) == len(entries) * len(scales)
+    for e in entries:
+        assert e["reader"] == "patchscope" and e["scale"] in scales and len(e["tokens"]) <= 5
+        mine = [s for s in all_scales if (s["layer"], s["position"], s["variant"]) == (e["layer"], e["position"], e["variant"])]
+        assert max(s["score"] for s in mine) == pytest.approx(e["scale_score"])
+
+
+def test_embedding_coherence_prefers_related_tokens():
+    emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05]]), dim=-1)
+    chooser = EmbeddingCoherence(embeddings=emb, artifacts={4})
+
+    def lst(ids):
+        return [{"id": i, "prob": 0.2, "token": str(i)} for i in ids]
+
+    best, scores = chooser.choose([lst([0, 2, 3]), lst([0, 1]), lst([4, 0])])
+    assert best == 1
+    assert scores[2] == 0.0  # only one non-artifact token left
