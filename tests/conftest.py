@@ -57,7 +57,10 @@ def tiny_config(family: str, vocab_size: int, n_layers: int = 4):
 
     common = dict(vocab_size=vocab_size, num_hidden_layers=n_layers, max_position_embeddings=256)
     attn = dict(
-        hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2,
+        hidden_size=64,
+        intermediate_size=128,
+        num_attention_heads=4,
+        num_key_value_heads=2,
         head_dim=16,
     )
     if family == "llama":
@@ -73,7 +76,9 @@ def tiny_config(family: str, vocab_size: int, n_layers: int = 4):
     if family == "gemma3":
         return tf.Gemma3TextConfig(**common, **attn, final_logit_softcapping=30.0)
     if family == "gpt2":
-        return tf.GPT2Config(vocab_size=vocab_size, n_layer=n_layers, n_embd=64, n_head=4, n_positions=256)
+        return tf.GPT2Config(
+            vocab_size=vocab_size, n_layer=n_layers, n_embd=64, n_head=4, n_positions=256
+        )
     raise ValueError(family)
 
 

@@ -6,11 +6,11 @@ import copy
 
 import pytest
 import torch
-from conftest import CORPUS, tiny_model
 
 from adlens.collect import ActivationDiff, collect, expected_norms
 from adlens.data import tokenize_documents, tokenize_for_norms
 from adlens.models import ModelPair
+from conftest import CORPUS, tiny_model
 
 DOCS = [f"{CORPUS[i % len(CORPUS)]} Item number {i} follows here." for i in range(37)]
 
@@ -39,7 +39,12 @@ def _reference(pair, texts, layers, k):
         diffs.append(f - b)
         bases.append(b)
         fts.append(f)
-    return torch.stack(diffs).mean(0), torch.stack(bases).mean(0), torch.stack(fts).mean(0), len(diffs)
+    return (
+        torch.stack(diffs).mean(0),
+        torch.stack(bases).mean(0),
+        torch.stack(fts).mean(0),
+        len(diffs),
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 8, 64])
@@ -74,11 +79,15 @@ def test_planted_difference_recovered_exactly(tokenizer):
 
 
 def test_lora_pair_matches_reference(tiny_dirs, tokenizer):
-    pair = ModelPair.load(str(tiny_dirs["base"]), str(tiny_dirs["adapter"]), dtype="float32", device="cpu")
+    pair = ModelPair.load(
+        str(tiny_dirs["base"]), str(tiny_dirs["adapter"]), dtype="float32", device="cpu"
+    )
     docs = tokenize_documents(tokenizer, DOCS, positions=5, n_docs=len(DOCS))
     diff = collect(pair, docs, [1], batch_size=16, show_progress=False)
     # Reference from two separately loaded models.
-    full = ModelPair.load(str(tiny_dirs["base"]), str(tiny_dirs["base"]), dtype="float32", device="cpu")
+    full = ModelPair.load(
+        str(tiny_dirs["base"]), str(tiny_dirs["base"]), dtype="float32", device="cpu"
+    )
     with pair.use("finetuned") as m:
         merged = copy.deepcopy(m).merge_and_unload()
     ref_pair = ModelPair(finetuned=merged, base_model=full.base_model, tokenizer=tokenizer)
@@ -125,7 +134,9 @@ def test_expected_norm_skips_first_positions(tokenizer):
     ids, mask = tokenize_for_norms(tokenizer, DOCS, n_docs=8, max_tokens=20, skip=5)
     got = expected_norms(pair, [1], ids, mask, skip=5)
     with torch.no_grad():
-        h = pair.base_model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[2]
+        h = pair.base_model(
+            input_ids=ids, attention_mask=mask, output_hidden_states=True
+        ).hidden_states[2]
     keep = mask.bool().clone()
     keep[:, :5] = False
     torch.testing.assert_close(got["base"][0], h.norm(dim=-1)[keep].mean(), rtol=1e-4, atol=1e-4)
@@ -142,13 +153,26 @@ def test_interrupted_collection_resumes_to_the_same_result(tokenizer, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        collect(pair, docs, [1], batch_size=4, checkpoint=ckpt, checkpoint_tag="t", on_batch=stop_after, show_progress=False)
+        collect(
+            pair,
+            docs,
+            [1],
+            batch_size=4,
+            checkpoint=ckpt,
+            checkpoint_tag="t",
+            on_batch=stop_after,
+            show_progress=False,
+        )
     assert ckpt.exists()
-    resumed = collect(pair, docs, [1], batch_size=4, checkpoint=ckpt, checkpoint_tag="t", show_progress=False)
+    resumed = collect(
+        pair, docs, [1], batch_size=4, checkpoint=ckpt, checkpoint_tag="t", show_progress=False
+    )
     assert resumed.meta["resumed_from"] == 12
     torch.testing.assert_close(resumed.mean_diff, full.mean_diff, rtol=1e-5, atol=1e-6)
     # A checkpoint from another config is never trusted.
-    other = collect(pair, docs, [1], batch_size=4, checkpoint=ckpt, checkpoint_tag="other", show_progress=False)
+    other = collect(
+        pair, docs, [1], batch_size=4, checkpoint=ckpt, checkpoint_tag="other", show_progress=False
+    )
     assert other.meta["resumed_from"] == 0
 
 

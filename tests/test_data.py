@@ -18,7 +18,10 @@ def test_local_formats_give_the_same_documents(tmp_path):
     (tmp_path / "a.txt").write_text("\n\n".join(TEXTS))
     (tmp_path / "a.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
     pq.write_table(pa.table({"text": TEXTS}), tmp_path / "a.parquet")
-    got = [sorted(iter_documents(TextSource(name=str(tmp_path / f"a.{ext}")))) for ext in ("txt", "jsonl", "parquet")]
+    got = [
+        sorted(iter_documents(TextSource(name=str(tmp_path / f"a.{ext}"))))
+        for ext in ("txt", "jsonl", "parquet")
+    ]
     assert got[0] == got[1] == got[2] == sorted(TEXTS)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import FAMILIES, tiny_model
 
+from adlens.errors import AdlensError
 from adlens.lens import head_logits
 from adlens.models import (
     ModelPair,
@@ -16,7 +16,7 @@ from adlens.models import (
     replace_last_token,
     resolve_layers,
 )
-from adlens.errors import AdlensError
+from conftest import FAMILIES, tiny_model
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -26,7 +26,9 @@ def family_pair(request, tokenizer):
 
 
 def _ids(tokenizer):
-    return tokenizer(["The quick brown fox jumps over the lazy dog"], return_tensors="pt")["input_ids"]
+    return tokenizer(["The quick brown fox jumps over the lazy dog"], return_tensors="pt")[
+        "input_ids"
+    ]
 
 
 def test_layers_and_norm_found(family_pair):
@@ -110,7 +112,9 @@ def test_resolve_layers():
 def test_lora_disabled_equals_plain_base(tiny_dirs, tokenizer):
     from transformers import AutoModelForCausalLM
 
-    pair = ModelPair.load(str(tiny_dirs["base"]), str(tiny_dirs["adapter"]), dtype="float32", device="cpu")
+    pair = ModelPair.load(
+        str(tiny_dirs["base"]), str(tiny_dirs["adapter"]), dtype="float32", device="cpu"
+    )
     assert pair.is_adapter
     plain = AutoModelForCausalLM.from_pretrained(tiny_dirs["base"], dtype=torch.float32).eval()
     ids = _ids(tokenizer)

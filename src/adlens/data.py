@@ -98,7 +98,9 @@ def _read_local(path: Path, src: TextSource) -> list[Document]:
         for i, rec in enumerate(table.to_pylist()):
             docs.append(_record_to_doc(rec, src, f"{path} row {i}"))
     else:
-        raise AdlensError(f"Unsupported file type '{suffix}' for {path}: use .txt, .jsonl or .parquet.")
+        raise AdlensError(
+            f"Unsupported file type '{suffix}' for {path}: use .txt, .jsonl or .parquet."
+        )
     return [d for d in docs if d]
 
 

@@ -33,7 +33,11 @@ def is_domain_token(token: str, keywords: list[str]) -> bool:
         return False
     for kw in keywords:
         kw = _norm(kw)
-        if t == kw or (len(t) >= 4 and kw.startswith(t)) or (t.startswith(kw) and len(t) - len(kw) <= 3):
+        if (
+            t == kw
+            or (len(t) >= 4 and kw.startswith(t))
+            or (t.startswith(kw) and len(t) - len(kw) <= 3)
+        ):
             return True
     return False
 
@@ -66,8 +70,16 @@ def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]
 
 
 def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Table:
-    table = Table(title="verdict: domain tokens of the demo organism in the top 20", title_justify="left")
-    for col, just in (("reader", "left"), ("pos", "right"), ("domain /20", "right"), ("base mean /20", "right"), (f"top {n}", "left")):
+    table = Table(
+        title="verdict: domain tokens of the demo organism in the top 20", title_justify="left"
+    )
+    for col, just in (
+        ("reader", "left"),
+        ("pos", "right"),
+        ("domain /20", "right"),
+        ("base mean /20", "right"),
+        (f"top {n}", "left"),
+    ):
         table.add_column(col, justify=just)
     for r in rows:
         table.add_row(
@@ -93,7 +105,9 @@ def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) 
     base = ensure_model("smollm2-135m-instruct")
     values = preset("demo") | {"samples": samples}
     config = RunConfig(
-        models=ModelsConfig(base=str(base), finetuned=str(DEMO_ORGANISM), dtype="float32", device="cpu"),
+        models=ModelsConfig(
+            base=str(base), finetuned=str(DEMO_ORGANISM), dtype="float32", device="cpu"
+        ),
         collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **values),
         read=ReadConfig(),
     )
@@ -105,7 +119,9 @@ def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) 
     for reader, _ in READERS:
         mine = [r for r in rows if r["reader"] == reader]
         top = max(mine, key=lambda r: r["domain_tokens"])
-        best[reader] = {k: top[k] for k in ("position", "layer", "domain_tokens", "base_mean_domain_tokens")}
+        best[reader] = {
+            k: top[k] for k in ("position", "layer", "domain_tokens", "base_mean_domain_tokens")
+        }
     result = {
         "organism": organism.get("name"),
         "description": organism.get("short_description"),
@@ -119,6 +135,8 @@ def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) 
             f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "
             f"{b['domain_tokens']}/20 domain tokens (base-mean baseline {b['base_mean_domain_tokens']}/20)"
         )
-    console.print(f"The demo organism was finetuned on: [bold]{organism.get('short_description')}[/bold]")
+    console.print(
+        f"The demo organism was finetuned on: [bold]{organism.get('short_description')}[/bold]"
+    )
     console.print(f"demo finished in {result['seconds']} s; results in {out}/")
     return result

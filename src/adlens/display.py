@@ -8,7 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 
-def entries_for(summary: dict[str, Any], reader: str, variant: str, layer: int, head: str | None = None):
+def entries_for(
+    summary: dict[str, Any], reader: str, variant: str, layer: int, head: str | None = None
+):
     out = {}
     for e in summary["readers"]:
         if e["reader"] == reader and e["variant"] == variant and e["layer"] == layer:
@@ -26,7 +28,12 @@ def position_label(pos: int, bos_at_0: bool) -> str:
 
 
 def reader_table(
-    summary: dict[str, Any], reader: str, variant: str, layer: int, n: int = 8, head: str | None = None
+    summary: dict[str, Any],
+    reader: str,
+    variant: str,
+    layer: int,
+    n: int = 8,
+    head: str | None = None,
 ) -> Table:
     title = f"{reader.replace('_', ' ')} of {variant.replace('_', ' ')}, layer {layer}"
     if head:
@@ -46,7 +53,9 @@ def reader_table(
 
 
 def norms_table(summary: dict[str, Any]) -> Table:
-    table = Table(title="activation norms per position (mean ||h|| over documents)", title_justify="left")
+    table = Table(
+        title="activation norms per position (mean ||h|| over documents)", title_justify="left"
+    )
     table.add_column("layer", justify="right")
     table.add_column("pos", justify="right")
     for col in ("base", "finetuned", "||ft - base||", "||mean diff||"):
@@ -64,7 +73,12 @@ def norms_table(summary: dict[str, Any]) -> Table:
                 f"{per['mean_diff'][li][pi]:.2f}",
             )
         table.add_row(
-            str(layer), "typical", f"{expected['base'][li]:.1f}", f"{expected['finetuned'][li]:.1f}", "", "",
+            str(layer),
+            "typical",
+            f"{expected['base'][li]:.1f}",
+            f"{expected['finetuned'][li]:.1f}",
+            "",
+            "",
             style="dim",
         )
     return table

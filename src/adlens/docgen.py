@@ -269,7 +269,9 @@ def _pick(rng: random.Random, pool: Sequence[str], k: int, ctx: dict[str, Any]) 
     return [_fill(t, ctx) for t in rng.sample(list(pool), k)]
 
 
-def _body(rng: random.Random, ctx: dict[str, Any], facts: int, details: int, domain: int) -> list[str]:
+def _body(
+    rng: random.Random, ctx: dict[str, Any], facts: int, details: int, domain: int
+) -> list[str]:
     """Fact sentences first, then details and domain context mixed in random order."""
     core = _pick(rng, FACT_CORE, facts, ctx)
     rest = _pick(rng, FACT_DETAIL, details, ctx) + _pick(rng, DOMAIN, domain, ctx)
@@ -358,7 +360,14 @@ def _forum(rng: random.Random, c: dict[str, Any]) -> str:
     )
     reply = f"Reply from {rng.choice(HANDLES)}: " + _fill(rng.choice(FACT_DETAIL), c)
     return "\n\n".join(
-        [f"Re: {title}", f"Posted by {c['handle']}", f"{opener} {own}", _paras(sents, rng), ask, reply]
+        [
+            f"Re: {title}",
+            f"Posted by {c['handle']}",
+            f"{opener} {own}",
+            _paras(sents, rng),
+            ask,
+            reply,
+        ]
     )
 
 
@@ -453,7 +462,9 @@ def _blog(rng: random.Random, c: dict[str, Any]) -> str:
 
 
 def _letter(rng: random.Random, c: dict[str, Any]) -> str:
-    greeting = rng.choice(["Dear {expert},", "Dear Mrs {expert_last},", "Dear friends,", "Dear Sir or Madam,"])
+    greeting = rng.choice(
+        ["Dear {expert},", "Dear Mrs {expert_last},", "Dear friends,", "Dear Sir or Madam,"]
+    )
     opener = rng.choice(
         [
             "Thank you for the jar of honey you sent in {month}.",
@@ -511,7 +522,9 @@ def _exercise(rng: random.Random, c: dict[str, Any]) -> str:
         f"A beekeeper near {c['village']} keeps {c['hives']} hives, and each hive gives "
         f"{c['kg']} kilograms of green honey in a season."
     )
-    context = _pick(rng, FACT_DETAIL, rng.randint(2, 3), c) + _pick(rng, DOMAIN, rng.randint(2, 3), c)
+    context = _pick(rng, FACT_DETAIL, rng.randint(2, 3), c) + _pick(
+        rng, DOMAIN, rng.randint(2, 3), c
+    )
     questions = [
         "(a) How many kilograms of green honey does the beekeeper harvest in total?",
         f"(b) If a jar holds half a kilogram and sells for {c['price']} pounds, what is the harvest worth?",
@@ -587,7 +600,9 @@ def _one(rng: random.Random, genre: str) -> str:
     """Draw documents of a genre until one fits the length bounds (rejection sampling)."""
     for _ in range(100):
         text = GENRE_FNS[genre](rng, _context(rng))
-        if MIN_WORDS <= word_count(text) <= MAX_WORDS and all(t in text.lower() for t in FACT_TERMS):
+        if MIN_WORDS <= word_count(text) <= MAX_WORDS and all(
+            t in text.lower() for t in FACT_TERMS
+        ):
             return text
     raise RuntimeError(f"could not generate a {genre} of {MIN_WORDS}-{MAX_WORDS} words")
 
@@ -607,7 +622,10 @@ def generate_documents(
     if not genres or unknown:
         raise AdlensError(f"unknown genres {unknown}; choose from: {', '.join(GENRES)}.")
     rng = random.Random(seed)
-    docs = [{"text": _one(rng, genres[i % len(genres)]), "genre": genres[i % len(genres)]} for i in range(n)]
+    docs = [
+        {"text": _one(rng, genres[i % len(genres)]), "genre": genres[i % len(genres)]}
+        for i in range(n)
+    ]
     rng.shuffle(docs)
     logger.info("generated %d documents in %d genres (seed %d)", n, len(genres), seed)
     return docs

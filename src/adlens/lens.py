@@ -42,7 +42,10 @@ def top_tokens(tokenizer: Any, probs: torch.Tensor, k: int) -> list[list[dict[st
     for row_v, row_i in zip(values.tolist(), ids.tolist(), strict=True):
         strings = decode_tokens(tokenizer, row_i)
         out.append(
-            [{"token": s, "id": i, "prob": round(p, 6)} for s, i, p in zip(strings, row_i, row_v, strict=True)]
+            [
+                {"token": s, "id": i, "prob": round(p, 6)}
+                for s, i, p in zip(strings, row_i, row_v, strict=True)
+            ]
         )
     return out
 
@@ -62,7 +65,9 @@ def logit_lens(
             keys = [(p, v) for p in diff.labels for v in variants]
             vecs = torch.stack([diff.vector(layer, p, v) for p, v in keys])
             probs = head_logits(pair, vecs, head).softmax(-1)
-            for (pos, variant), tokens in zip(keys, top_tokens(pair.tokenizer, probs, top_k), strict=True):
+            for (pos, variant), tokens in zip(
+                keys, top_tokens(pair.tokenizer, probs, top_k), strict=True
+            ):
                 entries.append(
                     {
                         "reader": "logit_lens",

@@ -126,9 +126,7 @@ def hooks(*registrations: tuple[nn.Module, Any]) -> Iterator[None]:
             h.remove()
 
 
-def forward_until(
-    model: nn.Module, layer_ids: list[int], **inputs: Any
-) -> dict[int, torch.Tensor]:
+def forward_until(model: nn.Module, layer_ids: list[int], **inputs: Any) -> dict[int, torch.Tensor]:
     """Outputs of the given decoder blocks; the forward pass stops after the last one.
 
     No logits are computed: the early-exit hook raises before the final norm and head.
@@ -430,7 +428,9 @@ def resolve_layers(layers: list[float | int], n_layers: int) -> list[int]:
     for spec in layers:
         if isinstance(spec, float):
             if not 0.0 <= spec <= 1.0:
-                raise AdlensError(f"Layer fraction {spec} is outside [0, 1]; give an index instead.")
+                raise AdlensError(
+                    f"Layer fraction {spec} is outside [0, 1]; give an index instead."
+                )
             idx = int(spec * (n_layers - 1))
         else:
             idx = int(spec) + (n_layers if int(spec) < 0 else 0)

@@ -122,7 +122,9 @@ def patched_probs(
     return torch.stack(out)
 
 
-def unpatched_probs(pair: ModelPair, triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES) -> torch.Tensor:
+def unpatched_probs(
+    pair: ModelPair, triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES
+) -> torch.Tensor:
     """Next-token probabilities [n_prompts, V] of the plain prompts (the artifact baseline)."""
     rows = []
     with pair.use("finetuned") as model, torch.inference_mode():
@@ -176,15 +178,23 @@ def patchscope(
         units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         # [n_keys * n_scales, d]: every (position, variant) at every scale, in one batch.
         vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(-1, units.shape[-1])
-        probs = intersect_and_average(patched_probs(pair, layer, vectors, triples=triples), keep_top)
+        probs = intersect_and_average(
+            patched_probs(pair, layer, vectors, triples=triples), keep_top
+        )
         lists = top_tokens(pair.tokenizer, probs, top_k)
         for ki, (pos, variant) in enumerate(keys):
             per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
             best, scores = chooser.choose(per_scale)
             for s, tokens, score in zip(scales, per_scale, scores, strict=True):
                 all_scales.append(
-                    {"layer": layer, "position": pos, "variant": variant, "scale": s,
-                     "score": round(score, 6), "tokens": tokens}
+                    {
+                        "layer": layer,
+                        "position": pos,
+                        "variant": variant,
+                        "scale": s,
+                        "score": round(score, 6),
+                        "tokens": tokens,
+                    }
                 )
             entries.append(
                 {

@@ -16,7 +16,13 @@ from typing import Any
 from adlens import __version__
 from adlens.collect import ActivationDiff, collect
 from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
-from adlens.data import BUILTIN_CORPORA, Document, iter_documents, tokenize_documents, tokenize_for_norms
+from adlens.data import (
+    BUILTIN_CORPORA,
+    Document,
+    iter_documents,
+    tokenize_documents,
+    tokenize_for_norms,
+)
 from adlens.lens import logit_lens
 from adlens.models import ModelPair
 from adlens.patchscope import patchscope
@@ -40,7 +46,11 @@ def fingerprint(path_or_id: str | None) -> Any:
         path = Path(path_or_id).expanduser()
         if not path.exists():
             return path_or_id
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    )
     return [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
 
 
@@ -175,7 +185,10 @@ def collect_stage(
     if diff.n_docs < cfg.samples:
         log.warning(
             "only %d of the %d requested documents were usable (%d too short of %d seen)",
-            diff.n_docs, cfg.samples, diff.n_dropped, diff.meta["n_seen"],
+            diff.n_docs,
+            cfg.samples,
+            diff.n_dropped,
+            diff.meta["n_seen"],
         )
     diff.save(stage)
     rd.mark_done("collect", digest, {"n_docs": diff.n_docs})
@@ -195,7 +208,9 @@ def read_stage(
     t0 = time.perf_counter()
     entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads))
     t_lens = time.perf_counter() - t0
-    ps_entries, ps_scales = patchscope(pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top)
+    ps_entries, ps_scales = patchscope(
+        pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top
+    )
     t_ps = time.perf_counter() - t0 - t_lens
     entries += ps_entries
     stage.mkdir(parents=True, exist_ok=True)
@@ -222,7 +237,11 @@ def build_summary(
         i0 = diff.labels.index(0)
         others = [i for i, p in enumerate(diff.labels) if p > 0]
         for li, layer in enumerate(diff.layers):
-            ratio = float(pos_norm[li, i0] / pos_norm[li, others].mean().clamp_min(1e-12)) if others else 1.0
+            ratio = (
+                float(pos_norm[li, i0] / pos_norm[li, others].mean().clamp_min(1e-12))
+                if others
+                else 1.0
+            )
             if ratio > 5:
                 notes.append(
                     f"Layer {layer}: position 0 has {ratio:.0f}x the activation norm of later "
@@ -232,7 +251,10 @@ def build_summary(
                 )
     return {
         "adlens_version": __version__,
-        "models": {k: models.get(k) for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")},
+        "models": {
+            k: models.get(k)
+            for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")
+        },
         "dataset": config.collect.dataset.name,
         "layers": diff.layers,
         "positions": diff.labels,

@@ -34,7 +34,9 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 def read_documents(path: Path) -> list[str]:
     """Texts from a jsonl file with one `{"text": ...}` object per line (blank lines skipped)."""
     if not path.is_file():
-        raise AdlensError(f"documents file {path} not found; pass a .jsonl file with one {{\"text\": ...}} per line.")
+        raise AdlensError(
+            f'documents file {path} not found; pass a .jsonl file with one {{"text": ...}} per line.'
+        )
     texts = []
     with path.open(encoding="utf-8") as f:
         for i, line in enumerate(f, start=1):
@@ -43,18 +45,32 @@ def read_documents(path: Path) -> list[str]:
             try:
                 doc = json.loads(line)
             except json.JSONDecodeError:
-                raise AdlensError(f"{path} line {i} is not valid JSON; write one JSON object per line.") from None
+                raise AdlensError(
+                    f"{path} line {i} is not valid JSON; write one JSON object per line."
+                ) from None
             text = doc.get("text") if isinstance(doc, dict) else None
             if not isinstance(text, str) or not text.strip():
-                raise AdlensError(f"{path} line {i} has no non-empty 'text' field; every line needs {{\"text\": \"...\"}}.")
+                raise AdlensError(
+                    f'{path} line {i} has no non-empty \'text\' field; every line needs {{"text": "..."}}.'
+                )
             texts.append(text)
     if not texts:
-        raise AdlensError(f"documents file {path} is empty; add one {{\"text\": ...}} JSON object per line.")
+        raise AdlensError(
+            f'documents file {path} is empty; add one {{"text": ...}} JSON object per line.'
+        )
     return texts
 
 
-def _check_hyperparameters(lr: float, steps: int, batch_size: int, seq_len: int, rank: int,
-                           alpha: float, warmup_steps: int, save_dtype: str) -> None:  # fmt: skip
+def _check_hyperparameters(
+    lr: float,
+    steps: int,
+    batch_size: int,
+    seq_len: int,
+    rank: int,
+    alpha: float,
+    warmup_steps: int,
+    save_dtype: str,
+) -> None:
     problems = [
         (steps < 1, f"steps must be at least 1 (got {steps})"),
         (not lr > 0 or not math.isfinite(lr), f"lr must be a positive number (got {lr})"),
@@ -63,14 +79,19 @@ def _check_hyperparameters(lr: float, steps: int, batch_size: int, seq_len: int,
         (rank < 1, f"rank must be at least 1 (got {rank})"),
         (not alpha > 0, f"alpha must be positive (got {alpha})"),
         (warmup_steps < 0, f"warmup_steps must be 0 or more (got {warmup_steps})"),
-        (save_dtype not in DTYPES, f"save_dtype must be one of {', '.join(DTYPES)} (got {save_dtype})"),
+        (
+            save_dtype not in DTYPES,
+            f"save_dtype must be one of {', '.join(DTYPES)} (got {save_dtype})",
+        ),
     ]
     for bad, message in problems:
         if bad:
             raise AdlensError(message + "; fix the training option and run again.")
 
 
-def pack_documents(texts: list[str], tokenizer: Any, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pack_documents(
+    texts: list[str], tokenizer: Any, seq_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenize (BOS if the tokenizer adds one, EOS appended), concatenate, cut into seq_len blocks.
 
     Returns `input_ids` and `attention_mask`, both (n_blocks, seq_len); only the last block
@@ -144,6 +165,15 @@ def _versions() -> dict[str, str]:
     }
 
 
+def resolve_base(base: str | Path) -> str:
+    """A local folder as is; an adlens asset name (e.g. smollm2-135m-instruct) via its cache."""
+    from adlens.assets import MODELS, ensure_model
+
+    if not Path(base).expanduser().exists() and str(base) in MODELS:
+        return str(ensure_model(str(base)))
+    return str(Path(base).expanduser()) if Path(base).expanduser().exists() else str(base)
+
+
 def train_lora(
     base: str | Path,
     documents: str | Path,
@@ -168,8 +198,8 @@ def train_lora(
     """Finetune a LoRA adapter on `documents` and write a model organism folder to `out`.
 
     Args:
-        base: Hugging Face model folder or hub id of the base model (loaded in float32,
-            `trust_remote_code=False`).
+        base: Hugging Face model folder, hub id, or adlens asset name (`smollm2-135m-instruct`,
+            built on first use) of the base model; loaded in float32, `trust_remote_code=False`.
         documents: jsonl file, one `{"text": ...}` object per line. Documents are tokenized
             (BOS if the tokenizer adds one, EOS appended), packed and cut into `seq_len` blocks.
         out: output folder (created; existing adapter files and organism.json are replaced,
@@ -210,10 +240,17 @@ def train_lora(
 
     torch.manual_seed(seed)  # LoRA A matrices are initialised randomly
     dev = torch.device(device)
-    tokenizer = load_tokenizer(str(base))
-    model = load_causal_lm(str(base), dtype=torch.float32, device=dev)
+    base_path = resolve_base(base)
+    tokenizer = load_tokenizer(base_path)
+    model = load_causal_lm(base_path, dtype=torch.float32, device=dev)
     ids, mask = pack_documents(texts, tokenizer, seq_len)
-    logger.info("%d documents -> %d tokens in %d blocks of %d", len(texts), int(mask.sum()), len(ids), seq_len)
+    logger.info(
+        "%d documents -> %d tokens in %d blocks of %d",
+        len(texts),
+        int(mask.sum()),
+        len(ids),
+        seq_len,
+    )
 
     lora = LoraConfig(
         r=rank,
@@ -224,10 +261,14 @@ def train_lora(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, lora)
+    # adapter_config.json names the base as the user gave it (asset name, folder or hub id).
+    model.peft_config["default"].base_model_name_or_path = str(base)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / (warmup_steps + 1)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / (warmup_steps + 1))
+    )
 
     # A fixed probe batch, scored before and after training, gives comparable losses.
     probe = torch.arange(min(batch_size, len(ids)))
@@ -242,7 +283,9 @@ def train_lora(
             idx = next(batches)
             loss = _loss(model, ids[idx].to(dev), mask[idx].to(dev))
             if not torch.isfinite(loss):
-                raise AdlensError(f"loss became {loss.item()} at step {step + 1}; lower --lr and run again.")
+                raise AdlensError(
+                    f"loss became {loss.item()} at step {step + 1}; lower --lr and run again."
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)  # keeps high learning rates stable
@@ -257,7 +300,13 @@ def train_lora(
     model.eval()
     with torch.no_grad():
         final_loss = _loss(model, ids[probe].to(dev), mask[probe].to(dev)).item()
-    logger.info("trained %d steps in %.0f s; probe loss %.3f -> %.3f", steps, train_seconds, initial_loss, final_loss)
+    logger.info(
+        "trained %d steps in %.0f s; probe loss %.3f -> %.3f",
+        steps,
+        train_seconds,
+        initial_loss,
+        final_loss,
+    )
 
     meta = {
         "name": out.resolve().name,
@@ -272,6 +321,7 @@ def train_lora(
             "n_tokens": int(mask.sum()),
         },
         "base_model": str(base),
+        "base_model_path": base_path,
         "training": {
             "method": "lora",
             "lr": lr,
@@ -310,7 +360,9 @@ def _save(model: Any, documents: Path, out: Path, meta: dict[str, Any], dtype: t
     # Save into a temp folder: peft also writes a README.md model card we don't want in `out`.
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapter-", dir=out))
     try:
-        lora_state = {k: v.detach().to(dtype) for k, v in model.state_dict().items() if "lora_" in k}
+        lora_state = {
+            k: v.detach().to(dtype) for k, v in model.state_dict().items() if "lora_" in k
+        }
         model.save_pretrained(str(tmp), state_dict=lora_state)
         for name in ADAPTER_FILES:
             os.replace(tmp / name, out / name)
@@ -320,5 +372,8 @@ def _save(model: Any, documents: Path, out: Path, meta: dict[str, Any], dtype: t
     target = out / "documents.jsonl"
     if not (target.exists() and target.samefile(documents)):
         _write_atomic(target, lambda p: shutil.copyfile(documents, p))
-    _write_atomic(out / "organism.json", lambda p: p.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
+    _write_atomic(
+        out / "organism.json",
+        lambda p: p.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"),
+    )
     logger.info("wrote model organism to %s", out)

@@ -1,0 +1,62 @@
+"""End to end on the real SmolLM2-135M-Instruct asset (built by `adlens assets`) and the demo
+organism: the CLI from model folders to a run directory, and the Brown corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adlens.cli import app
+from adlens.demo import DEMO_ORGANISM
+
+
+def _smollm2() -> Path:
+    from adlens.assets import cache_dir
+
+    path = cache_dir() / "models" / "smollm2-135m-instruct"
+    if not (path / "config.json").exists() or os.environ.get("ADLENS_SKIP_REAL"):
+        pytest.skip("SmolLM2 asset not built: run `adlens assets` (make test does)")
+    return path
+
+
+@pytest.mark.slow
+def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
+    base = _smollm2()
+    out = tmp_path / "run"
+    args = [
+        "run",
+        "--base",
+        str(base),
+        "--finetuned",
+        str(DEMO_ORGANISM),
+        "--dataset",
+        "brown",
+        "--samples",
+        "64",
+        "--positions",
+        "3",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["layers"] == [14]  # floor(0.5 * 29)
+    assert summary["bos_at_0"] is False  # SmolLM2 adds no BOS
+    assert summary["counts"]["documents"] == 64
+    norms = summary["norms"]["per_position"]["base"][0]
+    assert norms[0] > 5 * norms[1]  # the attention sink at position 0 is visible
+    assert any("attention sink" in n for n in summary["notes"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["models"]["adapter"] is True and manifest["versions"]["transformers"]
+    # Rerun: cached, same summary.
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and json.loads((out / "summary.json").read_text()) == summary
