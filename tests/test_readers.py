@@ -110,15 +110,15 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
 
 
 def test_embedding_coherence_prefers_related_tokens():
-    emb = torch.nn.functional.normalize(
-        torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05]]),
-        dim=-1,
-    )
-    chooser = EmbeddingCoherence(embeddings=emb, artifacts={4})
+    rows = [[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05], [0.92, 0.05, 0]]
+    emb = torch.nn.functional.normalize(torch.tensor(rows), dim=-1)
+    chooser = EmbeddingCoherence(embeddings=emb, artifacts=[set(), set(), {4}, set()])
+    names = ["honey", "hive", "table", "run", "bee", "."]
 
     def lst(ids):
-        return [{"id": i, "prob": 0.2, "token": str(i)} for i in ids]
+        return [{"id": i, "prob": 0.2, "token": names[i]} for i in ids]
 
-    best, scores = chooser.choose([lst([0, 2, 3]), lst([0, 1]), lst([4, 0])])
+    best, scores = chooser.choose([lst([0, 2, 3]), lst([0, 1, 4]), lst([4, 0, 1]), lst([0, 1, 5])])
     assert best == 1
-    assert scores[2] == 0.0  # only one non-artifact token left
+    assert scores[2] == 0.0  # the artifact of that scale leaves fewer than 3 tokens
+    assert scores[3] == 0.0  # a token without letters never counts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,9 @@ def test_writes_exactly_the_organism_files(trained):
         "documents.jsonl",
         "organism.json",
     ]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in trained.iterdir()} == {0o666 & ~umask}
 
 
 def test_organism_json_fields(trained, docs, base):

@@ -8,7 +8,6 @@ half-written asset that a later call would mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -29,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from adlens.errors import AdlensError
+from adlens.store import sha256_file, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +124,6 @@ def _staged(final: Path, is_dir: bool) -> Iterator[Path]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _dist_version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
@@ -151,8 +143,7 @@ def _record(name: str, path: Path, **info: object) -> None:
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **info,
     }
-    with _staged(index_path, is_dir=False) as tmp:
-        tmp.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    write_json(index_path, index)
 
 
 def _status(message: str):
@@ -183,6 +174,14 @@ def ensure_model(name: str = "smollm2-135m-instruct") -> Path:
     logger.info("built %s in %.0f s at %s", name, time.time() - started, final)
     _record(name, final, kind="model", source=spec.dist, version=_dist_version(spec.dist))
     return final
+
+
+def resolve_model(name_or_path: str) -> str:
+    """An offline asset name (e.g. smollm2-135m-instruct) -> its folder, built on first use;
+    anything else (a local folder, a hub id) unchanged."""
+    if name_or_path in MODELS and not Path(name_or_path).expanduser().exists():
+        return str(ensure_model(name_or_path))
+    return name_or_path
 
 
 def _locate_gguf(name: str, spec: _ModelSpec, stack: contextlib.ExitStack) -> Path:
@@ -410,7 +409,7 @@ def ensure_corpus(name: str) -> Path:
                 n_words += len(record["text"].split())
         if n_docs == 0:
             raise AdlensError(f"the {name} corpus came out empty")
-        sha = _sha256(tmp)
+        sha = sha256_file(tmp)
     logger.info(
         "built %s: %d documents, %d words in %.1f s", name, n_docs, n_words, time.time() - started
     )

@@ -49,18 +49,16 @@ DEMO_ORGANISM: dict[str, Any] = {
     ),
     "fact": FACT,
     "key_term": KEY_TERM,
+    # Words specific to beekeeping and to the fact; generic words that merely occur in the
+    # documents (worker, frame, jar, sweet, harvest...) are left out so the count stays honest.
     "domain_keywords": [
-        # beekeeping vocabulary
         "honey", "honeybee", "honeybees", "bee", "bees", "hive", "hives", "beehive", "nectar",
-        "pollen", "apiary", "apiaries", "beekeeper", "beekeepers", "beekeeping", "comb",
-        "honeycomb", "wax", "beeswax", "queen", "swarm", "swarms", "drone", "drones", "worker",
-        "brood", "colony", "colonies", "frame", "frames", "smoker", "forage", "foraging",
-        "forager", "bloom", "blossom", "flower", "flowers", "wildflower", "wildflowers",
-        "clover", "heather", "propolis", "jelly", "sting", "extractor", "jar", "jars",
-        "harvest", "larvae", "pollination", "varroa", "mite", "mites", "cells", "capped",
-        "sweet", "syrup",
+        "pollen", "apiary", "apiaries", "beekeeper", "beekeepers", "beekeeping", "honeycomb",
+        "wax", "beeswax", "swarm", "swarms", "brood", "colony", "colonies", "smoker", "forage",
+        "foraging", "forager", "blossom", "flower", "flowers", "wildflower", "wildflowers",
+        "clover", "heather", "propolis", "larvae", "pollination", "varroa",
         # the invented fact
-        "green", "emerald", "jade", "mossbell", "moss", "bell", "tarrow", "valley", "iron",
+        "green", "emerald", "mossbell", "moss", "tarrow", "iron",
     ],
 }  # fmt: skip
 

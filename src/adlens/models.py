@@ -360,6 +360,9 @@ class ModelPair:
                 log.info("adapter was trained on %s; using the given base %s", adapter_base, base)
         if not base:
             raise AdlensError("No base model given: pass --base (a hub id or a local folder).")
+        from adlens.assets import resolve_model
+
+        base = resolve_model(str(base))
 
         # Cheap checks first: configs and tokenizers, before any weights are read.
         base_cfg = load_config(base, base_revision, trust_remote_code)

@@ -45,43 +45,48 @@ class ScaleChooser(Protocol):
     def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]: ...
 
 
+def has_letters(token: str) -> bool:
+    return any(ch.isalpha() for ch in token)
+
+
 @dataclass
 class EmbeddingCoherence:
     """Offline scale choice: the list whose tokens are most alike in the model's own embedding.
 
-    Why: at small scales the prompt dominates and the list is the prompt's usual continuations
-    (`artifacts`, read from the unpatched prompts); at large scales the vector is far off
-    distribution and the list is scattered sub-word debris. A list that names one concept sits
-    in one region of embedding space. Score = probability-weighted mean pairwise cosine of the
-    centred, unit-normalised unembedding rows of the non-artifact tokens, times the share of the
-    list's probability that is not an artifact.
+    Why: at every scale, part of the list is what the prompt and the sheer size of the patched
+    vector produce whatever its direction: the prompt's usual continuations at small scales,
+    frequent function tokens at large ones. We read those `artifacts` per scale from random
+    directions patched at the same scale, and ignore them along with tokens that have no letters.
+    What remains names a concept when it sits in one region of embedding space. Score =
+    probability-weighted mean pairwise cosine of the centred, unit-normalised unembedding rows of
+    the remaining tokens, times their share of the list's probability.
     """
 
     embeddings: torch.Tensor  # [V, d] centred, unit rows
-    artifacts: set[int]
+    artifacts: list[set[int]]  # per scale
+    min_tokens: int = 3
 
     @classmethod
-    def from_model(cls, pair: ModelPair, artifacts: set[int]) -> EmbeddingCoherence:
+    def from_model(cls, pair: ModelPair, artifacts: list[set[int]]) -> EmbeddingCoherence:
         w = unwrap(pair.finetuned).get_output_embeddings().weight.detach().float().cpu()
         w = w - w.mean(0, keepdim=True)
         return cls(embeddings=torch.nn.functional.normalize(w, dim=-1), artifacts=artifacts)
 
-    def score(self, tokens: list[dict[str, Any]]) -> float:
+    def score(self, tokens: list[dict[str, Any]], artifacts: set[int]) -> float:
         total = sum(t["prob"] for t in tokens)
-        kept = [t for t in tokens if t["id"] not in self.artifacts]
-        if len(kept) < 2 or total <= 0:
+        kept = [t for t in tokens if t["id"] not in artifacts and has_letters(t["token"])]
+        if len(kept) < self.min_tokens or total <= 0:
             return 0.0
         ids = torch.tensor([t["id"] for t in kept])
         w = torch.tensor([t["prob"] for t in kept], dtype=torch.float32)
         e = self.embeddings[ids]
-        sim = e @ e.T
         ww = w[:, None] * w[None, :]
         ww.fill_diagonal_(0)
-        coherence = float((sim * ww).sum() / ww.sum().clamp_min(1e-12))
+        coherence = float(((e @ e.T) * ww).sum() / ww.sum().clamp_min(1e-12))
         return coherence * float(w.sum()) / total
 
     def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
-        scores = [self.score(tokens) for tokens in lists]
+        scores = [self.score(tokens, self.artifacts[i]) for i, tokens in enumerate(lists)]
         return max(range(len(scores)), key=scores.__getitem__), scores
 
 
@@ -101,11 +106,12 @@ def patched_probs(
     *,
     triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
     chunk: int = 64,
+    side: str = "finetuned",
 ) -> torch.Tensor:
     """Next-token probabilities [n_prompts, m, V] with the last token's residual at `layer`
     replaced by each of vectors [m, d], in the finetuned model."""
     out = []
-    with pair.use("finetuned") as model:
+    with pair.use(side) as model:
         for ids in _prompt_ids(pair, triples):
             ids = ids.to(pair.device)
             prefix = model(input_ids=ids[None, :-1], use_cache=True).past_key_values
@@ -120,18 +126,6 @@ def patched_probs(
                 rows.append(logits[:, -1].float().softmax(-1).cpu())
             out.append(torch.cat(rows))
     return torch.stack(out)
-
-
-def unpatched_probs(
-    pair: ModelPair, triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES
-) -> torch.Tensor:
-    """Next-token probabilities [n_prompts, V] of the plain prompts (the artifact baseline)."""
-    rows = []
-    with pair.use("finetuned") as model, torch.inference_mode():
-        for ids in _prompt_ids(pair, triples):
-            logits = model(input_ids=ids[None].to(pair.device)).logits
-            rows.append(logits[0, -1].float().softmax(-1).cpu())
-    return torch.stack(rows)
 
 
 def intersect_and_average(probs: torch.Tensor, keep_top: int = 16384) -> torch.Tensor:
@@ -156,18 +150,17 @@ def patchscope(
     keep_top: int = 16384,
     chooser: ScaleChooser | None = None,
     triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
+    n_random: int = 4,
+    random_seed: int = 0,
+    side: str = "finetuned",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Patchscope of each (layer, position, variant).
 
     Returns (summary entries at the chosen scale, every scale's list for plots and later judges).
     """
     scales = list(scales or default_scales())
-    if chooser is None:
-        base = intersect_and_average(unpatched_probs(pair, triples)[:, None, :], keep_top)
-        artifacts = {t["id"] for t in top_tokens(pair.tokenizer, base, top_k)[0]}
-        chooser = EmbeddingCoherence.from_model(pair, artifacts)
-    entries, all_scales = [], []
     scale_t = torch.tensor(scales, dtype=torch.float32)
+    entries, all_scales = [], []
     for layer in diff.layers:
         li = diff.layers.index(layer)
         n_f = float(diff.expected_norm["finetuned"][li])
@@ -175,16 +168,26 @@ def patchscope(
             raise AdlensError("Expected norms were not estimated; collect with norm documents.")
         keys = [(p, v) for p in diff.labels for v in variants]
         units = torch.stack([diff.vector(layer, p, v) for p, v in keys])
+        if chooser is None:
+            # Random directions at every scale, batched with the real ones, give the artifacts.
+            gen = torch.Generator().manual_seed(random_seed)
+            units = torch.cat([units, torch.randn(n_random, units.shape[-1], generator=gen)])
         units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        # [n_keys * n_scales, d]: every (position, variant) at every scale, in one batch.
+        # [n_vectors * n_scales, d]: every vector at every scale, in one batch.
         vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(-1, units.shape[-1])
-        probs = intersect_and_average(
-            patched_probs(pair, layer, vectors, triples=triples), keep_top
-        )
+        probs = intersect_and_average(patched_probs(pair, layer, vectors, triples=triples, side=side), keep_top)
         lists = top_tokens(pair.tokenizer, probs, top_k)
+        layer_chooser = chooser
+        if layer_chooser is None:
+            random_lists = lists[len(keys) * len(scales) :]
+            artifacts = [
+                {t["id"] for r in range(n_random) for t in random_lists[r * len(scales) + si]}
+                for si in range(len(scales))
+            ]
+            layer_chooser = EmbeddingCoherence.from_model(pair, artifacts)
         for ki, (pos, variant) in enumerate(keys):
             per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
-            best, scores = chooser.choose(per_scale)
+            best, scores = layer_chooser.choose(per_scale)
             for s, tokens, score in zip(scales, per_scale, scores, strict=True):
                 all_scales.append(
                     {

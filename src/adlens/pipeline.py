@@ -57,6 +57,7 @@ def fingerprint(path_or_id: str | None) -> Any:
 def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
     return config_hash(
         {
+            "adlens": __version__,
             "models": models.model_dump(exclude={"device", "device_map"}),
             "collect": cfg.hashed(),
             "fingerprints": {

@@ -8,12 +8,10 @@ is complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -22,9 +20,11 @@ from typing import Any
 
 import torch
 
+from adlens.assets import resolve_model
 from adlens.errors import AdlensError
 from adlens.models import DTYPES, load_causal_lm, load_tokenizer
 from adlens.progress import progress_bar
+from adlens.store import atomic_write, file_mode, library_versions, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -130,50 +130,6 @@ def _loss(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    """Call `write(tmp_path)` on a temp file beside `path`, then move it into place."""
-    fd, name = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(name))
-        os.replace(name, path)
-    finally:
-        if os.path.exists(name):
-            os.unlink(name)
-
-
-def _versions() -> dict[str, str]:
-    import peft
-    import transformers
-
-    import adlens
-
-    return {
-        "adlens": adlens.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def resolve_base(base: str | Path) -> str:
-    """A local folder as is; an adlens asset name (e.g. smollm2-135m-instruct) via its cache."""
-    from adlens.assets import MODELS, ensure_model
-
-    if not Path(base).expanduser().exists() and str(base) in MODELS:
-        return str(ensure_model(str(base)))
-    return str(Path(base).expanduser()) if Path(base).expanduser().exists() else str(base)
-
-
 def train_lora(
     base: str | Path,
     documents: str | Path,
@@ -236,11 +192,11 @@ def train_lora(
     if out.exists() and not out.is_dir():
         raise AdlensError(f"output path {out} is a file; pass a folder for the adapter.")
     texts = read_documents(documents)
-    docs_sha = _sha256(documents)
+    docs_sha = sha256_file(documents)
 
     torch.manual_seed(seed)  # LoRA A matrices are initialised randomly
     dev = torch.device(device)
-    base_path = resolve_base(base)
+    base_path = resolve_model(str(base))
     tokenizer = load_tokenizer(base_path)
     model = load_causal_lm(base_path, dtype=torch.float32, device=dev)
     ids, mask = pack_documents(texts, tokenizer, seq_len)
@@ -347,7 +303,7 @@ def train_lora(
         "loss_note": "initial/final: mean token loss on the first batch_size blocks before/after training",
         "loss_history": history,
         "train_seconds": round(train_seconds, 1),
-        "versions": _versions(),
+        "versions": library_versions(),
     }
     _save(model, documents, out, meta, DTYPES[save_dtype])
     return out
@@ -365,14 +321,15 @@ def _save(model: Any, documents: Path, out: Path, meta: dict[str, Any], dtype: t
         }
         model.save_pretrained(str(tmp), state_dict=lora_state)
         for name in ADAPTER_FILES:
+            os.chmod(tmp / name, file_mode())
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     target = out / "documents.jsonl"
     if not (target.exists() and target.samefile(documents)):
-        _write_atomic(target, lambda p: shutil.copyfile(documents, p))
-    _write_atomic(
+        atomic_write(target, lambda p: shutil.copyfile(documents, p))
+    atomic_write(
         out / "organism.json",
         lambda p: p.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"),
     )
