@@ -12,7 +12,8 @@ from adlens.data import tokenize_documents, tokenize_for_norms
 from adlens.lens import VARIANTS, logit_lens
 from adlens.models import ModelPair
 from adlens.patchscope import (
-    EmbeddingCoherence,
+    ContentStability,
+    content_words,
     default_scales,
     identity_prompt,
     intersect_and_average,
@@ -109,16 +110,32 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
         assert max(s["score"] for s in mine) == pytest.approx(e["scale_score"])
 
 
-def test_embedding_coherence_prefers_related_tokens():
-    rows = [[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0, 1.0], [0.95, 0, 0.05], [0.92, 0.05, 0]]
-    emb = torch.nn.functional.normalize(torch.tensor(rows), dim=-1)
-    chooser = EmbeddingCoherence(embeddings=emb, artifacts=[set(), set(), {4}, set()])
-    names = ["honey", "hive", "table", "run", "bee", "."]
+class _WordTokenizer:
+    """Just enough tokenizer for the scale chooser: ids index a word list."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def convert_ids_to_tokens(self, ids):
+        return [self.words[i].replace(" ", "Ġ") for i in ids]
+
+
+def test_content_stability_prefers_stable_content_words():
+    words = [" honey", " hives", " bees", " nectar", ".", "\n", " the", "al", " reluctantly", " asleep", " I"]
+    chooser = ContentStability(_WordTokenizer(words))
 
     def lst(ids):
-        return [{"id": i, "prob": 0.2, "token": names[i]} for i in ids]
+        return [{"id": i, "prob": 0.1, "token": words[i]} for i in ids]
 
-    best, scores = chooser.choose([lst([0, 2, 3]), lst([0, 1, 4]), lst([4, 0, 1]), lst([0, 1, 5])])
-    assert best == 1
-    assert scores[2] == 0.0  # the artifact of that scale leaves fewer than 3 tokens
-    assert scores[3] == 0.0  # a token without letters never counts
+    lists = [
+        lst([4, 5, 0, 6]),  # small scale: the prompt's punctuation, one content word
+        lst([0, 1, 2, 5]),  # the concept...
+        lst([0, 1, 2, 3]),  # ...persisting over neighbouring scales
+        lst([0, 1, 2, 3]),
+        lst([8, 9, 4, 5]),  # content words at one accidental scale
+        lst([10, 4, 6, 7]),  # far off distribution: function words and fragments
+    ]
+    best, scores = chooser.choose(lists)
+    assert best in (2, 3)
+    assert scores[5] == 0.0 and scores[4] < scores[1]
+    assert content_words(chooser.tokenizer, lists[5]) == set()

@@ -18,7 +18,8 @@ import torch
 from adlens.collect import ActivationDiff
 from adlens.errors import AdlensError
 from adlens.lens import VARIANTS, top_tokens
-from adlens.models import ModelPair, replace_last_token, unwrap
+from adlens.models import ModelPair, replace_last_token
+from adlens.stopwords import STOPWORDS
 
 # Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
 # so that what survives in all three readouts is the patched vector, not the prompt.
@@ -45,48 +46,41 @@ class ScaleChooser(Protocol):
     def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]: ...
 
 
-def has_letters(token: str) -> bool:
-    return any(ch.isalpha() for ch in token)
+def content_words(tokenizer: Any, tokens: list[dict[str, Any]]) -> set[int]:
+    """Ids of the tokens that are whole content words: word-initial, alphabetic, 3+ letters and
+    not a function word. Punctuation, sub-word fragments and stop words name no topic."""
+    raws = tokenizer.convert_ids_to_tokens([t["id"] for t in tokens])
+    out = set()
+    for t, raw in zip(tokens, raws, strict=True):
+        word = t["token"].strip()
+        initial = t["token"].startswith(" ") or str(raw)[:1] in ("Ġ", "▁")
+        if initial and word.isalpha() and len(word) >= 3 and word.lower() not in STOPWORDS:
+            out.add(t["id"])
+    return out
 
 
 @dataclass
-class EmbeddingCoherence:
-    """Offline scale choice: the list whose tokens are most alike in the model's own embedding.
+class ContentStability:
+    """Offline scale choice: the scale whose list is most made of content words that persist
+    over the neighbouring scales.
 
-    Why: at every scale, part of the list is what the prompt and the sheer size of the patched
-    vector produce whatever its direction: the prompt's usual continuations at small scales,
-    frequent function tokens at large ones. We read those `artifacts` per scale from random
-    directions patched at the same scale, and ignore them along with tokens that have no letters.
-    What remains names a concept when it sits in one region of embedding space. Score =
-    probability-weighted mean pairwise cosine of the centred, unit-normalised unembedding rows of
-    the remaining tokens, times their share of the list's probability.
+    Why: too small a scale and the patched vector is drowned by the prompt (its usual
+    continuations: newlines, punctuation); too large and it is far off distribution (sub-word
+    debris, code tokens, function words). In between, the model decodes the vector as a concept,
+    which shows as whole content words, and the same words over a range of scales rather than at
+    one accidental scale. Score = (content words / list length) x mean Jaccard overlap of the
+    content words with the two neighbouring scales.
     """
 
-    embeddings: torch.Tensor  # [V, d] centred, unit rows
-    artifacts: list[set[int]]  # per scale
-    min_tokens: int = 3
-
-    @classmethod
-    def from_model(cls, pair: ModelPair, artifacts: list[set[int]]) -> EmbeddingCoherence:
-        w = unwrap(pair.finetuned).get_output_embeddings().weight.detach().float().cpu()
-        w = w - w.mean(0, keepdim=True)
-        return cls(embeddings=torch.nn.functional.normalize(w, dim=-1), artifacts=artifacts)
-
-    def score(self, tokens: list[dict[str, Any]], artifacts: set[int]) -> float:
-        total = sum(t["prob"] for t in tokens)
-        kept = [t for t in tokens if t["id"] not in artifacts and has_letters(t["token"])]
-        if len(kept) < self.min_tokens or total <= 0:
-            return 0.0
-        ids = torch.tensor([t["id"] for t in kept])
-        w = torch.tensor([t["prob"] for t in kept], dtype=torch.float32)
-        e = self.embeddings[ids]
-        ww = w[:, None] * w[None, :]
-        ww.fill_diagonal_(0)
-        coherence = float(((e @ e.T) * ww).sum() / ww.sum().clamp_min(1e-12))
-        return coherence * float(w.sum()) / total
+    tokenizer: Any
 
     def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
-        scores = [self.score(tokens, self.artifacts[i]) for i, tokens in enumerate(lists)]
+        sets = [content_words(self.tokenizer, tokens) for tokens in lists]
+        scores = []
+        for i, words in enumerate(sets):
+            near = [sets[j] for j in (i - 1, i + 1) if 0 <= j < len(sets)]
+            overlap = sum(len(words & n) / max(1, len(words | n)) for n in near) / max(1, len(near))
+            scores.append(len(words) / max(1, len(lists[i])) * overlap)
         return max(range(len(scores)), key=scores.__getitem__), scores
 
 
@@ -150,8 +144,6 @@ def patchscope(
     keep_top: int = 16384,
     chooser: ScaleChooser | None = None,
     triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
-    n_random: int = 4,
-    random_seed: int = 0,
     side: str = "finetuned",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Patchscope of each (layer, position, variant).
@@ -159,6 +151,7 @@ def patchscope(
     Returns (summary entries at the chosen scale, every scale's list for plots and later judges).
     """
     scales = list(scales or default_scales())
+    chooser = chooser or ContentStability(pair.tokenizer)
     scale_t = torch.tensor(scales, dtype=torch.float32)
     entries, all_scales = [], []
     for layer in diff.layers:
@@ -166,48 +159,38 @@ def patchscope(
         n_f = float(diff.expected_norm["finetuned"][li])
         if n_f <= 0:
             raise AdlensError("Expected norms were not estimated; collect with norm documents.")
-        keys = [(p, v) for p in diff.labels for v in variants]
-        units = torch.stack([diff.vector(layer, p, v) for p, v in keys])
-        if chooser is None:
-            # Random directions at every scale, batched with the real ones, give the artifacts.
-            gen = torch.Generator().manual_seed(random_seed)
-            units = torch.cat([units, torch.randn(n_random, units.shape[-1], generator=gen)])
-        units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        # [n_vectors * n_scales, d]: every vector at every scale, in one batch.
-        vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(-1, units.shape[-1])
-        probs = intersect_and_average(patched_probs(pair, layer, vectors, triples=triples, side=side), keep_top)
-        lists = top_tokens(pair.tokenizer, probs, top_k)
-        layer_chooser = chooser
-        if layer_chooser is None:
-            random_lists = lists[len(keys) * len(scales) :]
-            artifacts = [
-                {t["id"] for r in range(n_random) for t in random_lists[r * len(scales) + si]}
-                for si in range(len(scales))
-            ]
-            layer_chooser = EmbeddingCoherence.from_model(pair, artifacts)
-        for ki, (pos, variant) in enumerate(keys):
-            per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
-            best, scores = layer_chooser.choose(per_scale)
-            for s, tokens, score in zip(scales, per_scale, scores, strict=True):
-                all_scales.append(
+        for pos in diff.labels:  # one position at a time bounds memory: [3, n_vectors, V]
+            units = torch.stack([diff.vector(layer, pos, v) for v in variants])
+            units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            # [n_variants * n_scales, d]: every variant at every scale, in one batch.
+            vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(
+                -1, units.shape[-1]
+            )
+            probs = patched_probs(pair, layer, vectors, triples=triples, side=side)
+            lists = top_tokens(pair.tokenizer, intersect_and_average(probs, keep_top), top_k)
+            for ki, variant in enumerate(variants):
+                per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
+                best, scores = chooser.choose(per_scale)
+                for s, tokens, score in zip(scales, per_scale, scores, strict=True):
+                    all_scales.append(
+                        {
+                            "layer": layer,
+                            "position": pos,
+                            "variant": variant,
+                            "scale": s,
+                            "score": round(score, 6),
+                            "tokens": tokens,
+                        }
+                    )
+                entries.append(
                     {
+                        "reader": "patchscope",
                         "layer": layer,
                         "position": pos,
                         "variant": variant,
-                        "scale": s,
-                        "score": round(score, 6),
-                        "tokens": tokens,
+                        "scale": scales[best],
+                        "scale_score": round(scores[best], 6),
+                        "tokens": per_scale[best],
                     }
                 )
-            entries.append(
-                {
-                    "reader": "patchscope",
-                    "layer": layer,
-                    "position": pos,
-                    "variant": variant,
-                    "scale": scales[best],
-                    "scale_score": round(scores[best], 6),
-                    "tokens": per_scale[best],
-                }
-            )
     return entries, all_scales
