@@ -149,6 +149,17 @@ def _maxrss_mib() -> float:
 # --------------------------------------------------------------------------------------------
 
 
+def _quiet_libraries() -> None:
+    """No weight-loading progress bars or third-party deprecation warnings in the report."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
 def _setup(task: dict[str, Any]):
     import torch
 
@@ -156,6 +167,7 @@ def _setup(task: dict[str, Any]):
     torch.manual_seed(0)
     if task.get("kind") == "matmul":
         return None
+    _quiet_libraries()
     from adlens.models import ModelPair
 
     pair = ModelPair.load(task["base"], task["finetuned"], dtype="float32", device="cpu")
@@ -440,6 +452,7 @@ def main(argv: list[str] | None = None) -> None:
     from adlens.assets import ensure_model
     from adlens.models import resolve_layers
 
+    _quiet_libraries()
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
     base = ensure_model("smollm2-135m-instruct")
@@ -602,6 +615,18 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  within fp32 tolerance (rel < 1e-4): {'yes' if rel < 1e-4 else 'NO'}")
     print()
     print(f"load average {'/'.join(f'{x:.2f}' for x in load_after)} (after)")
+    busy = {
+        "engine": eng["other_cores"],
+        f"engine N={eng_q['n_docs']}": eng_q["other_cores"],
+        "naive": naive["other_cores"],
+        "matmul": max(mm1["other_cores"], mm2["other_cores"]),
+    }
+    if max(busy.values()) > 0.25:
+        where = ", ".join(f"{name} {v:.2f}" for name, v in busy.items())
+        print(
+            f"WARNING: other processes used CPU during the timed runs (cores: {where}); "
+            "timings are not representative, rerun on a quiet machine"
+        )
     if prof is not None:
         print()
         print("torch.profiler, engine collect over all documents (self CPU time):")
