@@ -139,7 +139,7 @@ def test_cli_run_ok(tiny_dirs, corpus, tmp_path):
 def test_unknown_model_path(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "o"
     _assert_clean_error(
-        _cli(tiny_dirs, out, dataset=corpus, finetuned=tmp_path / "nope"), out, "cannot load"
+        _cli(tiny_dirs, out, dataset=corpus, finetuned=tmp_path / "nope"), out, "not a local folder"
     )
 
 

@@ -121,7 +121,19 @@ class _WordTokenizer:
 
 
 def test_content_stability_prefers_stable_content_words():
-    words = [" honey", " hives", " bees", " nectar", ".", "\n", " the", "al", " reluctantly", " asleep", " I"]
+    words = [
+        " honey",
+        " hives",
+        " bees",
+        " nectar",
+        ".",
+        "\n",
+        " the",
+        "al",
+        " reluctantly",
+        " asleep",
+        " I",
+    ]
     chooser = ContentStability(_WordTokenizer(words))
 
     def lst(ids):

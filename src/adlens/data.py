@@ -19,6 +19,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from adlens.errors import AdlensError
+from adlens.hub import hub_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,19 @@ def _shuffled(docs: list[Document], seed: int) -> list[Document]:
     return docs
 
 
+def check_source(src: TextSource) -> None:
+    """Fail in seconds, before models are loaded, if the source cannot be read at all."""
+    if src.kind == "hub":
+        reason = hub_unreachable()
+        if reason:
+            raise AdlensError(
+                f"Cannot stream dataset '{src.name}' from the hub ({reason}). Offline? Use a "
+                "built-in corpus (--dataset brown) or a local .txt/.jsonl/.parquet file."
+            )
+
+
 def _iter_hub(src: TextSource) -> Iterator[Document]:
+    check_source(src)
     try:
         from datasets import load_dataset
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from adlens.errors import AdlensError
+from adlens.hub import hub_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,21 @@ def _is_local(path: str) -> bool:
     return Path(path).expanduser().exists()
 
 
+def require_hub(model_id: str) -> None:
+    """A model that is not a local folder must come from the hub: fail fast when it cannot."""
+    reason = None if _is_local(model_id) else hub_unreachable()
+    if reason:
+        raise AdlensError(
+            f"'{model_id}' is not a local folder and the hub cannot be used ({reason}); give a "
+            "local model folder, or the offline asset smollm2-135m-instruct."
+        )
+
+
 def is_adapter(path_or_id: str, revision: str | None = None) -> bool:
     """True for a peft adapter (a local folder with adapter_config.json, or such a hub repo)."""
     if _is_local(path_or_id):
         return (Path(path_or_id).expanduser() / "adapter_config.json").is_file()
+    require_hub(path_or_id)
     try:
         from huggingface_hub import file_exists
 
@@ -363,6 +375,7 @@ class ModelPair:
         from adlens.assets import resolve_model
 
         base = resolve_model(str(base))
+        require_hub(base)
 
         # Cheap checks first: configs and tokenizers, before any weights are read.
         base_cfg = load_config(base, base_revision, trust_remote_code)

@@ -19,6 +19,7 @@ from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.data import (
     BUILTIN_CORPORA,
     Document,
+    check_source,
     iter_documents,
     tokenize_documents,
     tokenize_for_norms,
@@ -131,6 +132,7 @@ def run(
         log.info("all stages are cached in %s (config %s)", out, c_hash)
         return read_json(rd.summary_path)
 
+    check_source(config.collect.dataset)
     t0 = time.perf_counter()
     pair = pair or load_pair(config.models)
     t_load = time.perf_counter() - t0
