@@ -117,153 +117,92 @@ Out = Annotated[
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 
 
-def _run_config(
-    base,
-    finetuned,
-    dataset,
-    dataset_config,
-    split,
-    text_column,
-    samples,
-    positions,
-    layers,
-    preset_name,
-    seed,
-    batch_size,
-    dtype,
-    device,
-    device_map,
-    trust_remote_code,
-):
-    from adlens.config import CollectConfig, ModelsConfig, RunConfig, parse_layers, preset
-    from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET, TextSource
+def _pipeline_command(read: bool):
+    """`run` and `collect` share every option; `collect` stops before the readers."""
 
-    values = preset(preset_name)
-    if samples is not None:
-        values["samples"] = samples
-    if positions is not None:
-        values["positions"] = positions
-    if layers is not None:
-        values["layers"] = parse_layers(layers)
-    if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
-        dataset_config = DEFAULT_HUB_CONFIG
-    source = TextSource(
-        name=dataset, config=dataset_config, split=split, text_column=text_column, seed=seed
-    )
-    try:
-        return RunConfig(
-            models=ModelsConfig(
-                base=base,
-                finetuned=finetuned,
-                dtype=dtype,
-                device=device,
-                device_map=device_map,
-                trust_remote_code=trust_remote_code,
-            ),
-            collect=CollectConfig(dataset=source, batch_size=batch_size, **values),
+    def command(
+        finetuned: Finetuned,
+        out: Out,
+        base: Base = None,
+        dataset: Dataset = "HuggingFaceFW/fineweb",
+        dataset_config: DatasetConfig = None,
+        split: Split = "train",
+        text_column: TextColumn = "text",
+        samples: Samples = None,
+        positions: Positions = None,
+        layers: Layers = None,
+        preset: Preset = "paper",
+        seed: Seed = 42,
+        batch_size: BatchSize = 64,
+        dtype: Dtype = "auto",
+        device: Device = "auto",
+        device_map: DeviceMap = None,
+        trust_remote_code: TrustRemoteCode = False,
+        verbose: Verbose = False,
+    ) -> None:
+        from adlens.config import (
+            CollectConfig,
+            ModelsConfig,
+            RunConfig,
+            parse_layers,
         )
-    except ValueError as err:  # pydantic: name the field
-        raise AdlensError(str(err).replace("\n", " ")) from None
+        from adlens.config import (
+            preset as get_preset,
+        )
+        from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET, TextSource
+        from adlens.display import norms_table, print_summary
+        from adlens.pipeline import run as run_pipeline
+
+        _setup_logging(verbose)
+        values = get_preset(preset)
+        overrides = {"samples": samples, "positions": positions}
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        if layers is not None:
+            values["layers"] = parse_layers(layers)
+        if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
+            dataset_config = DEFAULT_HUB_CONFIG
+        try:
+            cfg = RunConfig(
+                models=ModelsConfig(
+                    base=base,
+                    finetuned=finetuned,
+                    dtype=dtype,
+                    device=device,
+                    device_map=device_map,
+                    trust_remote_code=trust_remote_code,
+                ),
+                collect=CollectConfig(
+                    dataset=TextSource(
+                        name=dataset,
+                        config=dataset_config,
+                        split=split,
+                        text_column=text_column,
+                        seed=seed,
+                    ),
+                    batch_size=batch_size,
+                    **values,
+                ),
+            )
+        except ValueError as err:  # pydantic: name the field
+            raise AdlensError(str(err).replace("\n", " ")) from None
+        summary = run_pipeline(cfg, out, read=read)
+        if read:
+            print_summary(summary, Console())
+            console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
+        else:
+            Console().print(norms_table(summary))
+            console.print(f"activations in {out}/collect/activations.safetensors")
+
+    return handle_errors(command)
 
 
-@app.command()
-@handle_errors
-def run(
-    finetuned: Finetuned,
-    out: Out,
-    base: Base = None,
-    dataset: Dataset = "HuggingFaceFW/fineweb",
-    dataset_config: DatasetConfig = None,
-    split: Split = "train",
-    text_column: TextColumn = "text",
-    samples: Samples = None,
-    positions: Positions = None,
-    layers: Layers = None,
-    preset: Preset = "paper",
-    seed: Seed = 42,
-    batch_size: BatchSize = 64,
-    dtype: Dtype = "auto",
-    device: Device = "auto",
-    device_map: DeviceMap = None,
-    trust_remote_code: TrustRemoteCode = False,
-    verbose: Verbose = False,
-) -> None:
-    """Collect activation differences and read them (logit lens, Patchscope) into OUT."""
-    from adlens.display import print_summary
-    from adlens.pipeline import run as run_pipeline
-
-    _setup_logging(verbose)
-    cfg = _run_config(
-        base,
-        finetuned,
-        dataset,
-        dataset_config,
-        split,
-        text_column,
-        samples,
-        positions,
-        layers,
-        preset,
-        seed,
-        batch_size,
-        dtype,
-        device,
-        device_map,
-        trust_remote_code,
-    )
-    summary = run_pipeline(cfg, out)
-    print_summary(summary, Console())
-    console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
-
-
-@app.command()
-@handle_errors
-def collect(
-    finetuned: Finetuned,
-    out: Out,
-    base: Base = None,
-    dataset: Dataset = "HuggingFaceFW/fineweb",
-    dataset_config: DatasetConfig = None,
-    split: Split = "train",
-    text_column: TextColumn = "text",
-    samples: Samples = None,
-    positions: Positions = None,
-    layers: Layers = None,
-    preset: Preset = "paper",
-    seed: Seed = 42,
-    batch_size: BatchSize = 64,
-    dtype: Dtype = "auto",
-    device: Device = "auto",
-    device_map: DeviceMap = None,
-    trust_remote_code: TrustRemoteCode = False,
-    verbose: Verbose = False,
-) -> None:
-    """Collect only: mean activation differences per layer and position, saved as safetensors."""
-    from adlens.display import norms_table
-    from adlens.pipeline import run as run_pipeline
-
-    _setup_logging(verbose)
-    cfg = _run_config(
-        base,
-        finetuned,
-        dataset,
-        dataset_config,
-        split,
-        text_column,
-        samples,
-        positions,
-        layers,
-        preset,
-        seed,
-        batch_size,
-        dtype,
-        device,
-        device_map,
-        trust_remote_code,
-    )
-    summary = run_pipeline(cfg, out, read=False)
-    Console().print(norms_table(summary))
-    console.print(f"activations in {out}/collect/activations.safetensors")
+run = app.command(
+    "run", help="Collect activation differences and read them (logit lens, Patchscope) into OUT."
+)(_pipeline_command(read=True))
+collect = app.command(
+    "collect",
+    help="Collect only: mean activation differences per layer and position, saved as safetensors.",
+)(_pipeline_command(read=False))
 
 
 @app.command()
