@@ -187,3 +187,22 @@ def test_save_load_roundtrip(tokenizer, tmp_path):
     torch.testing.assert_close(back.mean_diff, diff.mean_diff)
     torch.testing.assert_close(back.expected_norm["finetuned"], diff.expected_norm["finetuned"])
     assert (back.vector(3, 2, "neg_diff") == -diff.vector(3, 2, "diff")).all()
+
+
+def test_merged_lora_view_matches_and_restores_exactly(tiny_dirs, tokenizer):
+    pair = ModelPair.load(
+        str(tiny_dirs["base"]), str(tiny_dirs["adapter"]), dtype="float32", device="cpu"
+    )
+    assert pair.merge_lora  # on by default on CPU
+    params = {n: p for n, p in pair.finetuned.named_parameters()}
+    snapshot = {n: p.detach().clone() for n, p in params.items()}
+    docs = tokenize_documents(tokenizer, DOCS, positions=5, n_docs=len(DOCS))
+    fast = collect(pair, docs, [2], batch_size=16, show_progress=False)
+    pair.merge_lora = False
+    slow = collect(pair, docs, [2], batch_size=16, show_progress=False)
+    torch.testing.assert_close(fast.mean_diff, slow.mean_diff, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(fast.mean_base, slow.mean_base, rtol=0, atol=0)
+    after = dict(pair.finetuned.named_parameters())
+    assert after.keys() == params.keys()
+    for n, p in after.items():  # the very same tensors, bit for bit
+        assert p is params[n] and torch.equal(p, snapshot[n]), n

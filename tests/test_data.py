@@ -61,3 +61,14 @@ def test_bad_files(tmp_path, name, content, words):
 def test_missing_file():
     with pytest.raises(AdlensError, match="does not exist"):
         list(iter_documents(TextSource(name="/nonexistent/file.jsonl")))
+
+
+def test_first_tokens_equal_full_tokenisation(tokenizer):
+    from adlens.data import first_tokens
+    from conftest import CORPUS
+
+    texts = [" ".join(CORPUS[i:] + CORPUS[:i]) * 3 for i in range(6)] + ["short text", "x" * 500]
+    for text in texts:
+        for k in (1, 3, 8, 40):
+            full = tokenizer(text, truncation=True, max_length=k)["input_ids"]
+            assert first_tokens(tokenizer, text, k) == list(full), (text[:40], k)

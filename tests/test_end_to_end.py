@@ -60,3 +60,19 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
     # Rerun: cached, same summary.
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and json.loads((out / "summary.json").read_text()) == summary
+
+
+@pytest.mark.slow
+def test_first_tokens_on_brown_with_the_real_tokenizer():
+    from transformers import AutoTokenizer
+
+    from adlens.assets import ensure_corpus
+    from adlens.data import first_tokens
+
+    tok = AutoTokenizer.from_pretrained(_smollm2())
+    texts = [json.loads(line)["text"] for line in ensure_corpus("brown").open()][:300]
+    for text in texts:
+        for k in (5, 64):
+            assert (
+                first_tokens(tok, text, k) == tok(text, truncation=True, max_length=k)["input_ids"]
+            )

@@ -133,7 +133,7 @@ def _pipeline_command(read: bool):
         layers: Layers = None,
         preset: Preset = "paper",
         seed: Seed = 42,
-        batch_size: BatchSize = 64,
+        batch_size: BatchSize = 256,
         dtype: Dtype = "auto",
         device: Device = "auto",
         device_map: DeviceMap = None,

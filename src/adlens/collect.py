@@ -189,7 +189,7 @@ def collect(
     docs: TokenizedDocs,
     layers: list[int],
     *,
-    batch_size: int = 64,
+    batch_size: int = 256,
     norm_inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     norm_skip: int = 5,
     checkpoint: Path | None = None,
@@ -236,7 +236,7 @@ def collect(
                 index = docs.index[lo:hi]
                 acts = {}
                 for side in SIDES:
-                    with pair.use(side) as model:
+                    with pair.use(side, upto=max(layers)) as model:
                         acts[side] = _read_positions(model, layers, ids, mask, index)
                 sums.add(acts["base"], acts["finetuned"])
                 batches += 1
@@ -309,7 +309,7 @@ def expected_norms(
     for side in SIDES:
         total = torch.zeros(len(layers), dtype=torch.float64)
         count = 0
-        with pair.use(side) as model:
+        with pair.use(side, upto=max(layers)) as model:
             for lo in range(0, ids.shape[0], batch_size):
                 b_ids = ids[lo : lo + batch_size].to(pair.device)
                 b_mask = mask[lo : lo + batch_size].to(pair.device)

@@ -31,7 +31,7 @@ class CollectConfig(BaseModel):
     samples: int = Field(10_000, ge=1)
     positions: int = Field(5, ge=1)
     layers: list[float | int] = Field(default_factory=lambda: [0.5])
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(256, ge=1)
     norm_docs: int = Field(256, ge=1)  # documents for the expected-norm estimate
     norm_tokens: int = Field(64, ge=6)
     norm_skip: int = Field(5, ge=0)  # attention sinks at the first positions are not typical

@@ -218,6 +218,24 @@ def _ids(out: Any) -> list[int]:
     return list(out)
 
 
+def first_tokens(tokenizer: Any, text: str, k: int) -> list[int]:
+    """The first k token ids of `text` (with the tokenizer's special tokens), tokenising only a
+    prefix: long documents would otherwise cost far more to tokenise than to run.
+
+    The prefix ends at a space and must yield k + 2 tokens, so the first k never touch the cut;
+    otherwise the window doubles, up to the whole text.
+    """
+    window = 16 * k
+    while window < len(text):
+        cut = text.rfind(" ", 0, window)
+        if cut > 0:
+            ids = tokenizer(text[:cut], truncation=True, max_length=k + 2)["input_ids"]
+            if len(ids) >= k + 2:
+                return list(ids[:k])
+        window *= 2
+    return list(tokenizer(text, truncation=True, max_length=k)["input_ids"])
+
+
 def tokenize_documents(
     tokenizer: Any,
     documents: Iterable[Document],
@@ -256,7 +274,7 @@ def tokenize_documents(
             rows.append(full[: start + positions])
             starts.append(start)
         else:
-            ids = tokenizer(doc, truncation=True, max_length=positions)["input_ids"]
+            ids = first_tokens(tokenizer, doc, positions)
             if len(ids) < positions:
                 dropped += 1
                 continue
@@ -305,7 +323,7 @@ def tokenize_for_norms(
             res = _answer_start(tokenizer, doc)
             ids = res[0][:max_tokens] if res else []
         else:
-            ids = list(tokenizer(doc, truncation=True, max_length=max_tokens)["input_ids"])
+            ids = first_tokens(tokenizer, doc, max_tokens)
         if len(ids) > skip:
             rows.append(ids)
     if not rows:

@@ -303,6 +303,10 @@ class ModelPair:
     base_id: str = ""
     finetuned_id: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    # Read the finetuned side of an adapter through merged weights (see `use`). Costs one extra
+    # copy of the adapted weights of the blocks read; on by default where memory is cheap (CPU).
+    merge_lora: bool = False
+    _merged: dict[int, nn.Parameter] = field(default_factory=dict, repr=False)
 
     @property
     def is_adapter(self) -> bool:
@@ -321,11 +325,18 @@ class ModelPair:
         return next(self.finetuned.parameters()).device
 
     @contextlib.contextmanager
-    def use(self, side: str) -> Iterator[nn.Module]:
-        """Yield the module that computes `side` ("base" or "finetuned")."""
+    def use(self, side: str, upto: int | None = None) -> Iterator[nn.Module]:
+        """Yield the module that computes `side` ("base" or "finetuned").
+
+        With `upto` (the last block the caller will run) and `merge_lora`, an adapter's
+        finetuned side runs on merged weights: one matmul per linear layer instead of three.
+        """
         if side not in ("base", "finetuned"):
             raise ValueError(f"side must be 'base' or 'finetuned', not {side!r}")
-        if side == "finetuned":
+        if side == "finetuned" and self.is_adapter and self.merge_lora and upto is not None:
+            with self._merged_view(upto) as model:
+                yield model
+        elif side == "finetuned":
             yield self.finetuned
         elif self.base_model is not None:
             yield self.base_model
@@ -335,6 +346,44 @@ class ModelPair:
 
     def resolve_layers(self, layers: list[float | int]) -> list[int]:
         return resolve_layers(layers, self.n_layers)
+
+    @contextlib.contextmanager
+    def _merged_view(self, upto: int) -> Iterator[nn.Module]:
+        """The adapter folded into the weights of blocks 0..upto, adapter layers bypassed.
+
+        The weights are swapped as tensor objects and the originals put back, so the model is
+        restored exactly (no W + dW - dW rounding). DoRA and LoRA biases keep the slow path.
+        """
+        from peft.tuners.lora.layer import Linear as LoraLinear
+
+        model = self.finetuned
+        name = model.active_adapter
+        blocks = list(find_decoder_layers(model))[: upto + 1]
+        mods = [m for b in blocks for m in b.modules() if isinstance(m, LoraLinear)]
+        plain = all(
+            name in m.lora_A
+            and not m.use_dora.get(name, False)
+            and not getattr(m, "lora_bias", {}).get(name, False)
+            for m in mods
+        )
+        if not plain:
+            yield model
+            return
+        originals = []
+        with model.disable_adapter(), torch.no_grad():
+            try:
+                for m in mods:
+                    merged = self._merged.get(id(m))
+                    if merged is None:
+                        w = m.base_layer.weight
+                        delta = m.get_delta_weight(name).to(w.dtype)
+                        merged = self._merged[id(m)] = nn.Parameter(w + delta, requires_grad=False)
+                    originals.append((m.base_layer, m.base_layer.weight))
+                    m.base_layer.weight = merged
+                yield model
+            finally:
+                for layer, weight in originals:
+                    layer.weight = weight
 
     @classmethod
     def load(
@@ -432,6 +481,7 @@ class ModelPair:
             finetuned=ft_model,
             tokenizer=ft_tok,
             base_model=base_model_kept,
+            merge_lora=adapter and dev.type == "cpu" and not device_map,
             base_id=str(base),
             finetuned_id=str(finetuned),
             info=info,
