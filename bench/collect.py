@@ -265,20 +265,22 @@ def _count_flops(pair, layer: int, k: int) -> dict[str, float]:
     head = unwrap(pair.finetuned).get_output_embeddings()
     head_p = head.in_features * head.out_features
 
-    def stack(n_blocks: int, t: int, logits: bool) -> float:
+    def stack(n_blocks: int, t: int, logits: bool, lora: bool) -> float:
         attn = 2 * 2 * t * t * n_heads * head_dim  # QK^T and AV, per block, per side
         total = 0.0
         for i in range(n_blocks):
             total += 2 * t * base_p[i] + attn  # base side
-            total += 2 * t * (base_p[i] + lora_p[i]) + attn  # finetuned side
+            total += 2 * t * (base_p[i] + lora * lora_p[i]) + attn  # finetuned side
         if logits:
             total += 2 * (2 * t * head_p)
         return total
 
     return {
-        "engine": stack(layer + 1, k, logits=False),
-        "naive": stack(len(blocks), NAIVE_TOKENS, logits=True),
+        # With merged weights the engine runs no LoRA matmuls: count only the work it does.
+        "engine": stack(layer + 1, k, logits=False, lora=not pair.merge_lora),
+        "naive": stack(len(blocks), NAIVE_TOKENS, logits=True, lora=True),
         "block_params": float(base_p[0]),
+        "engine_merged_lora": float(pair.merge_lora),
         "lora_params": float(lora_p[0]),
         "lm_head_params": float(head_p),
     }
