@@ -15,14 +15,16 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from adlens.docgen import DEMO_ORGANISM, generate_documents, write_jsonl
 from adlens.errors import AdlensError
 from adlens.train import pack_documents, train_lora
-from tiny import build_tiny_model
+from conftest import save_model, tiny_model
 
 FAST = dict(lr=1e-2, batch_size=2, seq_len=32, warmup_steps=2, progress=False)
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("base"))
+def base(tmp_path_factory, tokenizer) -> Path:
+    return save_model(
+        tiny_model("llama", len(tokenizer), n_layers=2), tokenizer, tmp_path_factory.mktemp("base")
+    )
 
 
 @pytest.fixture(scope="module")
