@@ -134,6 +134,10 @@ def test_cli_run_ok(tiny_dirs, corpus, tmp_path):
     result = _cli(tiny_dirs, out, dataset=corpus)
     assert result.exit_code == 0, result.output
     assert "patchscope" in result.output and (out / "summary.json").exists()
+    shown = runner.invoke(app, ["show", str(out)])
+    assert shown.exit_code == 0 and "logit lens of diff" in shown.output
+    missing = runner.invoke(app, ["show", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "No summary.json" in missing.output
 
 
 def test_unknown_model_path(tiny_dirs, corpus, tmp_path):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import urllib.request
 
 
-@functools.cache
 def hub_unreachable() -> str | None:
     """Why the hub cannot be reached, or None when it can."""
     from huggingface_hub import constants
