@@ -208,3 +208,18 @@ def test_offline_hub_dataset_suggests_brown(tiny_dirs, tmp_path, monkeypatch):
     _assert_clean_error(
         _cli(tiny_dirs, out, dataset="someone/not-a-real-dataset-xyz"), out, "--dataset brown"
     )
+
+
+def test_changed_reader_config_rereads_without_recollecting(
+    tiny_dirs, corpus, tmp_path, monkeypatch
+):
+    from adlens.config import ReadConfig
+
+    out = tmp_path / "run"
+    pipeline.run(_config(tiny_dirs, corpus), out, show_progress=False)
+    monkeypatch.setattr(pipeline, "collect", lambda *a, **k: pytest.fail("recollected"))
+    cfg = _config(tiny_dirs, corpus)
+    cfg.read = ReadConfig(top_k=5, scales=[1.0, 2.0])
+    summary = pipeline.run(cfg, out, show_progress=False)
+    assert all(len(e["tokens"]) == 5 for e in summary["readers"])
+    assert {e["scale"] for e in summary["readers"] if e["reader"] == "patchscope"} <= {1.0, 2.0}

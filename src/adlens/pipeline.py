@@ -127,16 +127,18 @@ def run(
     rd = RunDir(out)
     c_hash = collect_hash(config.models, config.collect)
     r_hash = read_hash(c_hash, config.read)
-    read_fresh = not read or (rd.stage_is_fresh("read", r_hash) and rd.summary_path.exists())
-    if rd.stage_is_fresh("collect", c_hash) and read_fresh and rd.summary_path.exists():
+    collect_fresh = rd.stage_is_fresh("collect", c_hash)
+    read_fresh = not read or rd.stage_is_fresh("read", r_hash)
+    if collect_fresh and read_fresh and rd.summary_path.exists():
         log.info("all stages are cached in %s (config %s)", out, c_hash)
         return read_json(rd.summary_path)
 
-    check_source(config.collect.dataset)
+    if not collect_fresh:
+        check_source(config.collect.dataset)
     t0 = time.perf_counter()
     pair = pair or load_pair(config.models)
     t_load = time.perf_counter() - t0
-    layers, docs, norm_inputs = prepare_inputs(pair, config.collect)
+    inputs = None if collect_fresh else prepare_inputs(pair, config.collect)
 
     # Inputs are valid: from here on the run directory exists.
     rd.path.mkdir(parents=True, exist_ok=True)
@@ -148,7 +150,11 @@ def run(
         config_hash={"collect": c_hash, "read": r_hash},
         timings={"load_models_s": round(t_load, 2)},
     )
-    diff = collect_stage(rd, pair, config.collect, c_hash, layers, docs, norm_inputs, show_progress)
+    if inputs is None:
+        log.info("collect: cached (config %s)", c_hash)
+        diff = ActivationDiff.load(rd.stage("collect"))
+    else:
+        diff = collect_stage(rd, pair, config.collect, c_hash, *inputs, show_progress)
     if not read:
         summary = build_summary(pair.info, diff, [], config)
         write_json(rd.summary_path, summary)
@@ -167,9 +173,6 @@ def collect_stage(
     show_progress: bool,
 ) -> ActivationDiff:
     stage = rd.stage("collect")
-    if rd.stage_is_fresh("collect", digest):
-        log.info("collect: cached (config %s)", digest)
-        return ActivationDiff.load(stage)
     stage.mkdir(parents=True, exist_ok=True)
     (stage / "done.json").unlink(missing_ok=True)
     checkpoint = stage / "partial.safetensors"
