@@ -154,7 +154,7 @@ class RunningSums:
         return {k: (v / max(self.count, 1)).float() for k, v in self.sums.items()}
 
     def save(self, path: Path, extra: dict[str, str]) -> None:
-        tensors = {k: v for k, v in self.sums.items()}
+        tensors = dict(self.sums)
         tensors["count"] = torch.tensor([self.count], dtype=torch.int64)
         save_tensors(tensors, path, metadata=extra)
 
