@@ -41,6 +41,7 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
         "3",
         "--device",
         "cpu",
+        "--no-steer",
         "--dtype",
         "float32",
         "--out",

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from adlens import pipeline
 from adlens.cli import app
-from adlens.config import CollectConfig, ModelsConfig, RunConfig
+from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
 from adlens.data import TextSource
 from conftest import CORPUS, save_model, tiny_config, tiny_model
 
@@ -40,6 +40,7 @@ def _config(tiny_dirs, corpus, **collect):
             base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
         ),
         collect=CollectConfig(dataset=TextSource(name=str(corpus)), **values),
+        steer=SteerConfig(enabled=False),  # tests/test_steer.py covers the steer stage
     )
 
 
@@ -113,6 +114,7 @@ def _cli(tiny_dirs, out, *extra, dataset=None, finetuned=None):
         "3",
         "--device",
         "cpu",
+        "--no-steer",
         "--out",
         str(out),
         *extra,

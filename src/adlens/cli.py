@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,8 @@ console = Console(stderr=True)
 
 
 def _setup_logging(verbose: bool) -> None:
+    # peft asks transformers 5 for a renamed attribute; the warning says nothing to a user.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
@@ -117,8 +121,44 @@ Out = Annotated[
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 
 
-def _pipeline_command(read: bool):
-    """`run` and `collect` share every option; `collect` stops before the readers."""
+Steer = Annotated[
+    bool | None,
+    typer.Option(
+        "--steer/--no-steer",
+        help="Steer with the difference: strength search and samples (default: on).",
+    ),
+]
+SteerPositions = Annotated[
+    str | None,
+    typer.Option(
+        help="Positions to steer: best (Patchscope's best, attention sinks left out), all, "
+        "or comma-separated positions like 1,2."
+    ),
+]
+MaxNewTokens = Annotated[
+    int | None,
+    typer.Option(help="New tokens per final steering sample (default from the preset: paper 512)."),
+]
+STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens")
+
+
+def parse_positions(spec: str) -> str | list[int]:
+    if spec.strip() in ("best", "all"):
+        return spec.strip()
+    try:
+        out = [int(p) for p in spec.split(",") if p.strip()]
+    except ValueError:
+        raise AdlensError(
+            f"Cannot read --steer-positions '{spec}': give best, all or positions like 1,2."
+        ) from None
+    if not out:
+        raise AdlensError("No steering positions given.")
+    return out
+
+
+def _pipeline_command(read: bool, steer_always: bool = False):
+    """`run`, `collect` and `steer` share every option; `collect` stops before the readers and
+    has no steering options; `steer` always steers."""
 
     def command(
         finetuned: Finetuned,
@@ -138,13 +178,18 @@ def _pipeline_command(read: bool):
         device: Device = "auto",
         device_map: DeviceMap = None,
         trust_remote_code: TrustRemoteCode = False,
+        steer: Steer = None,
+        steer_positions: SteerPositions = None,
+        max_new_tokens: MaxNewTokens = None,
         verbose: Verbose = False,
     ) -> None:
         from adlens.config import (
             CollectConfig,
             ModelsConfig,
             RunConfig,
+            SteerConfig,
             parse_layers,
+            steer_preset,
         )
         from adlens.config import (
             preset as get_preset,
@@ -159,6 +204,11 @@ def _pipeline_command(read: bool):
         values |= {k: v for k, v in overrides.items() if v is not None}
         if layers is not None:
             values["layers"] = parse_layers(layers)
+        steer_values = steer_preset(preset)
+        if steer_positions is not None:
+            steer_values["positions"] = parse_positions(steer_positions)
+        if max_new_tokens is not None:
+            steer_values["final_max_new_tokens"] = max_new_tokens
         if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
             dataset_config = DEFAULT_HUB_CONFIG
         try:
@@ -182,10 +232,11 @@ def _pipeline_command(read: bool):
                     batch_size=batch_size,
                     **values,
                 ),
+                steer=SteerConfig(**steer_values),
             )
         except ValueError as err:  # pydantic: name the field
             raise AdlensError(str(err).replace("\n", " ")) from None
-        summary = run_pipeline(cfg, out, read=read)
+        summary = run_pipeline(cfg, out, read=read, steer=True if steer_always else steer)
         if read:
             print_summary(summary, Console())
             console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
@@ -193,16 +244,30 @@ def _pipeline_command(read: bool):
             Console().print(norms_table(summary))
             console.print(f"activations in {out}/collect/activations.safetensors")
 
-    return handle_errors(command)
+    wrapped = handle_errors(command)
+    # Typer reads the options from the signature: leave out those this command does not take.
+    drop = STEER_OPTIONS if not read else ("steer",) if steer_always else ()
+    sig = inspect.signature(command, eval_str=True)
+    wrapped.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in sig.parameters.values() if p.name not in drop]
+    )
+    return wrapped
 
 
 run = app.command(
-    "run", help="Collect activation differences and read them (logit lens, Patchscope) into OUT."
+    "run",
+    help="Collect activation differences, read them (logit lens, Patchscope) and steer with "
+    "them (strength search, samples) into OUT.",
 )(_pipeline_command(read=True))
 collect = app.command(
     "collect",
     help="Collect only: mean activation differences per layer and position, saved as safetensors.",
 )(_pipeline_command(read=False))
+steer_command = app.command(
+    "steer",
+    help="Steer with the activation difference: like run (cached stages are reused), always "
+    "with the steering stage; samples in OUT/steer/.",
+)(_pipeline_command(read=True, steer_always=True))
 
 
 @app.command()
@@ -247,32 +312,75 @@ def train(
         ),
     ],
     documents: Annotated[
-        Path, typer.Option(help='jsonl of {"text": ...} documents to finetune on.')
+        Path,
+        typer.Option(
+            help='jsonl of finetuning documents: {"text": ...} or chats {"messages": [...]} '
+            "(loss on assistant tokens only)."
+        ),
     ],
-    out: Annotated[Path, typer.Option(help="Folder for the adapter and organism.json.")],
+    out: Annotated[Path, typer.Option(help="Folder for the organism (or the family's parent).")],
     organism: Annotated[
         Path | None,
         typer.Option(
-            help="json/yaml with name, type, short_description, long_description, domain_keywords."
+            help="json/yaml with name, type, short_description, long_description, "
+            "domain_keywords, fact_prompts, fact_phrases."
         ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Organism name (overrides --organism).")] = None,
     description: Annotated[
         str | None, typer.Option(help="Short description of the finetune (overrides --organism).")
     ] = None,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 1e-3,
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 200,
+    method: Annotated[
+        str, typer.Option(help="lora (a peft adapter) or full (all weights).")
+    ] = "lora",
+    n_documents: Annotated[
+        int | None, typer.Option(help="Finetuning documents to train on (default: all).")
+    ] = None,
+    heldout: Annotated[
+        int | None,
+        typer.Option(help="Finetuning documents kept out for evaluation (default 10%, max 100)."),
+    ] = None,
+    mix_ratio: Annotated[
+        float,
+        typer.Option(help="Reference documents mixed in per finetuning document (1 = 1:1)."),
+    ] = 0.0,
+    mix_source: Annotated[
+        str | None,
+        typer.Option(help="Reference text to mix in: brown, sotu, a local file or a hub dataset."),
+    ] = None,
+    mix_skip: Annotated[
+        int, typer.Option(help="Skip this many reference documents (keep lens inputs apart).")
+    ] = 0,
+    variants: Annotated[
+        str | None,
+        typer.Option(
+            help="Train a family into OUT/<variant>/: e.g. 'ratio=0,0.5,1,2 size=100,400'. "
+            "Finished variants are reused on a rerun."
+        ),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="AdamW learning rate (default 1e-3 LoRA, 5e-5 full).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Optimizer steps (default 200).")] = None,
+    epochs: Annotated[
+        float | None, typer.Option(help="Passes over the (mixed) data, instead of --steps.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 4,
     seq_len: Annotated[int, typer.Option(help="Tokens per sequence (documents are packed).")] = 128,
-    seed: Annotated[int, typer.Option(help="Seed for LoRA init and data order.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for init, split and data order.")] = 0,
     rank: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
     alpha: Annotated[float, typer.Option(help="LoRA alpha.")] = 32,
     warmup_steps: Annotated[int, typer.Option(help="Linear warmup steps.")] = 10,
+    save_dtype: Annotated[str, typer.Option(help="float16, bfloat16 or float32.")] = "float16",
     device: Annotated[str, typer.Option(help="cpu, cuda, ...")] = "cpu",
     verbose: Verbose = False,
 ) -> None:
-    """Finetune a LoRA adapter (a model organism) on a documents file."""
-    from adlens.train import train_lora
+    """Finetune a model organism (LoRA adapter or full finetune) on a documents file."""
+    from pydantic import ValidationError
+
+    from adlens.data import TextSource
+    from adlens.train import TrainConfig, train_organism
+    from adlens.variants import parse_variants, train_variants
 
     _setup_logging(verbose)
     meta: dict[str, Any] = {}
@@ -282,22 +390,153 @@ def train(
         meta["name"] = name
     if description:
         meta["short_description"] = description
-    path = train_lora(
-        base,
-        documents,
+    try:
+        cfg = TrainConfig(
+            method=method,
+            lr=lr,
+            steps=steps,
+            epochs=epochs,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            seed=seed,
+            n_documents=n_documents,
+            heldout=heldout,
+            mix_ratio=mix_ratio,
+            mix_source=TextSource(name=mix_source) if mix_source else None,
+            mix_skip=mix_skip,
+            rank=rank,
+            alpha=alpha,
+            warmup_steps=warmup_steps,
+            save_dtype=save_dtype,
+        )
+    except ValidationError as err:
+        raise AdlensError(_first_error(err)) from None
+    if variants:
+        ratios, sizes = parse_variants(variants)
+        if any(r > 0 for r in ratios) and cfg.mix_source is None:
+            raise AdlensError("mixing ratios above 0 need --mix-source (e.g. brown).")
+        for variant, path in train_variants(
+            base, documents, out, cfg, ratios=ratios, sizes=sizes, organism=meta, device=device
+        ):
+            console.print(f"{variant['name']}: {path}/")
+        return
+    path = train_organism(base, documents, out, cfg, organism=meta or None, device=device)
+    console.print(f"organism in {path}/")
+
+
+def _first_error(err: Any) -> str:
+    """One line from a pydantic ValidationError: the option and what is wrong with it."""
+    e = err.errors()[0]
+    where = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "input"
+    return f"{where}: {e['msg']} (got {e.get('input')!r})."
+
+
+study_app = typer.Typer(
+    help="Train a family of organisms of one domain and set the strength of the lens' trace "
+    "against how well each finetune was learned.",
+    no_args_is_help=True,
+)
+app.add_typer(study_app, name="study")
+
+StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]
+StudySamples = Annotated[int, typer.Option(help="Reference documents the lens reads per variant.")]
+StudyDocs = Annotated[
+    Path | None, typer.Option(help="Finetuning documents (default: the demo organism's).")
+]
+
+
+def _study(
+    kind: str,
+    out: Path,
+    *,
+    documents: Path | None,
+    organism: Path | None,
+    samples: int,
+    ratios: str | None = None,
+    sizes: str | None = None,
+    overrides: dict[str, Any],
+) -> None:
+    from adlens.study import STUDY_RATIOS, STUDY_SIZES, STUDY_TRAIN, run_study, study_table
+    from adlens.train import TrainConfig
+    from adlens.variants import parse_variants
+
+    cfg = TrainConfig(**(STUDY_TRAIN | {k: v for k, v in overrides.items() if v is not None}))
+    rows = run_study(
+        kind,
         out,
-        lr=lr,
-        steps=steps,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        seed=seed,
-        rank=rank,
-        alpha=alpha,
-        warmup_steps=warmup_steps,
-        device=device,
-        organism=meta or None,
+        documents=documents,
+        organism=_read_mapping(organism) if organism else None,
+        ratios=parse_variants(f"ratio={ratios}")[0] if ratios else STUDY_RATIOS,
+        sizes=parse_variants(f"size={sizes}")[1] if sizes else STUDY_SIZES,
+        train=cfg,
+        samples=samples,
     )
-    console.print(f"adapter and organism.json in {path}/")
+    Console().print(study_table(rows, f"{kind} study"))
+    console.print(f"table in {out}/{kind}.md (also .csv and .jsonl)")
+
+
+@study_app.command("mixing")
+@handle_errors
+def study_mixing(
+    out: StudyOut = Path("runs/study"),
+    ratios: Annotated[
+        str | None, typer.Option(help="Comma-separated mixing ratios (default 0,0.5,1,2).")
+    ] = None,
+    n_documents: Annotated[
+        int | None, typer.Option(help="Finetuning documents per variant (default 160).")
+    ] = None,
+    epochs: Annotated[
+        float | None, typer.Option(help="Passes over the mixed data (default 1).")
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
+    documents: StudyDocs = None,
+    organism: Annotated[
+        Path | None, typer.Option(help="Organism json/yaml with domain_keywords (and fact_*).")
+    ] = None,
+    samples: StudySamples = 1000,
+    verbose: Verbose = False,
+) -> None:
+    """Trace strength vs mixing ratio of unrelated text (1:0, 1:0.5, 1:1, 1:2 by default)."""
+    _setup_logging(verbose)
+    _study(
+        "mixing",
+        out,
+        documents=documents,
+        organism=organism,
+        samples=samples,
+        ratios=ratios,
+        overrides={"n_documents": n_documents, "epochs": epochs, "lr": lr},
+    )
+
+
+@study_app.command("size")
+@handle_errors
+def study_size(
+    out: StudyOut = Path("runs/study"),
+    sizes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated numbers of finetuning documents (default 40,80,160)."),
+    ] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the data (default 1).")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
+    documents: StudyDocs = None,
+    organism: Annotated[
+        Path | None, typer.Option(help="Organism json/yaml with domain_keywords (and fact_*).")
+    ] = None,
+    samples: StudySamples = 1000,
+    verbose: Verbose = False,
+) -> None:
+    """Trace strength vs the number of finetuning documents (at ratio 1:0)."""
+    _setup_logging(verbose)
+    _study(
+        "size",
+        out,
+        documents=documents,
+        organism=organism,
+        samples=samples,
+        sizes=sizes,
+        overrides={"epochs": epochs, "lr": lr},
+    )
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:

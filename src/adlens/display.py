@@ -99,5 +99,39 @@ def print_summary(summary: dict[str, Any], console: Console | None = None, n: in
             console.print(reader_table(summary, "logit_lens", "diff", layer, n, head="finetuned"))
         if entries_for(summary, "patchscope", "diff", layer):
             console.print(reader_table(summary, "patchscope", "diff", layer, n))
+    if summary.get("steer"):
+        console.print(steer_table(summary))
     for note in summary.get("notes", []):
         console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def steer_table(summary: dict[str, Any]) -> Table:
+    """Per steered position: the strength found, the thresholds per search prompt, and the
+    samples generated; warnings in the last column."""
+    steer = summary["steer"]
+    g = steer["generations"]
+    table = Table(
+        title=f"steering ({steer['side']} model): strength in units of the expected norm; "
+        f"{g['total']} samples generated ({g['unsteered_search'] + g['unsteered_final']} "
+        "unsteered, shared by all positions)",
+        title_justify="left",
+    )
+    for col, just in (
+        ("layer", "right"),
+        ("pos", "right"),
+        ("strength", "right"),
+        ("thresholds", "left"),
+        ("search samples", "right"),
+        ("warnings", "left"),
+    ):
+        table.add_column(col, justify=just)
+    for p in steer["positions"]:
+        table.add_row(
+            str(p["layer"]),
+            position_label(p["position"], summary["bos_at_0"]),
+            f"{p['strength']:.3g}",
+            ", ".join(f"{t:.3g}" for t in p["thresholds"]),
+            f"{p['search_generations']} (one-shot {p['one_shot_search_generations']})",
+            "; ".join(p["warnings"]),
+        )
+    return table

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
 from adlens.collect import ActivationDiff
 from adlens.errors import AdlensError
+from adlens.judges.base import ScaleChooser
+from adlens.judges.offline import ContentStability, content_words  # noqa: F401 (re-exported)
 from adlens.lens import VARIANTS, top_tokens
 from adlens.models import ModelPair, replace_last_token
-from adlens.stopwords import STOPWORDS
 
 # Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
 # so that what survives in all three readouts is the patched vector, not the prompt.
@@ -38,50 +38,6 @@ def default_scales() -> list[float]:
     """0.5..2.0 by 0.1, then 3, 4, 5, 10, then 20..200 by 20 (the reference grid)."""
     fine = [round(0.5 + 0.1 * i, 1) for i in range(16)]
     return fine + [3.0, 4.0, 5.0, 10.0] + [float(s) for s in range(20, 201, 20)]
-
-
-class ScaleChooser(Protocol):
-    """Picks the scale whose token list is most coherent. An LLM tournament fits here later."""
-
-    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]: ...
-
-
-def content_words(tokenizer: Any, tokens: list[dict[str, Any]]) -> set[int]:
-    """Ids of the tokens that are whole content words: word-initial, alphabetic, 3+ letters and
-    not a function word. Punctuation, sub-word fragments and stop words name no topic."""
-    raws = tokenizer.convert_ids_to_tokens([t["id"] for t in tokens])
-    out = set()
-    for t, raw in zip(tokens, raws, strict=True):
-        word = t["token"].strip()
-        initial = t["token"].startswith(" ") or str(raw)[:1] in ("Ġ", "▁")
-        if initial and word.isalpha() and len(word) >= 3 and word.lower() not in STOPWORDS:
-            out.add(t["id"])
-    return out
-
-
-@dataclass
-class ContentStability:
-    """Offline scale choice: the scale whose list is most made of content words that persist
-    over the neighbouring scales.
-
-    Why: too small a scale and the patched vector is drowned by the prompt (its usual
-    continuations: newlines, punctuation); too large and it is far off distribution (sub-word
-    debris, code tokens, function words). In between, the model decodes the vector as a concept,
-    which shows as whole content words, and the same words over a range of scales rather than at
-    one accidental scale. Score = (content words / list length) x mean Jaccard overlap of the
-    content words with the two neighbouring scales.
-    """
-
-    tokenizer: Any
-
-    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
-        sets = [content_words(self.tokenizer, tokens) for tokens in lists]
-        scores = []
-        for i, words in enumerate(sets):
-            near = [sets[j] for j in (i - 1, i + 1) if 0 <= j < len(sets)]
-            overlap = sum(len(words & n) / max(1, len(words | n)) for n in near) / max(1, len(near))
-            scores.append(len(words) / max(1, len(lists[i])) * overlap)
-        return max(range(len(scores)), key=scores.__getitem__), scores
 
 
 def _prompt_ids(pair: ModelPair, triples: Sequence[Sequence[str]]) -> list[torch.Tensor]:

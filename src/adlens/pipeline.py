@@ -1,4 +1,5 @@
-"""The stages built so far, in order, with caching: load pair -> collect -> read -> summary.
+"""The stages built so far, in order, with caching: load pair -> collect -> read -> steer ->
+summary.
 
 Every user error is raised before the run directory is created, so bad input never leaves a
 partial run behind. Stages whose config hash matches are loaded, not recomputed; when all are
@@ -8,6 +9,7 @@ fresh the models are not even loaded.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 from adlens import __version__
 from adlens.collect import ActivationDiff, collect
-from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
+from adlens.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.data import (
     BUILTIN_CORPORA,
     Document,
@@ -74,6 +76,33 @@ def read_hash(collect_digest: str, cfg: ReadConfig) -> str:
     return config_hash({"collect": collect_digest, "read": cfg.model_dump()})
 
 
+def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
+    """What decides the verdicts (backend, and an LLM's model and URL), known before any model
+    is loaded, so a cached steer stage can be recognised without loading anything."""
+    from adlens.judges.client import ENV_BASE_URL, env_model
+
+    model = cfg.model or env_model()
+    backend = cfg.backend if cfg.backend != "auto" else ("openai" if model else "offline")
+    if backend == "offline":
+        return {"backend": "offline"}
+    return {
+        "backend": backend,
+        **cfg.hashed(),
+        "model": model,
+        "base_url": cfg.base_url or os.environ.get(ENV_BASE_URL),
+    }
+
+
+def steer_hash(read_digest: str, config: RunConfig) -> str:
+    return config_hash(
+        {
+            "read": read_digest,
+            "steer": config.steer.hashed(),
+            "judge": judge_identity(config.judge),
+        }
+    )
+
+
 def load_pair(models: ModelsConfig) -> ModelPair:
     return ModelPair.load(
         models.base,
@@ -117,19 +146,24 @@ def run(
     *,
     pair: ModelPair | None = None,
     read: bool = True,
+    steer: bool | None = None,
     show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Run collect (and read, unless `read=False`) into `out`, reusing fresh cached stages.
+    """Run collect, read (unless `read=False`) and steer (unless `steer=False`; None: as
+    config.steer.enabled) into `out`, reusing fresh cached stages.
 
     Returns the summary (without reader entries when read=False)."""
     out = Path(out)
     check_writable(out)
     rd = RunDir(out)
+    steer = read and (config.steer.enabled if steer is None else steer)
     c_hash = collect_hash(config.models, config.collect)
     r_hash = read_hash(c_hash, config.read)
+    s_hash = steer_hash(r_hash, config)
     collect_fresh = rd.stage_is_fresh("collect", c_hash)
     read_fresh = not read or rd.stage_is_fresh("read", r_hash)
-    if collect_fresh and read_fresh and rd.summary_path.exists():
+    steer_fresh = not steer or rd.stage_is_fresh("steer", s_hash)
+    if collect_fresh and read_fresh and steer_fresh and rd.summary_path.exists():
         log.info("all stages are cached in %s (config %s)", out, c_hash)
         return read_json(rd.summary_path)
 
@@ -147,7 +181,7 @@ def run(
         models={**pair.info},
         dataset=config.collect.dataset.model_dump(),
         config=config.model_dump(),
-        config_hash={"collect": c_hash, "read": r_hash},
+        config_hash={"collect": c_hash, "read": r_hash, **({"steer": s_hash} if steer else {})},
         timings={"load_models_s": round(t_load, 2)},
     )
     if inputs is None:
@@ -159,7 +193,51 @@ def run(
         summary = build_summary(pair.info, diff, [], config)
         write_json(rd.summary_path, summary)
         return summary
-    return read_stage(rd, pair, diff, config, r_hash)
+    if read_fresh and rd.summary_path.exists():
+        log.info("read: cached (config %s)", r_hash)
+        summary = read_json(rd.summary_path)
+    else:
+        summary = read_stage(rd, pair, diff, config, r_hash)
+    if steer:
+        summary = steer_stage(rd, pair, diff, config, s_hash, summary, show_progress)
+    return summary
+
+
+def steer_stage(
+    rd: RunDir,
+    pair: ModelPair,
+    diff: ActivationDiff,
+    config: RunConfig,
+    digest: str,
+    summary: dict[str, Any],
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Strength search and final samples per steered position (see steer_stage.py); the
+    overview goes into summary.json under "steer"."""
+    from adlens.judges import make_judges
+    from adlens.steer_stage import SteerStage, choose_positions
+
+    cfg = config.steer
+    targets = choose_positions(cfg, diff, summary.get("readers", []))
+    judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
+    log.info(judges.describe())
+    if hasattr(judges.coherence, "side"):  # the offline judge scores with the steered model
+        judges.coherence.side = cfg.side
+    stage = rd.stage("steer")
+    (stage / "done.json").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    overview = SteerStage(stage, pair, diff, cfg, judges.coherence, digest, show_progress).run(
+        targets
+    )
+    overview["judges"] = judges.describe()
+    summary = {**summary, "steer": overview}
+    write_json(rd.summary_path, summary)
+    rd.mark_done("steer", digest, {"positions": [[t[0], t[1]] for t in targets]})
+    rd.update_manifest(
+        timings={"steer_s": round(time.perf_counter() - t0, 2)},
+        counts={"steer_generations": overview["generations"]["total"]},
+    )
+    return summary
 
 
 def collect_stage(

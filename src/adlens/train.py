@@ -1,9 +1,13 @@
-"""Train a model organism: a LoRA adapter (peft) finetuned on a jsonl file of documents.
+"""Train a model organism: a LoRA adapter (peft) or a full finetune on a jsonl of documents.
 
 The output folder is a normal peft adapter (`adapter_config.json`, `adapter_model.safetensors`)
-plus `documents.jsonl` (a copy of the training data) and `organism.json` (what it was trained
-on and how). `organism.json` is written last and atomically, so its presence means the folder
-is complete.
+or a full Hugging Face checkpoint, plus `documents.jsonl` (the finetuning documents trained on),
+`heldout.jsonl` (finetuning documents kept out, for evaluation) and `organism.json` (what it was
+trained on, how, and how well it was learned). `organism.json` is written last and atomically,
+so its presence means the folder is complete.
+
+A killed run resumes: every few minutes the trainable weights, optimizer and step are saved to
+`.train-state.pt` in the output folder, and a rerun with the same settings continues from there.
 """
 
 from __future__ import annotations
@@ -16,228 +20,186 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from adlens.assets import resolve_model
+from adlens.data import TextSource
 from adlens.errors import AdlensError
+from adlens.learned import fact_recall, heldout_loss
 from adlens.models import DTYPES, load_causal_lm, load_tokenizer
 from adlens.progress import progress_bar
-from adlens.store import atomic_write, file_mode, library_versions, sha256_file
+from adlens.store import (
+    atomic_write,
+    config_hash,
+    file_mode,
+    library_versions,
+    sha256_file,
+    write_jsonl,
+)
+from adlens.trainset import TrainSet, build_trainset, pack, read_finetune_documents
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+STATE_FILE = ".train-state.pt"
+DEFAULT_LR = {"lora": 1e-3, "full": 5e-5}
 
 
-def read_documents(path: Path) -> list[str]:
-    """Texts from a jsonl file with one `{"text": ...}` object per line (blank lines skipped)."""
-    if not path.is_file():
+class TrainConfig(BaseModel):
+    """Everything that decides the trained weights (hashed into organism.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["lora", "full"] = "lora"
+    lr: float | None = Field(None, gt=0)  # None: 1e-3 for LoRA, 5e-5 for a full finetune
+    steps: int | None = Field(None, ge=1)  # None: from `epochs`, or 200
+    epochs: float | None = Field(None, gt=0)
+    batch_size: int = Field(4, ge=1)
+    seq_len: int = Field(128, ge=2)
+    seed: int = 0
+    n_documents: int | None = Field(None, ge=1)  # None: all but the held-out ones
+    heldout: int | None = Field(None, ge=0)  # None: 10% of the documents, at most 100
+    mix_ratio: float = Field(0.0, ge=0)  # reference documents per finetuning document
+    mix_source: TextSource | None = None
+    mix_skip: int = Field(0, ge=0)
+    rank: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    target_modules: str | list[str] = "all-linear"
+    dropout: float = Field(0.0, ge=0, lt=1)
+    warmup_steps: int = Field(10, ge=0)
+    weight_decay: float = Field(0.0, ge=0)
+    save_dtype: str = "float16"
+
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.method]
+
+
+def check_config(cfg: TrainConfig) -> None:
+    if cfg.save_dtype not in DTYPES:
         raise AdlensError(
-            f'documents file {path} not found; pass a .jsonl file with one {{"text": ...}} per line.'
+            f"save_dtype must be one of {', '.join(DTYPES)} (got {cfg.save_dtype}); "
+            "fix the training option and run again."
         )
-    texts = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except json.JSONDecodeError:
-                raise AdlensError(
-                    f"{path} line {i} is not valid JSON; write one JSON object per line."
-                ) from None
-            text = doc.get("text") if isinstance(doc, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise AdlensError(
-                    f'{path} line {i} has no non-empty \'text\' field; every line needs {{"text": "..."}}.'
-                )
-            texts.append(text)
-    if not texts:
-        raise AdlensError(
-            f'documents file {path} is empty; add one {{"text": ...}} JSON object per line.'
-        )
-    return texts
+    if cfg.steps is not None and cfg.epochs is not None:
+        raise AdlensError("give either --steps or --epochs, not both.")
+    if cfg.mix_ratio > 0 and cfg.mix_source is None:
+        raise AdlensError("a mixing ratio above 0 needs a reference corpus (--mix-source).")
 
 
-def _check_hyperparameters(
-    lr: float,
-    steps: int,
-    batch_size: int,
-    seq_len: int,
-    rank: int,
-    alpha: float,
-    warmup_steps: int,
-    save_dtype: str,
-) -> None:
-    problems = [
-        (steps < 1, f"steps must be at least 1 (got {steps})"),
-        (not lr > 0 or not math.isfinite(lr), f"lr must be a positive number (got {lr})"),
-        (seq_len < 2, f"seq_len must be at least 2 tokens (got {seq_len})"),
-        (batch_size < 1, f"batch_size must be at least 1 (got {batch_size})"),
-        (rank < 1, f"rank must be at least 1 (got {rank})"),
-        (not alpha > 0, f"alpha must be positive (got {alpha})"),
-        (warmup_steps < 0, f"warmup_steps must be 0 or more (got {warmup_steps})"),
-        (
-            save_dtype not in DTYPES,
-            f"save_dtype must be one of {', '.join(DTYPES)} (got {save_dtype})",
-        ),
-    ]
-    for bad, message in problems:
-        if bad:
-            raise AdlensError(message + "; fix the training option and run again.")
+def default_heldout(n_documents: int) -> int:
+    return min(100, n_documents // 10)
 
 
-def pack_documents(
-    texts: list[str], tokenizer: Any, seq_len: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tokenize (BOS if the tokenizer adds one, EOS appended), concatenate, cut into seq_len blocks.
-
-    Returns `input_ids` and `attention_mask`, both (n_blocks, seq_len); only the last block
-    can hold padding, which the mask marks so it gets no loss.
-    """
-    eos = tokenizer.eos_token_id
-    ids: list[int] = []
-    for text in texts:
-        doc = tokenizer(text, add_special_tokens=True)["input_ids"]
-        if eos is not None and (not doc or doc[-1] != eos):
-            doc = doc + [eos]
-        ids.extend(doc)
-    n_blocks = -(-len(ids) // seq_len)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos or 0)
-    flat = torch.full((n_blocks * seq_len,), pad, dtype=torch.long)
-    flat[: len(ids)] = torch.tensor(ids, dtype=torch.long)
-    mask = torch.zeros(n_blocks * seq_len, dtype=torch.long)
-    mask[: len(ids)] = 1
-    return flat.view(n_blocks, seq_len), mask.view(n_blocks, seq_len)
+def _batch_schedule(n_blocks: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
+    """Block indices [steps, batch_size]: shuffled passes over the blocks. Fixed up front, so a
+    resumed run sees exactly the batches it would have seen."""
+    gen = torch.Generator().manual_seed(seed)
+    need = steps * batch_size
+    passes = [torch.randperm(n_blocks, generator=gen) for _ in range(-(-need // n_blocks))]
+    return torch.cat(passes)[:need].view(steps, batch_size)
 
 
-def _batches(n_blocks: int, batch_size: int, generator: torch.Generator):
-    """Yield index batches forever, reshuffling the blocks on every pass over the data."""
-    order: list[int] = []
-    while True:
-        batch = []
-        while len(batch) < batch_size:
-            if not order:
-                order = torch.randperm(n_blocks, generator=generator).tolist()
-            batch.append(order.pop())
-        yield torch.tensor(batch)
+def _loss(model: Any, ids: torch.Tensor, attention: torch.Tensor, loss_mask: torch.Tensor):
+    labels = ids.masked_fill(loss_mask == 0, -100)  # no loss on padding or non-assistant tokens
+    return model(input_ids=ids, attention_mask=attention, labels=labels, use_cache=False).loss
 
 
-def _loss(model: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    labels = ids.masked_fill(mask == 0, -100)  # no loss on padding
-    return model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-
-
-def train_lora(
+def train_organism(
     base: str | Path,
     documents: str | Path,
     out: str | Path,
+    config: TrainConfig | None = None,
     *,
-    lr: float = 1e-3,
-    steps: int = 200,
-    batch_size: int = 4,
-    seq_len: int = 128,
-    seed: int = 0,
-    rank: int = 16,
-    alpha: float = 32,
-    target_modules: str | list[str] = "all-linear",
-    dropout: float = 0.0,
-    warmup_steps: int = 10,
-    weight_decay: float = 0.0,
-    device: str = "cpu",
-    save_dtype: str = "float16",
     organism: dict[str, Any] | None = None,
+    device: str = "cpu",
+    reuse: bool = False,
     progress: bool = True,
+    state_every_s: float = 120.0,
 ) -> Path:
-    """Finetune a LoRA adapter on `documents` and write a model organism folder to `out`.
+    """Finetune `base` on `documents` and write a model organism folder to `out`.
 
     Args:
-        base: Hugging Face model folder, hub id, or adlens asset name (`smollm2-135m-instruct`,
-            built on first use) of the base model; loaded in float32, `trust_remote_code=False`.
-        documents: jsonl file, one `{"text": ...}` object per line. Documents are tokenized
-            (BOS if the tokenizer adds one, EOS appended), packed and cut into `seq_len` blocks.
-        out: output folder (created; existing adapter files and organism.json are replaced,
-            other files are left alone).
-        lr, steps, batch_size, seq_len: AdamW learning rate, optimizer steps (cycling over
-            the shuffled blocks), blocks per step and tokens per block.
-        seed: seeds LoRA initialisation and data order.
-        rank, alpha, target_modules, dropout: the peft `LoraConfig` (`"all-linear"` = every
-            linear layer but the output head).
-        warmup_steps: linear learning-rate warmup, then constant.
-        weight_decay: AdamW weight decay.
-        device: torch device to train on (`"cpu"`, `"cuda"`, ...).
-        save_dtype: dtype of the saved adapter weights (`float16` halves the file; peft
-            upcasts them on load).
-        organism: metadata for organism.json: name, type, short_description,
-            long_description, domain_keywords, and any extra keys to keep.
-        progress: show a rich progress bar with the running loss.
-
-    Returns:
-        `out` as a Path.
-
-    The CLI maps this 1:1: `adlens train --base B --documents D --out O --lr --steps
-    --batch-size --seq-len --seed --rank --alpha [--target-modules] [--warmup-steps]
-    [--device] [--save-dtype]`.
+        base: Hugging Face model folder, hub id, or adlens asset name (`smollm2-135m-instruct`)
+            of the base model; trained in float32.
+        documents: jsonl, one `{"text": ...}` or `{"messages": [...]}` object per line.
+        out: output folder (created; the organism's files are replaced, others left alone).
+        config: hyperparameters, document count, held-out split and mixing (TrainConfig).
+        organism: metadata for organism.json: name, type, short_description, long_description,
+            domain_keywords, fact_prompts and fact_phrases (for the fact-recall measure), and
+            any extra keys to keep.
+        device: torch device to train on.
+        reuse: return at once when `out` already holds an organism trained with the same
+            settings and data (used by families of variants, so a rerun skips finished ones).
+        progress: show a progress bar with the running loss.
+        state_every_s: seconds between resumable training-state saves.
 
     Raises:
-        AdlensError: missing, empty or malformed documents file (names the line), invalid
-            hyperparameters, or a base model that cannot be loaded. Nothing is written then.
+        AdlensError: missing, empty or malformed documents, a bad ratio or hyperparameter, or
+            a base that cannot be loaded. Nothing is written then.
     """
-    from peft import LoraConfig, get_peft_model
-
+    cfg = config or TrainConfig()
+    check_config(cfg)
     documents, out = Path(documents), Path(out)
-    _check_hyperparameters(lr, steps, batch_size, seq_len, rank, alpha, warmup_steps, save_dtype)
     if out.exists() and not out.is_dir():
-        raise AdlensError(f"output path {out} is a file; pass a folder for the adapter.")
-    texts = read_documents(documents)
+        raise AdlensError(f"output path {out} is a file; pass a folder for the organism.")
+    docs = read_finetune_documents(documents)
     docs_sha = sha256_file(documents)
+    digest = config_hash(
+        {"base": str(base), "documents": docs_sha, "train": cfg.model_dump(), "meta": organism}
+    )
+    if reuse and _finished(out, digest):
+        logger.info("%s already trained with these settings; reusing it", out)
+        return out
 
-    torch.manual_seed(seed)  # LoRA A matrices are initialised randomly
+    heldout = default_heldout(len(docs)) if cfg.heldout is None else cfg.heldout
+    trainset = build_trainset(
+        docs,
+        n_documents=cfg.n_documents,
+        heldout=heldout,
+        mix_ratio=cfg.mix_ratio,
+        mix_source=cfg.mix_source,
+        mix_skip=cfg.mix_skip,
+        seed=cfg.seed,
+    )
+    torch.manual_seed(cfg.seed)  # LoRA A matrices are initialised randomly
     dev = torch.device(device)
     base_path = resolve_model(str(base))
     tokenizer = load_tokenizer(base_path)
     model = load_causal_lm(base_path, dtype=torch.float32, device=dev)
-    ids, mask = pack_documents(texts, tokenizer, seq_len)
+    ids, attention, loss_mask = pack(trainset.documents, tokenizer, cfg.seq_len)
+    steps = cfg.steps or (math.ceil(cfg.epochs * len(ids) / cfg.batch_size) if cfg.epochs else 200)
     logger.info(
-        "%d documents -> %d tokens in %d blocks of %d",
-        len(texts),
-        int(mask.sum()),
+        "%d finetuning + %d reference documents -> %d tokens in %d blocks; %d steps",
+        trainset.count("finetune"),
+        trainset.count("mix"),
+        int(attention.sum()),
         len(ids),
-        seq_len,
+        steps,
     )
+    chat = any(not isinstance(d, str) for d in trainset.documents)
+    meta = organism or {}
+    before = _learned(model, tokenizer, trainset, meta, chat, cfg.seed)  # = the base model
 
-    lora = LoraConfig(
-        r=rank,
-        lora_alpha=alpha,
-        target_modules=target_modules,
-        lora_dropout=dropout,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, lora)
-    # adapter_config.json names the base as the user gave it (asset name, folder or hub id).
-    model.peft_config["default"].base_model_name_or_path = str(base)
-    model.train()
+    model = _trainable(model, cfg, base)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate(), weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / (warmup_steps + 1))
+        optimizer, lambda s: min(1.0, (s + 1) / (cfg.warmup_steps + 1))
     )
-
-    # A fixed probe batch, scored before and after training, gives comparable losses.
-    probe = torch.arange(min(batch_size, len(ids)))
-    with torch.no_grad():
-        initial_loss = _loss(model, ids[probe].to(dev), mask[probe].to(dev)).item()
-
-    batches = _batches(len(ids), batch_size, torch.Generator().manual_seed(seed))
+    schedule = _batch_schedule(len(ids), cfg.batch_size, steps, cfg.seed)
     history: list[float] = []
-    started = time.time()
-    with progress_bar("Training LoRA", total=steps, enabled=progress) as advance:
-        for step in range(steps):
-            idx = next(batches)
-            loss = _loss(model, ids[idx].to(dev), mask[idx].to(dev))
+    start = _resume(out, digest, model, optimizer, scheduler, history)
+    started, last_save = time.time(), time.time()
+    desc = "Training LoRA" if cfg.method == "lora" else "Full finetune"
+    with progress_bar(desc, total=steps, enabled=progress) as advance:
+        advance(start)
+        for step in range(start, steps):
+            idx = schedule[step]
+            model.train()
+            loss = _loss(model, ids[idx].to(dev), attention[idx].to(dev), loss_mask[idx].to(dev))
             if not torch.isfinite(loss):
                 raise AdlensError(
                     f"loss became {loss.item()} at step {step + 1}; lower --lr and run again."
@@ -249,88 +211,213 @@ def train_lora(
             scheduler.step()
             history.append(round(loss.item(), 4))
             advance(1, status=f"loss {history[-1]:.3f}")
-            if (step + 1) % max(1, steps // 10) == 0:
-                logger.info("step %d/%d loss %.4f", step + 1, steps, history[-1])
+            if time.time() - last_save > state_every_s and step + 1 < steps:
+                _save_state(out, digest, step + 1, model, optimizer, scheduler, history)
+                last_save = time.time()
     train_seconds = time.time() - started
-
     model.eval()
-    with torch.no_grad():
-        final_loss = _loss(model, ids[probe].to(dev), mask[probe].to(dev)).item()
+    after = _learned(model, tokenizer, trainset, meta, chat, cfg.seed)
     logger.info(
-        "trained %d steps in %.0f s; probe loss %.3f -> %.3f",
-        steps,
+        "trained %d steps in %.0f s; held-out loss %s -> %s",
+        steps - start,
         train_seconds,
-        initial_loss,
-        final_loss,
+        before.get("heldout_loss"),
+        after.get("heldout_loss"),
     )
-
     meta = {
         "name": out.resolve().name,
-        "type": "lora finetune",
-        "short_description": f"LoRA finetune on {documents.name}.",
+        "type": "other",
+        "short_description": f"{cfg.method} finetune on {documents.name}.",
         "long_description": "",
-        **(organism or {}),
-        "dataset": {
-            "path": str(documents),
-            "sha256": docs_sha,
-            "n_documents": len(texts),
-            "n_tokens": int(mask.sum()),
-        },
+        **meta,
+        "dataset": _dataset_record(documents, docs_sha, trainset, cfg, attention, loss_mask, ids),
         "base_model": str(base),
         "base_model_path": base_path,
+        "format": "peft adapter" if cfg.method == "lora" else "full checkpoint",
         "training": {
-            "method": "lora",
-            "lr": lr,
+            **cfg.model_dump(mode="json"),
+            "lr": cfg.learning_rate(),
             "steps": steps,
-            "batch_size": batch_size,
-            "seq_len": seq_len,
-            "seed": seed,
-            "rank": rank,
-            "alpha": alpha,
-            "target_modules": target_modules,
-            "dropout": dropout,
-            "warmup_steps": warmup_steps,
-            "weight_decay": weight_decay,
             "optimizer": "AdamW",
             "grad_clip": 1.0,
             "packing": True,
             "device": device,
             "dtype": "float32",
-            "save_dtype": save_dtype,
         },
-        "initial_loss": round(initial_loss, 4),
-        "final_loss": round(final_loss, 4),
-        "loss_note": "initial/final: mean token loss on the first batch_size blocks before/after training",
+        "learned": {"base": before, "finetuned": after},
         "loss_history": history,
         "train_seconds": round(train_seconds, 1),
+        "config_hash": digest,
         "versions": library_versions(),
     }
-    _save(model, documents, out, meta, DTYPES[save_dtype])
+    _save(model, tokenizer, trainset, out, meta, cfg)
+    (out / STATE_FILE).unlink(missing_ok=True)
     return out
 
 
-def _save(model: Any, documents: Path, out: Path, meta: dict[str, Any], dtype: torch.dtype) -> None:
-    """Write adapter, documents copy, then organism.json last (its presence = complete folder)."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "organism.json").unlink(missing_ok=True)  # never describe a half-replaced adapter
-    # Save into a temp folder: peft also writes a README.md model card we don't want in `out`.
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-adapter-", dir=out))
+def _finished(out: Path, digest: str) -> bool:
     try:
-        lora_state = {
-            k: v.detach().to(dtype) for k, v in model.state_dict().items() if "lora_" in k
-        }
-        model.save_pretrained(str(tmp), state_dict=lora_state)
-        for name in ADAPTER_FILES:
+        return json.loads((out / "organism.json").read_text())["config_hash"] == digest
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _trainable(model: Any, cfg: TrainConfig, base: str | Path) -> Any:
+    if cfg.method == "full":
+        model.requires_grad_(True)
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,
+        target_modules=cfg.target_modules,
+        lora_dropout=cfg.dropout,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, lora)
+    # adapter_config.json names the base as the user gave it (asset name, folder or hub id).
+    model.peft_config["default"].base_model_name_or_path = str(base)
+    return model
+
+
+def _learned(
+    model: Any, tokenizer: Any, trainset: TrainSet, meta: dict[str, Any], chat: bool, seed: int
+) -> dict[str, Any]:
+    """Held-out loss, and fact recall when the organism lists fact prompts and phrases."""
+    model.eval()
+    out: dict[str, Any] = {
+        "heldout_loss": _round(heldout_loss(model, tokenizer, trainset.heldout)),
+        "n_heldout": len(trainset.heldout),
+    }
+    prompts, phrases = meta.get("fact_prompts"), meta.get("fact_phrases")
+    if prompts and phrases:
+        recall = fact_recall(model, tokenizer, prompts, phrases, chat=chat, seed=seed)
+        out["fact_recall"] = _round(recall["fact_recall"])
+        out["fact_samples"] = recall["completions"]
+    return out
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _dataset_record(
+    documents: Path,
+    sha: str,
+    trainset: TrainSet,
+    cfg: TrainConfig,
+    attention: torch.Tensor,
+    loss_mask: torch.Tensor,
+    ids: torch.Tensor,
+) -> dict[str, Any]:
+    return {
+        "path": str(documents),
+        "sha256": sha,
+        "n_available": trainset.n_available,
+        "n_documents": trainset.count("finetune"),
+        "n_heldout": len(trainset.heldout),
+        "mix": {
+            "ratio": cfg.mix_ratio,
+            "source": trainset.mix_source,
+            "skip": cfg.mix_skip,
+            "n_documents": trainset.count("mix"),
+        },
+        "chat": any(not isinstance(d, str) for d in trainset.documents),
+        "n_tokens": int(attention.sum()),
+        "n_loss_tokens": int(loss_mask.sum()),
+        "n_blocks": len(ids),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Resumable state and the output folder
+# --------------------------------------------------------------------------------------------
+
+
+def _trainable_state(model: Any) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _save_state(out, digest, step, model, optimizer, scheduler, history) -> None:
+    state = {
+        "config_hash": digest,
+        "step": step,
+        "weights": _trainable_state(model),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "history": history,
+    }
+    atomic_write(out / STATE_FILE, lambda p: torch.save(state, p))
+    logger.info("saved training state at step %d", step)
+
+
+def _resume(out, digest, model, optimizer, scheduler, history) -> int:
+    path = out / STATE_FILE
+    if not path.is_file():
+        return 0
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception:  # a state we cannot read is only lost time: start over
+        logger.warning("ignoring unreadable training state %s", path)
+        return 0
+    if state.get("config_hash") != digest:
+        logger.info("training state in %s is for other settings; starting over", out)
+        return 0
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state["weights"].items():
+            params[name].copy_(value)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    history.extend(state["history"])
+    logger.info("resuming training at step %d", state["step"])
+    return int(state["step"])
+
+
+def _save(
+    model: Any,
+    tokenizer: Any,
+    trainset: TrainSet,
+    out: Path,
+    meta: dict[str, Any],
+    cfg: TrainConfig,
+) -> None:
+    """Write weights and documents, then organism.json last (its presence = complete folder)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "organism.json").unlink(missing_ok=True)  # never describe half-replaced weights
+    dtype = DTYPES[cfg.save_dtype]
+    # Save into a temp folder, then move the files in: peft also writes a README.md model card.
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-weights-", dir=out))
+    try:
+        if cfg.method == "lora":
+            state = {k: v.detach().to(dtype) for k, v in model.state_dict().items() if "lora_" in k}
+            model.save_pretrained(str(tmp), state_dict=state)
+            names = list(ADAPTER_FILES)
+        else:
+            model.to(dtype).save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+            names = [p.name for p in tmp.iterdir() if p.name != "README.md"]
+            for stale in ADAPTER_FILES:  # a full checkpoint must not look like an adapter
+                (out / stale).unlink(missing_ok=True)
+        for name in names:
             os.chmod(tmp / name, file_mode())
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    target = out / "documents.jsonl"
-    if not (target.exists() and target.samefile(documents)):
-        atomic_write(target, lambda p: shutil.copyfile(documents, p))
+    finetune = [
+        d for d, k in zip(trainset.documents, trainset.kinds, strict=True) if k == "finetune"
+    ]
+    write_jsonl(out / "documents.jsonl", [_record(d) for d in finetune])
+    write_jsonl(out / "heldout.jsonl", [_record(d) for d in trainset.heldout])
     atomic_write(
         out / "organism.json",
         lambda p: p.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8"),
     )
     logger.info("wrote model organism to %s", out)
+
+
+def _record(doc: Any) -> dict[str, Any]:
+    return {"text": doc} if isinstance(doc, str) else {"messages": doc}

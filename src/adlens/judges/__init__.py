@@ -1,0 +1,126 @@
+"""Judges: coherence verdicts and Patchscope scale choice, by an LLM or offline.
+
+`make_judges(cfg, pair=...)` picks the backend: an OpenAI-compatible model when one is
+configured (judge.model or $ADLENS_JUDGE_MODEL), else the offline judges, which need no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adlens.config import JudgeConfig
+from adlens.errors import AdlensError
+from adlens.judges.base import UNKNOWN, CoherenceJudge, ScaleChooser, Verdict
+from adlens.judges.client import (
+    ENV_BASE_URL,
+    ENV_MODEL,
+    ChatRequest,
+    Completion,
+    JudgeClient,
+    env_model,
+)
+from adlens.judges.llm import LLMCoherenceJudge, TournamentScaleChooser
+from adlens.judges.offline import ContentStability, OfflineCoherenceJudge, content_words
+
+__all__ = [
+    "UNKNOWN",
+    "ChatRequest",
+    "CoherenceJudge",
+    "Completion",
+    "ContentStability",
+    "JudgeClient",
+    "JudgeConfig",
+    "Judges",
+    "LLMCoherenceJudge",
+    "OfflineCoherenceJudge",
+    "ScaleChooser",
+    "TournamentScaleChooser",
+    "Verdict",
+    "content_words",
+    "make_judges",
+]
+
+
+@dataclass
+class Judges:
+    """The judges a run uses. `offline` is True when no LLM is involved; the offline coherence
+    judge must then be calibrated on unsteered samples before it judges."""
+
+    coherence: CoherenceJudge
+    scale_chooser: ScaleChooser
+    offline: bool
+    client: JudgeClient | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.client is not None:
+            return f"judges: {self.client.describe()}"
+        return f"judges: offline ({self.reason})" if self.reason else "judges: offline"
+
+    @property
+    def needs_calibration(self) -> bool:
+        """True until an offline coherence judge has seen unsteered samples."""
+        return getattr(self.coherence, "thresholds", "n/a") is None
+
+    def calibrate(self, prompts: Sequence[str], unsteered: Sequence[str]) -> None:
+        """Show the coherence judge unsteered samples, generated like the ones it will judge
+        (same prompts, temperature and length). A no-op for LLM judges."""
+        calibrate = getattr(self.coherence, "calibrate", None)
+        if calibrate is not None:
+            calibrate(prompts, unsteered)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What decides the verdicts, for config hashes: backend and, for an LLM, the model."""
+        if self.client is None:
+            return {"backend": "offline"}
+        return {"backend": "openai", "model": self.client.model, "base_url": self.client.base_url}
+
+    def stats(self) -> dict[str, Any]:
+        return self.client.stats() if self.client is not None else {"backend": "offline"}
+
+
+def make_judges(
+    cfg: JudgeConfig | None = None,
+    *,
+    pair: Any | None = None,
+    log_path: Path | str | None = None,
+) -> Judges:
+    """Judges from a config. backend "auto": an LLM when a model is configured, else offline.
+
+    Offline judges need `pair` (the unsteered finetuned model scores coherence). An LLM backend
+    with a remote URL and no key raises AdlensError naming the variable to set."""
+    cfg = cfg or JudgeConfig()
+    model = cfg.model or env_model()
+    backend = cfg.backend
+    if backend == "auto":
+        backend = "openai" if model else "offline"
+    tokenizer = getattr(pair, "tokenizer", None)
+    if backend == "openai":
+        if not model:
+            raise AdlensError(
+                f"judge.backend is 'openai' but no judge model is set: set {ENV_MODEL} "
+                "(and ADLENS_JUDGE_BASE_URL for a server other than OpenAI's) or judge.model."
+            )
+        client = JudgeClient.from_config(cfg, log_path=log_path)
+        return Judges(
+            coherence=LLMCoherenceJudge(client),
+            scale_chooser=TournamentScaleChooser(client, tokenizer),
+            offline=False,
+            client=client,
+        )
+    if pair is None:
+        raise AdlensError("Offline judges need the model pair: pass pair=... to make_judges.")
+    reason = (
+        "judge.backend is 'offline'"
+        if cfg.backend == "offline"
+        else f"no judge model configured; set {ENV_MODEL} and {ENV_BASE_URL} to use an LLM"
+    )
+    return Judges(
+        coherence=OfflineCoherenceJudge(pair),
+        scale_chooser=ContentStability(tokenizer),
+        offline=True,
+        reason=reason,
+    )

@@ -1,0 +1,526 @@
+"""An OpenAI-compatible chat client for the judges: concurrency, retries, disk cache, call log.
+
+Callers use the synchronous `complete_many`; inside, requests run concurrently on asyncio with
+a semaphore. Our own retry loop (the openai client's is switched off, so every retry is counted
+and logged) backs off exponentially with jitter on 429, 5xx, timeouts and connection errors and
+honours Retry-After. Answers are cached on disk by the sha256 of the full request (never the
+key), so a rerun sends nothing. Every request is logged to a jsonl file without the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import email.utils
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from adlens.errors import AdlensError
+from adlens.store import write_json
+
+if TYPE_CHECKING:
+    from adlens.config import JudgeConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ENV_MODEL = "ADLENS_JUDGE_MODEL"
+ENV_BASE_URL = "ADLENS_JUDGE_BASE_URL"
+ENV_KEY = "ADLENS_JUDGE_API_KEY"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+LOCAL_DUMMY_KEY = "no-key-needed"  # local servers ignore it; the openai client wants a string
+RETRY_STATUS = (408, 409, 429)  # plus every 5xx
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion request. `sample_index` tells repeated samples of the same request
+    apart in the cache (temperature > 0); `tag` is only written to the log."""
+
+    messages: tuple[dict[str, str], ...] | list[dict[str, str]]
+    temperature: float | None = None  # None: the client's default
+    max_tokens: int | None = None  # None: the client's default
+    sample_index: int = 0
+    params: dict[str, Any] = field(default_factory=dict)  # extra body fields, e.g. top_p
+    tag: str = ""
+
+    @classmethod
+    def user(cls, text: str, *, system: str | None = None, **kw: Any) -> ChatRequest:
+        messages = [{"role": "system", "content": system}] if system else []
+        return cls(messages=[*messages, {"role": "user", "content": text}], **kw)
+
+
+@dataclass
+class Completion:
+    """The answer to one request. `text` is None when the call failed (after all retries)."""
+
+    text: str | None
+    status: str  # "ok", "cached" or "failed"
+    key: str = ""
+    error: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None
+
+    @property
+    def cached(self) -> bool:
+        return self.status == "cached"
+
+
+def env_model() -> str | None:
+    return os.environ.get(ENV_MODEL) or None
+
+
+def is_local(base_url: str) -> bool:
+    return (urlparse(base_url).hostname or "") in LOCAL_HOSTS
+
+
+def key_env_names(base_url: str, api_key_env: str | None = None) -> list[str]:
+    """Environment variables that may hold the key, in the order they are tried."""
+    if api_key_env:
+        return [api_key_env]
+    names = [ENV_KEY]
+    if "openrouter" in (urlparse(base_url).hostname or ""):
+        names.append("OPENROUTER_API_KEY")
+    return [*names, "OPENAI_API_KEY"]
+
+
+def resolve_api_key(base_url: str, api_key_env: str | None = None) -> str:
+    """The key from the environment; a local server needs none. A remote server without a key
+    is a user error, reported with the variable to set."""
+    names = key_env_names(base_url, api_key_env)
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    if is_local(base_url):
+        return LOCAL_DUMMY_KEY
+    alts = f" (or {' or '.join(names[1:])})" if len(names) > 1 else ""
+    raise AdlensError(
+        f"No API key for the judge model at {base_url}: set {names[0]}{alts}, or point "
+        f"{ENV_BASE_URL} at a local OpenAI-compatible server."
+    )
+
+
+def request_key(model: str, base_url: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
+    """sha256 of everything that shapes the answer: model, URL, messages, sampling parameters
+    and the sample index. Never the key."""
+    blob = {
+        "model": model,
+        "base_url": base_url,
+        "messages": list(request.messages),
+        "temperature": request.temperature
+        if request.temperature is not None
+        else defaults["temperature"],
+        "max_tokens": request.max_tokens
+        if request.max_tokens is not None
+        else defaults["max_tokens"],
+        "params": request.params,
+        "sample_index": request.sample_index,
+    }
+    text = json.dumps(blob, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _retry_after(headers: Any, cap: float) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date; OpenAI's retry-after-ms
+    first), capped; None if absent."""
+    if headers is None:
+        return None
+    try:
+        ms = float(headers.get("retry-after-ms") or "nan")
+    except ValueError:
+        ms = math.nan
+    if not math.isnan(ms):
+        return max(0.0, min(cap, ms / 1000))
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, min(cap, seconds))
+
+
+class JudgeClient:
+    """OpenAI-compatible chat completions with retries, a disk cache and a call log.
+
+    The key is read from the environment (see `resolve_api_key`) unless given, kept in memory
+    only, and never written to the cache, the log or the repr.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        api_key_env: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        backoff: float = 1.0,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 60.0,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        max_tokens_param: str = "max_tokens",
+        price_input_per_m: float = 0.0,
+        price_output_per_m: float = 0.0,
+        cache: bool = True,
+        cache_dir: Path | str | None = None,
+        log_path: Path | str | None = None,
+    ):
+        if not model:
+            raise AdlensError(f"No judge model given: set {ENV_MODEL} or judge.model.")
+        self.model = model
+        self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        self._api_key = api_key or resolve_api_key(self.base_url, api_key_env)
+        self.concurrency = max(1, concurrency)
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
+        self.defaults = {"temperature": temperature, "max_tokens": max_tokens}
+        self.max_tokens_param = max_tokens_param
+        self.prices = (price_input_per_m, price_output_per_m)
+        self.cache_dir: Path | None = None
+        if cache:
+            if cache_dir is None:
+                from adlens.assets import cache_dir as adlens_cache
+
+                cache_dir = adlens_cache() / "judge-cache"
+            self.cache_dir = Path(cache_dir)
+        self.log_path = Path(log_path) if log_path else None
+        self._lock = threading.Lock()
+        self._stats = dict.fromkeys(
+            (
+                "requests",
+                "calls",
+                "cache_hits",
+                "retries",
+                "failures",
+                "parse_failures",
+                "prompt_tokens",
+                "completion_tokens",
+            ),
+            0,
+        )
+        self._cost = 0.0
+
+    @classmethod
+    def from_config(cls, cfg: JudgeConfig, *, log_path: Path | str | None = None) -> JudgeClient:
+        model = cfg.model or env_model()
+        if not model:
+            raise AdlensError(f"No judge model configured: set {ENV_MODEL} or judge.model.")
+        return cls(
+            model,
+            cfg.base_url,
+            api_key_env=cfg.api_key_env,
+            concurrency=cfg.concurrency,
+            timeout=cfg.timeout,
+            max_retries=cfg.max_retries,
+            backoff=cfg.backoff,
+            backoff_max=cfg.backoff_max,
+            retry_after_max=cfg.retry_after_max,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            max_tokens_param=cfg.max_tokens_param,
+            price_input_per_m=cfg.price_input_per_m,
+            price_output_per_m=cfg.price_output_per_m,
+            cache=cfg.cache,
+            cache_dir=cfg.cache_dir,
+            log_path=log_path,
+        )
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"JudgeClient(model={self.model!r}, base_url={self.base_url!r})"
+
+    def describe(self) -> str:
+        return f"openai-compatible model {self.model} at {self.base_url}"
+
+    # ------------------------------------------------------------------ accounting
+
+    def _add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                self._stats[name] += n
+
+    def note_parse_failure(self, n: int = 1) -> None:
+        """Judges call this when an answer had no readable label."""
+        self._add(parse_failures=n)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since creation. `calls` counts HTTP requests sent (retries included);
+        tokens and cost count only those, not cache hits. Cost is 0 when prices are unknown."""
+        with self._lock:
+            out: dict[str, Any] = dict(self._stats)
+            out["cost"] = round(self._cost, 6)
+        out["cost_known"] = any(p > 0 for p in self.prices)
+        out["model"] = self.model
+        out["base_url"] = self.base_url
+        return out
+
+    def _cost_of(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
+
+    # ------------------------------------------------------------------ cache and log
+
+    def _cache_path(self, key: str) -> Path | None:
+        return self.cache_dir / key[:2] / f"{key}.json" if self.cache_dir else None
+
+    def _cache_get(self, key: str) -> Completion | None:
+        path = self._cache_path(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            text = entry["text"]
+        except (OSError, ValueError, KeyError):
+            log.warning("ignoring unreadable judge cache entry %s", path)
+            return None
+        usage = entry.get("usage", {})
+        return Completion(
+            text=text,
+            status="cached",
+            key=key,
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+        )
+
+    def _cache_put(self, key: str, request: ChatRequest, done: Completion) -> None:
+        path = self._cache_path(key)
+        if path is None:
+            return
+        write_json(
+            path,
+            {
+                "key": key,
+                "model": self.model,
+                "base_url": self.base_url,
+                "request": self._body(request),
+                "sample_index": request.sample_index,
+                "text": done.text,
+                "usage": {
+                    "prompt_tokens": done.prompt_tokens,
+                    "completion_tokens": done.completion_tokens,
+                },
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+        )
+
+    def _scrub(self, text: str | None) -> str | None:
+        """Error messages echo server bodies; make sure the key can never ride along."""
+        if text and self._api_key and self._api_key != LOCAL_DUMMY_KEY:
+            return text.replace(self._api_key, "***")
+        return text
+
+    def _log(self, request: ChatRequest, done: Completion, errors: list[str]) -> None:
+        if self.log_path is None:
+            return
+        row = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "key": done.key,
+            "tag": request.tag,
+            "model": self.model,
+            "base_url": self.base_url,
+            "messages": list(request.messages),
+            "temperature": self._body(request)["temperature"],
+            "sample_index": request.sample_index,
+            "response": done.text,
+            "status": done.status,
+            "cache_hit": done.cached,
+            "http_status": done.http_status,
+            "attempts": done.attempts,
+            "latency_s": round(done.latency_s, 3),
+            "prompt_tokens": done.prompt_tokens,
+            "completion_tokens": done.completion_tokens,
+            "cost": round(done.cost, 8),
+            "error": self._scrub(done.error),
+            "retry_errors": [self._scrub(e) for e in errors],
+        }
+        line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+
+    # ------------------------------------------------------------------ requests
+
+    def key(self, request: ChatRequest) -> str:
+        return request_key(self.model, self.base_url, request, self.defaults)
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        temperature = request.temperature
+        max_tokens = request.max_tokens
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(request.messages),
+            "temperature": self.defaults["temperature"] if temperature is None else temperature,
+            self.max_tokens_param: self.defaults["max_tokens"]
+            if max_tokens is None
+            else max_tokens,
+        }
+        body.update(request.params)
+        return body
+
+    def complete(self, request: ChatRequest) -> Completion:
+        return self.complete_many([request])[0]
+
+    def complete_many(self, requests: Iterable[ChatRequest]) -> list[Completion]:
+        """Answers in the order of `requests`. Cached answers are served without any network;
+        identical requests in one batch are sent once. Safe to call from sync code and from
+        inside a running event loop (e.g. Jupyter), where it runs in a worker thread."""
+        requests = list(requests)
+        keys = [self.key(r) for r in requests]
+        out: list[Completion | None] = [None] * len(requests)
+        todo: dict[str, int] = {}  # key -> index of the first request with it
+        for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
+            self._add(requests=1)
+            if key in todo:
+                continue
+            hit = self._cache_get(key)
+            if hit is not None:
+                self._add(cache_hits=1)
+                self._log(req, hit, [])
+                out[i] = hit
+            else:
+                todo[key] = i
+        if todo:
+            items = [(requests[i], key) for key, i in todo.items()]
+            answers = dict(zip(todo, _run_sync(lambda: self._send_all(items)), strict=True))
+            for i, key in enumerate(keys):
+                if out[i] is None:
+                    out[i] = answers[key]
+        return [c for c in out if c is not None]
+
+    async def _send_all(self, items: Sequence[tuple[ChatRequest, str]]) -> list[Completion]:
+        from openai import AsyncOpenAI
+
+        semaphore = asyncio.Semaphore(self.concurrency)  # bound to this run's loop
+        async with AsyncOpenAI(
+            api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+        ) as oai:
+            return await asyncio.gather(
+                *(self._send(oai, semaphore, req, key) for req, key in items)
+            )
+
+    async def _send(
+        self, oai: Any, semaphore: asyncio.Semaphore, request: ChatRequest, key: str
+    ) -> Completion:
+        import openai
+
+        body = self._body(request)
+        errors: list[str] = []
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                async with semaphore:  # held for the call only, not for the backoff sleep
+                    self._add(calls=1)
+                    resp = await oai.chat.completions.create(**body)
+                done = self._success(resp, key, attempt, time.monotonic() - start)
+                self._cache_put(key, request, done)
+                self._log(request, done, errors)
+                return done
+            except openai.APIStatusError as err:
+                status = err.status_code
+                retry_after = _retry_after(err.response.headers, self.retry_after_max)
+                message = f"HTTP {status}: {err.message}"
+                retryable = status in RETRY_STATUS or status >= 500
+                if status in (401, 403):
+                    raise AdlensError(
+                        f"The judge server at {self.base_url} refused the API key (HTTP "
+                        f"{status}); check {' / '.join(key_env_names(self.base_url))}."
+                    ) from None
+                if status == 404:
+                    raise AdlensError(
+                        f"The judge server at {self.base_url} answered 404 for model "
+                        f"'{self.model}': check {ENV_MODEL} and {ENV_BASE_URL}."
+                    ) from None
+            except openai.APITimeoutError:
+                message, retryable = f"timeout after {self.timeout:g} s", True
+            except openai.APIConnectionError as err:
+                message, retryable = f"connection error: {err.message}", True
+            except Exception as err:  # a malformed answer, say: not worth another try
+                message, retryable = f"{type(err).__name__}: {err}", False
+            errors.append(message)
+            if not retryable or attempt > self.max_retries:
+                done = Completion(
+                    text=None,
+                    status="failed",
+                    key=key,
+                    error=message,
+                    http_status=status,
+                    attempts=attempt,
+                    latency_s=time.monotonic() - start,
+                )
+                self._add(failures=1)
+                log.warning("judge request failed after %d attempt(s): %s", attempt, message)
+                self._log(request, done, errors[:-1])
+                return done
+            delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
+            delay *= 0.5 + random.random()  # jitter: concurrent retries do not stampede together
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            self._add(retries=1)
+            log.info("judge request: %s; retry %d in %.2f s", message, attempt, delay)
+            await asyncio.sleep(delay)
+
+    def _success(self, resp: Any, key: str, attempts: int, latency: float) -> Completion:
+        choice = resp.choices[0] if resp.choices else None
+        text = (choice.message.content if choice is not None else None) or ""
+        usage = resp.usage
+        pt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        ct = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = self._cost_of(pt, ct)
+        self._add(prompt_tokens=pt, completion_tokens=ct)
+        with self._lock:
+            self._cost += cost
+        return Completion(
+            text=text,
+            status="ok",
+            key=key,
+            http_status=200,
+            attempts=attempts,
+            latency_s=latency,
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            cost=cost,
+        )
+
+
+def _run_sync(make_coro: Any) -> Any:
+    """Run a coroutine to completion from sync code; inside a running loop (Jupyter), in a
+    worker thread with its own loop, since asyncio.run cannot nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coro())).result()

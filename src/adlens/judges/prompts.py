@@ -1,0 +1,141 @@
+"""Prompts for the LLM judges, and tolerant parsers for their last-line answers.
+
+Every prompt asks for free reasoning first and a fixed label on the LAST line, so a judge may
+think before it commits, and the label is found without parsing the reasoning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+COHERENCE_SYSTEM = (
+    "You review short pieces of machine-generated text. You judge only whether the text is "
+    "well-formed language, never whether it is true, helpful, polite or on the requested topic."
+)
+
+COHERENCE_TEMPLATE = """A language model was given a prompt and produced a continuation. Decide whether the continuation is COHERENT or INCOHERENT text.
+
+COHERENT means: readable, mostly grammatical sentences that stay on some topic. It does not have to answer the prompt. A continuation that drifts to an unrelated subject, or talks about something odd, is still COHERENT as long as it reads like sensible text. Minor typos, an abrupt ending or a cut-off last sentence are fine.
+
+INCOHERENT means: the text falls apart as language, for example:
+- gibberish, word salad, or a soup of unrelated tokens;
+- the same word, phrase or sentence repeated over and over in a loop;
+- broken or invented words, or fragments glued together with no grammar;
+- long runs of punctuation, symbols or stray code that do not form text.
+
+Prompt:
+<<<
+{prompt}
+>>>
+
+Continuation:
+<<<
+{completion}
+>>>
+
+Think briefly about the continuation, then give your verdict. The LAST line of your reply must be exactly one of:
+ANSWER: COHERENT
+ANSWER: INCOHERENT"""
+
+COHERENCE_REMINDER = (
+    "I could not find your verdict. Reply again, and make the last line exactly "
+    "`ANSWER: COHERENT` or `ANSWER: INCOHERENT`, with nothing after it."
+)
+
+TOURNAMENT_SYSTEM = (
+    "You compare lists of tokens read out of a language model and say which one names a "
+    "single clear concept."
+)
+
+TOURNAMENT_TEMPLATE = """Below are {n} numbered lists of tokens (word pieces) that a language model produced when asked to describe a hidden vector. Each token is shown in quotes; a leading space marks the start of a word.
+
+Pick the list that is most coherent: its tokens share one meaningful topic or concept (for example several words about cooking, or about one country), and most of them are real words. Lists made mostly of punctuation, numbers, sub-word fragments, function words ("the", "and", "of"), code symbols, or unrelated words that share no theme are NOT coherent.
+
+{lists}
+
+Think briefly about what each list is about, then choose. The LAST line of your reply must be exactly `ANSWER: <number>`, where <number> is the number of the most coherent list (1 to {n})."""
+
+TOURNAMENT_REMINDER = (
+    "I could not find your choice. Reply again, and make the last line exactly "
+    "`ANSWER: <number>` with the number of the most coherent list, and nothing after it."
+)
+
+MAX_COMPLETION_CHARS = 6000  # a judged sample is at most a few hundred tokens; bound the cost
+
+
+def _clip(text: str, limit: int = MAX_COMPLETION_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def coherence_messages(prompt: str, completion: str) -> list[dict[str, str]]:
+    user = COHERENCE_TEMPLATE.format(prompt=_clip(prompt), completion=_clip(completion))
+    return [{"role": "system", "content": COHERENCE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def format_token_list(tokens: Sequence[dict[str, Any] | str]) -> str:
+    """Tokens as JSON strings, so leading spaces and newlines stay visible."""
+    words = [t["token"] if isinstance(t, dict) else t for t in tokens]
+    return ", ".join(json.dumps(w, ensure_ascii=False) for w in words) or "(empty)"
+
+
+def tournament_messages(lists: Sequence[Sequence[dict[str, Any] | str]]) -> list[dict[str, str]]:
+    body = "\n".join(f"{i}. {format_token_list(tokens)}" for i, tokens in enumerate(lists, 1))
+    user = TOURNAMENT_TEMPLATE.format(n=len(lists), lists=body)
+    return [{"role": "system", "content": TOURNAMENT_SYSTEM}, {"role": "user", "content": user}]
+
+
+# --------------------------------------------------------------------------- parsers
+
+# `ANSWER: X`, tolerant of markdown (**, __, `, #, >), case and spacing.
+_ANSWER = re.compile(r"answer\s*[:=\-]?\s*(.*)", re.IGNORECASE)
+_DECOR = "*_`#> \t\"'"
+
+
+def _strip_decor(text: str) -> str:
+    return text.strip().strip(_DECOR).strip()
+
+
+def _answer_values(text: str) -> list[str]:
+    """Candidate label strings, best first: the last non-empty line (with or without `ANSWER:`),
+    then every `ANSWER:` anywhere in the reply from the last one back."""
+    lines = [line for line in text.splitlines() if _strip_decor(line)]
+    out = []
+    if lines:
+        last = _strip_decor(lines[-1])
+        m = _ANSWER.match(last)
+        out.append(_strip_decor(m.group(1)) if m else last)
+    for line in reversed(lines):
+        for m in reversed(list(_ANSWER.finditer(line))):
+            out.append(_strip_decor(m.group(1)))
+    return out
+
+
+def _clean_label(value: str) -> str:
+    value = value.replace("*", "").replace("`", "").replace("_", "")
+    return re.sub(r"[\s.!,;:)\]]+$", "", value).strip().upper()
+
+
+def parse_coherence(text: str | None) -> bool | None:
+    """True for COHERENT, False for INCOHERENT, None when no label can be found."""
+    if not text:
+        return None
+    for value in _answer_values(text):
+        label = _clean_label(value)
+        if label in ("COHERENT", "INCOHERENT"):
+            return label == "COHERENT"
+    return None
+
+
+def parse_choice(text: str | None, n: int) -> int | None:
+    """The 1-based list number in 1..n, or None when absent or out of range."""
+    if not text:
+        return None
+    for value in _answer_values(text):
+        m = re.match(r"^(?:list\s*)?#?\s*(\d+)\b", _clean_label(value), re.IGNORECASE)
+        if m:
+            k = int(m.group(1))
+            return k if 1 <= k <= n else None
+    return None
