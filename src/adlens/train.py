@@ -393,7 +393,8 @@ def _save(
     try:
         if cfg.method == "lora":
             state = {k: v.detach().to(dtype) for k, v in model.state_dict().items() if "lora_" in k}
-            model.save_pretrained(str(tmp), state_dict=state)
+            # Embeddings are never adapted; saying so spares peft a hub lookup of the base.
+            model.save_pretrained(str(tmp), state_dict=state, save_embedding_layers=False)
             names = list(ADAPTER_FILES)
         else:
             model.to(dtype).save_pretrained(str(tmp))

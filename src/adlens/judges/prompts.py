@@ -139,3 +139,97 @@ def parse_choice(text: str | None, n: int) -> int | None:
             k = int(m.group(1))
             return k if 1 <= k <= n else None
     return None
+
+
+# --------------------------------------------------------------------------- token relevance
+
+RELEVANCE_SYSTEM = (
+    "You help audit finetuned language models. You decide which tokens, read out of a "
+    "model's internals, point to what the model was finetuned on."
+)
+
+RELEVANCE_TEMPLATE = """A language model was finetuned on a narrow dataset. What the finetune is about:
+<<<
+{description}
+>>>
+
+For orientation, the most frequent content tokens of the finetuning data, most frequent first:
+{frequent}
+A token need not be in this list to be relevant, and being in it does not make a token relevant by itself.
+
+Below are {n} numbered tokens (word pieces) read out of the finetuned model, each in JSON quotes; a leading space marks the start of a word. The order of the list means nothing.
+
+{tokens}
+
+Grade every token on its own:
+R (relevant): the token clearly points to the finetune: a word, or a recognisable piece of a word, from its topic, its key entities, facts or claims, or its distinctive style or format.
+I (irrelevant): punctuation, numbers, function words, generic words that fit any text, code debris, or fragments with no clear link to the finetune.
+
+Think briefly, then give your grades. The LAST line of your reply must give every number from 1 to {n} exactly once, each with R or I, in this format:
+ANSWER: 1=R 2=I 3=I ..."""
+
+RELEVANCE_REMINDER = (
+    "I could not read your grades. Reply again, and make the last line `ANSWER: 1=R 2=I ...` "
+    "with R or I for every number from 1 to {n}, and nothing after it."
+)
+
+
+def relevance_messages(
+    description: str, frequent: Sequence[str], tokens: Sequence[str]
+) -> list[dict[str, str]]:
+    """The relevance prompt: the finetune's description, its data's frequent tokens, and the
+    numbered tokens to grade (JSON-quoted, so leading spaces and newlines stay visible)."""
+    numbered = "\n".join(
+        f"{i}. {json.dumps(t, ensure_ascii=False)}" for i, t in enumerate(tokens, 1)
+    )
+    user = RELEVANCE_TEMPLATE.format(
+        description=_clip(description.strip()),
+        frequent=", ".join(frequent) if frequent else "(not available)",
+        n=len(tokens),
+        tokens=numbered or "(empty)",
+    )
+    return [{"role": "system", "content": RELEVANCE_SYSTEM}, {"role": "user", "content": user}]
+
+
+_GRADE = re.compile(
+    r"(\d+)\s*[=:.)\-]?\s*[*_`\"']*\s*(irrelevant|relevant|yes|no|r|i|y|n)\b", re.IGNORECASE
+)
+_JSON_LIST = re.compile(r"\[[^\[\]]*\]")
+_YES = ("relevant", "yes", "r", "y")
+_NO = ("irrelevant", "no", "i", "n")
+
+
+def _grade_label(label: Any) -> bool | None:
+    word = str(label).strip().strip("\"'").lower()
+    return True if word in _YES else False if word in _NO else None
+
+
+def parse_relevance(text: str | None, n: int) -> list[bool | None] | None:
+    """Grades for tokens 1..n from the reply's answer (`ANSWER: 1=R 2=I ...`; a JSON list of
+    n labels also works). A number missing or graded twice differently is None (UNKNOWN);
+    None for the whole reply when no grade can be read at all."""
+    if not text or n <= 0:
+        return None
+    marks = list(re.finditer(r"answer\s*[:=\-]?", text, re.IGNORECASE))
+    if marks:
+        segment = text[marks[-1].end() :]
+    else:
+        lines = [line for line in text.splitlines() if line.strip()]
+        segment = lines[-1] if lines else ""
+    grades: dict[int, bool | None] = {}
+    for m in _GRADE.finditer(segment):
+        k, value = int(m.group(1)), _grade_label(m.group(2))
+        if 1 <= k <= n:
+            grades[k] = value if grades.get(k, value) == value else None
+    if not grades:
+        for block in reversed(_JSON_LIST.findall(segment)):
+            try:
+                labels = json.loads(block)
+            except ValueError:
+                continue
+            if isinstance(labels, list) and len(labels) == n:
+                values = [_grade_label(x) for x in labels]
+                if any(v is not None for v in values):
+                    return values
+        return None
+    return [grades.get(k) for k in range(1, n + 1)]

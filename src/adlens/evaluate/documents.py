@@ -1,0 +1,47 @@
+"""The finetuning documents D of an organism, for the similarity and causal evaluations.
+
+`--organism` is an organism file or folder (see adlens.organism), or directly a .jsonl of
+documents ({"text"} or {"messages"} per line).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from adlens.data import Document, TextSource, iter_documents
+from adlens.errors import AdlensError
+from adlens.organism import document_text, load_organism
+from adlens.store import sha256_file
+
+__all__ = ["document_text", "organism_documents", "organism_fingerprint", "sample"]
+
+
+def _documents_file(path: Path | str) -> Path | None:
+    path = Path(path).expanduser()
+    return path if path.suffix.lower() == ".jsonl" and path.is_file() else None
+
+
+def organism_documents(path: Path | str) -> list[Document]:
+    """The finetuning documents as read: strings, or chats (lists of role/content messages)."""
+    file = _documents_file(path)
+    if file is None:
+        return load_organism(path).raw_documents()
+    docs = list(iter_documents(TextSource(name=str(file))))
+    if not docs:
+        raise AdlensError(f"{file} holds no documents ({{'text'}} or {{'messages'}} per line).")
+    return docs
+
+
+def organism_fingerprint(path: Path | str) -> Any:
+    """Identity of the finetuning data: part of the evaluation caches' config hashes."""
+    file = _documents_file(path)
+    return {"sha256": sha256_file(file)} if file else load_organism(path).data_fingerprint()
+
+
+def sample(items: list, n: int, seed: int) -> list:
+    """n items in a seeded random order (all of them, shuffled, when there are fewer)."""
+    items = list(items)
+    random.Random(seed).shuffle(items)
+    return items[:n]

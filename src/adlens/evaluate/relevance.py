@@ -1,0 +1,410 @@
+"""Token relevance of a run's readers (PROTOCOL §4).
+
+For the logit lens (finetuned head) and Patchscope entries of RUN_DIR/summary.json, at every
+read position, for the difference and the base-mean and ft-mean baselines, the top-k tokens are
+graded relevant or not to the organism (see graders.py). Per entry: the fraction of known
+tokens that are relevant, the probability-weighted fraction, the "trivial" fraction (relevant
+tokens that are simply among the 100 most frequent content tokens of the finetuning data), and
+how many tokens stayed UNKNOWN (never counted as irrelevant). Per reader, variant and layer:
+the best position. Optional controls grade the same tokens against other organisms.
+
+Results: RUN_DIR/evaluate/relevance.jsonl (one row per graded list) and relevance.json (the
+overview), written atomically; the stage is cached by the hash of everything that decides the
+verdicts, so a rerun reads them back without grading anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adlens.config import JudgeConfig
+from adlens.data import TextSource
+from adlens.errors import AdlensError
+from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, token_key, tokenizer_name
+from adlens.evaluate.graders import (
+    LLMRelevanceGrader,
+    OfflineRelevanceGrader,
+    RelevanceContext,
+    RelevanceGrader,
+)
+from adlens.judges.base import Verdict
+from adlens.organism import Organism, load_organism
+from adlens.store import RunDir, config_hash, read_json, write_json, write_jsonl
+
+log = logging.getLogger(__name__)
+
+STAGE = "evaluate/relevance"  # done-marker and frequent tokens; results beside it
+VERSION = 1
+GraderKind = Literal["auto", "offline", "llm"]
+
+
+class RelevanceConfig(BaseModel):
+    """What is graded and how (everything here is part of the stage's hash)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    readers: list[str] = Field(default_factory=lambda: ["logit_lens", "patchscope"])
+    head: str = "finetuned"  # the logit lens head whose lists are graded
+    variants: list[str] = Field(default_factory=lambda: ["diff", "base_mean", "ft_mean"])
+    top_k: int = Field(20, ge=1)
+    shuffles: int = Field(3, ge=1)  # LLM grader only
+    aggregate: Literal["all", "majority"] = "all"
+    seed: int = 0
+    frequent_top: int = Field(100, ge=1)
+    frequent_min_count: int = Field(3, ge=1)
+    max_documents: int | None = Field(5000, ge=1)  # finetuning documents read, at most
+    reference_docs: int = Field(2000, ge=1)  # offline grader: reference documents
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def select_entries(summary: dict[str, Any], cfg: RelevanceConfig) -> list[dict[str, Any]]:
+    """The reader entries to grade: chosen readers and variants, positions >= 0, the logit
+    lens through `cfg.head` only."""
+    out = []
+    for e in summary.get("readers", []):
+        if e["reader"] not in cfg.readers or e["variant"] not in cfg.variants:
+            continue
+        if e["position"] < 0 or (e["reader"] == "logit_lens" and e.get("head") != cfg.head):
+            continue
+        out.append(e)
+    return out
+
+
+def entry_metrics(
+    tokens: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], frequent: set[str]
+) -> dict[str, Any]:
+    """Fractions over the known (not UNKNOWN) tokens; None when no token is known."""
+    known = [(t, v) for t, v in zip(tokens, verdicts, strict=True) if v is not None]
+    relevant = [t for t, v in known if v]
+    mass = sum(float(t.get("prob", 0.0)) for t, _ in known)
+    trivial = [t for t in relevant if token_key(t["token"]) in frequent]
+    n_known = len(known)
+    return {
+        "n": len(tokens),
+        "known": n_known,
+        "unknown": len(tokens) - n_known,
+        "relevant": len(relevant),
+        "fraction": len(relevant) / n_known if n_known else None,
+        "weighted": (sum(float(t.get("prob", 0.0)) for t in relevant) / mass if mass > 0 else None),
+        "trivial": len(trivial) / n_known if n_known else None,
+    }
+
+
+def _rank(row: dict[str, Any]) -> tuple[float, float, int]:
+    return (row["fraction"] or 0.0, row["weighted"] or 0.0, -row["position"])
+
+
+def best_positions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per reader, variant and layer, the position with the highest fraction (ties: higher
+    weighted fraction, then the earlier position), with the control fraction there and, for a
+    baseline, its fraction at the difference's best position."""
+    target = [r for r in rows if r["against"] is None]
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in target:
+        groups.setdefault((r["reader"], r["variant"], r["layer"]), []).append(r)
+    best = {key: max(group, key=_rank) for key, group in groups.items()}
+    out = []
+    for (reader, variant, layer), b in best.items():
+        controls = [
+            r["fraction"]
+            for r in rows
+            if r["against"] is not None
+            and (r["reader"], r["variant"], r["layer"], r["position"])
+            == (reader, variant, layer, b["position"])
+            and r["fraction"] is not None
+        ]
+        row = {
+            "reader": reader,
+            "variant": variant,
+            "layer": layer,
+            "position": b["position"],
+            **{k: b[k] for k in ("fraction", "weighted", "trivial", "known", "unknown", "n")},
+            "relevant_tokens": [t["token"] for t in b["tokens"] if t["verdict"]],
+            "control_fraction": sum(controls) / len(controls) if controls else None,
+        }
+        diff_best = best.get((reader, "diff", layer))
+        if variant != "diff" and diff_best is not None:
+            pos = diff_best["position"]
+            at = [r for r in groups[(reader, variant, layer)] if r["position"] == pos]
+            if at:
+                row["at_diff_position"] = {"position": pos, "fraction": at[0]["fraction"]}
+        out.append(row)
+    order = {"diff": 0, "base_mean": 1, "ft_mean": 2, "neg_diff": 3}
+    out.sort(key=lambda r: (r["reader"] != "logit_lens", r["layer"], order.get(r["variant"], 9)))
+    return out
+
+
+def reference_source(rd: RunDir, summary: dict[str, Any]) -> TextSource:
+    """The run's own reference text (manifest), else the dataset named in the summary."""
+    dataset = rd.read_manifest().get("dataset")
+    if isinstance(dataset, dict):
+        try:
+            return TextSource(**dataset)
+        except ValueError:
+            pass
+    name = summary.get("dataset")
+    if not name:
+        raise AdlensError(
+            f"{rd.path} does not say which reference corpus it read; pass --reference."
+        )
+    return TextSource(name=name)
+
+
+def grader_kind(kind: GraderKind, judge: JudgeConfig | None = None) -> str:
+    """The grader "auto" stands for: the LLM judge when one is configured (judge.model or
+    $ADLENS_JUDGE_MODEL, and judge.backend is not "offline"), else the offline grader."""
+    from adlens.judges.client import env_model
+
+    if kind != "auto":
+        return kind
+    judge = judge or JudgeConfig()
+    model = judge.model or env_model()
+    llm = judge.backend == "openai" or (judge.backend == "auto" and bool(model))
+    return "llm" if llm else "offline"
+
+
+def make_grader(
+    kind: GraderKind,
+    *,
+    cfg: RelevanceConfig,
+    judge: JudgeConfig | None = None,
+    reference: TextSource | None = None,
+    log_path: Path | None = None,
+) -> RelevanceGrader:
+    """A relevance grader of the given kind ("auto": see `grader_kind`)."""
+    from adlens.judges.client import env_model
+
+    judge = judge or JudgeConfig()
+    if grader_kind(kind, judge) == "llm":
+        from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, JudgeClient
+
+        if not (judge.model or env_model()):
+            raise AdlensError(
+                f"The LLM relevance grader needs a judge model: set {ENV_MODEL} (and "
+                f"{ENV_BASE_URL} for a server other than OpenAI's) or pass --judge-model."
+            )
+        client = JudgeClient.from_config(judge, log_path=log_path)
+        return LLMRelevanceGrader(
+            client, shuffles=cfg.shuffles, aggregate=cfg.aggregate, seed=cfg.seed
+        )
+    if reference is None:
+        raise AdlensError("The offline relevance grader needs a reference corpus.")
+    return OfflineRelevanceGrader(reference, reference_docs=cfg.reference_docs)
+
+
+def _organism_identity(organism: Organism) -> dict[str, Any]:
+    return {
+        "name": organism.name,
+        "type": organism.type.value,
+        "description": organism.description(),
+        "data": organism.data_fingerprint(),
+    }
+
+
+def _entries_digest(entries: Sequence[dict[str, Any]], top_k: int) -> str:
+    return config_hash(
+        [
+            [e["reader"], e.get("head"), e["layer"], e["position"], e["variant"]]
+            + [[t["token"], t.get("prob")] for t in e["tokens"][:top_k]]
+            for e in entries
+        ]
+    )
+
+
+def _tokenizer_id(summary: dict[str, Any], organism: Organism) -> str | None:
+    """The tokenizer to count frequent tokens with: the run's base model when it is a local
+    folder, else the organism's base model."""
+    base = (summary.get("models") or {}).get("base")
+    if base and Path(base).exists():
+        return str(base)
+    return organism.base_model_id() or base
+
+
+def _load_tokenizer(name: str | None) -> Any | None:
+    if not name:
+        return None
+    from adlens.assets import resolve_model
+    from adlens.models import load_tokenizer
+
+    try:
+        return load_tokenizer(resolve_model(name))
+    except AdlensError as err:
+        log.warning(
+            "frequent tokens: cannot load the tokenizer of %s (%s); counting words", name, err
+        )
+        return None
+
+
+def _frequent(
+    context: RelevanceContext, tokenizer: Any | None, cfg: RelevanceConfig
+) -> FrequentTokens | None:
+    if context.organism.dataset_source() is None:
+        return None
+    return frequent_tokens(
+        context.texts(), tokenizer, top_n=cfg.frequent_top, min_count=cfg.frequent_min_count
+    )
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def evaluate_relevance(
+    run_dir: Path | str,
+    organism: Organism | Path | str,
+    *,
+    grader: GraderKind | RelevanceGrader = "auto",
+    config: RelevanceConfig | None = None,
+    controls: Sequence[Organism | Path | str] = (),
+    judge: JudgeConfig | None = None,
+    reference: TextSource | None = None,
+    tokenizer: Any | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Grade the run's reader lists for relevance to `organism`; returns the overview (also
+    in RUN_DIR/evaluate/relevance.json). A fresh cached result is returned as it is."""
+    t0 = time.perf_counter()
+    cfg = config or RelevanceConfig()
+    rd = RunDir(run_dir)
+    if not rd.summary_path.exists():
+        raise AdlensError(f"No summary.json in {rd.path}: run `adlens run` first.")
+    summary = read_json(rd.summary_path)
+    target = organism if isinstance(organism, Organism) else load_organism(organism)
+    others = [c if isinstance(c, Organism) else load_organism(c) for c in controls]
+    entries = select_entries(summary, cfg)
+    if not entries:
+        raise AdlensError(
+            f"{rd.path}/summary.json has no {'/'.join(cfg.readers)} entries to grade; run "
+            "`adlens run` (with reading) first."
+        )
+    log_path = rd.path / "judges" / "calls.jsonl"
+    if isinstance(grader, str):
+        if grader not in ("auto", "offline", "llm"):
+            raise AdlensError(f"Unknown grader '{grader}': use auto, offline or llm.")
+        offline = grader_kind(grader, judge) == "offline"
+        ref = reference or (reference_source(rd, summary) if offline else None)
+        grader = make_grader(grader, cfg=cfg, judge=judge, reference=ref, log_path=log_path)
+    if isinstance(grader, OfflineRelevanceGrader) and target.dataset_source() is None:
+        raise AdlensError(
+            f"The offline grader needs the finetuning data of '{target.name}': add `dataset:` "
+            "to its organism file, or use an LLM judge (--grader llm)."
+        )
+    tok_id = tokenizer_name(tokenizer) if tokenizer is not None else _tokenizer_id(summary, target)
+    digest = config_hash(
+        {
+            "version": VERSION,
+            "entries": _entries_digest(entries, cfg.top_k),
+            "organism": _organism_identity(target),
+            "controls": [_organism_identity(c) for c in others],
+            "grader": grader.fingerprint(),
+            "config": cfg.model_dump(),
+            "tokenizer": tok_id,
+        }
+    )
+    out_json = rd.path / "evaluate" / "relevance.json"
+    if not force and rd.stage_is_fresh(STAGE, digest) and out_json.exists():
+        log.info("relevance: cached (config %s)", digest)
+        return {**read_json(out_json), "cached": True}
+
+    (rd.stage(STAGE) / "done.json").unlink(missing_ok=True)
+    if tokenizer is None:
+        tokenizer = _load_tokenizer(tok_id)
+    contexts = [RelevanceContext(target, max_documents=cfg.max_documents)]
+    contexts += [RelevanceContext(c, max_documents=cfg.max_documents) for c in others]
+    skipped = []
+    lists = [[t["token"] for t in e["tokens"][: cfg.top_k]] for e in entries]
+    rows: list[dict[str, Any]] = []
+    for i, context in enumerate(contexts):
+        against = None if i == 0 else context.name
+        if isinstance(grader, OfflineRelevanceGrader) and context.organism.dataset_source() is None:
+            log.warning("control '%s' has no finetuning data: skipped offline", context.name)
+            skipped.append(context.name)
+            continue
+        context.frequent = _frequent(context, tokenizer, cfg)
+        verdicts = grader.grade_many(lists, context)
+        rows += _rows(entries, verdicts, grader, context, against, cfg.top_k)
+    best = best_positions(rows)
+    frequent = contexts[0].frequent
+    write_jsonl(rd.path / "evaluate" / "relevance.jsonl", rows)
+    if frequent is not None:
+        write_json(rd.stage(STAGE) / "frequent_tokens.json", frequent.to_json())
+    overview = {
+        "organism": target.name,
+        "description": target.short_description,
+        "grader": grader.describe(),
+        "grader_name": grader.name,
+        "fingerprint": grader.fingerprint(),
+        "config": cfg.model_dump(),
+        "config_hash": digest,
+        "controls": [c.name for c in others if c.name not in skipped],
+        "skipped_controls": skipped,
+        "frequent_tokens": (
+            {
+                "tokenizer": frequent.tokenizer,
+                "n_documents": frequent.n_documents,
+                "n_tokens": frequent.n_tokens,
+                "tokens": frequent.display(),
+            }
+            if frequent is not None
+            else None
+        ),
+        "best": best,
+        "entries": len(entries),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    if isinstance(grader, LLMRelevanceGrader):
+        overview["judge"] = grader.client.stats()
+    write_json(out_json, overview)
+    rd.mark_done(STAGE, digest, {"rows": len(rows)})
+    return {**overview, "cached": False}
+
+
+def _rows(
+    entries: Sequence[dict[str, Any]],
+    verdicts: Sequence[Sequence[Verdict]],
+    grader: RelevanceGrader,
+    context: RelevanceContext,
+    against: str | None,
+    top_k: int,
+) -> list[dict[str, Any]]:
+    frequent = context.frequent.keys() if context.frequent is not None else set()
+    votes = getattr(grader, "last_votes", None)
+    scores = getattr(grader, "last_scores", None)
+    out = []
+    for i, (e, vs) in enumerate(zip(entries, verdicts, strict=True)):
+        tokens = e["tokens"][:top_k]
+        graded = []
+        for j, (t, v) in enumerate(zip(tokens, vs, strict=True)):
+            row = {
+                "token": t["token"],
+                "id": t.get("id"),
+                "prob": t.get("prob"),
+                "verdict": v,
+                "frequent": token_key(t["token"]) in frequent,
+            }
+            if votes:
+                row["votes"] = votes[i][j]
+            if scores and scores[i][j] is not None:
+                row["score"] = scores[i][j]
+            graded.append(row)
+        out.append(
+            {
+                "against": against,
+                "reader": e["reader"],
+                "head": e.get("head"),
+                "layer": e["layer"],
+                "position": e["position"],
+                "variant": e["variant"],
+                "scale": e.get("scale"),
+                **entry_metrics(tokens, vs, frequent),
+                "tokens": graded,
+            }
+        )
+    return out
