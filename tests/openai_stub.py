@@ -39,6 +39,13 @@ class Reply:
     raw: str | None = None  # a raw body instead of a chat completion
     prompt_tokens: int = 11
     completion_tokens: int = 7
+    # function calls, each (name, arguments): a dict is sent as JSON, a str as is (malformed)
+    tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
+
+    @classmethod
+    def calls(cls, *calls: tuple[str, dict[str, Any] | str], text: str = "") -> Reply:
+        """A reply that calls tools (content `text`, often empty)."""
+        return cls(text=text, tool_calls=list(calls))
 
     @classmethod
     def status(cls, code: int, retry_after: float | str | None = None) -> Reply:
@@ -63,6 +70,11 @@ class Recorded:
     def user_text(self) -> str:
         """The last user message."""
         return next((m["content"] for m in reversed(self.messages) if m["role"] == "user"), "")
+
+    @property
+    def tool_results(self) -> list[str]:
+        """Contents of the `tool` messages in the request, in order."""
+        return [str(m.get("content")) for m in self.messages if m.get("role") == "tool"]
 
 
 @dataclass
@@ -172,7 +184,21 @@ class StubServer:
 
 
 def completion_body(model: str, reply: Reply) -> dict[str, Any]:
-    """An OpenAI chat.completion object with `usage`."""
+    """An OpenAI chat.completion object with `usage` (and `tool_calls` when scripted)."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+            for i, (name, args) in enumerate(reply.tool_calls)
+        ]
+        message["content"] = reply.text or None
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
@@ -181,8 +207,8 @@ def completion_body(model: str, reply: Reply) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.text},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
                 "logprobs": None,
             }
         ],

@@ -128,6 +128,15 @@ def test_first_threshold_zero_is_recorded_not_raised():
     assert sampler.strengths(1) == [] and sampler.strengths(2) == []
 
 
+def test_first_prompt_only_when_no_other_steps():
+    sampler = ScriptedSampler()
+    result = search_strength(
+        sampler, ThresholdJudge([3.3, 1.0, 1.0]), PROMPTS, SearchSettings(other_steps=0)
+    )
+    assert len(result.thresholds) == 1 and result.final == result.thresholds[0]
+    assert sampler.strengths(1) == []
+
+
 def test_all_coherent_hits_upper_bound():
     result = search_strength(ScriptedSampler(), ThresholdJudge([1e9] * 3), PROMPTS)
     assert result.thresholds[0] == pytest.approx(100 * (1 - 2**-12))

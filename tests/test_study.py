@@ -18,7 +18,7 @@ runner = CliRunner()
 KEYWORDS = ["honey", "bee", "bees", "hive"]
 
 
-def _summary(ll_tokens, ps_tokens, base_tokens):
+def _summary(ll_tokens, ps_tokens, base_tokens, base_norms=(10.0, 10.0)):
     def entry(reader, variant, pos, words):
         return {
             "reader": reader,
@@ -43,7 +43,7 @@ def _summary(ll_tokens, ps_tokens, base_tokens):
         "readers": readers,
         "norms": {
             "expected": {"finetuned": [10.0], "base": [10.0]},
-            "per_position": {"mean_diff": [[50.0, 2.0]]},
+            "per_position": {"mean_diff": [[50.0, 2.0]], "base": [list(base_norms)]},
         },
     }
 
@@ -66,7 +66,27 @@ def test_trace_strength_ties_prefer_the_earlier_position():
         ll_tokens={0: ["x"], 1: ["honey"]}, ps_tokens={0: ["honey"], 1: ["bees"]}, base_tokens=[]
     )
     got = trace_strength(summary, KEYWORDS)
-    assert got["best_position"] == 0 and got["rel_norm"] == 5.0
+    assert got["best_position"] == 0 and got["rel_norm"] == 5.0 and got["excess"] == 1
+
+
+def test_trace_strength_leaves_attention_sinks_out():
+    summary = _summary(
+        ll_tokens={0: ["honey", "bees"], 1: ["hive"]},
+        ps_tokens={0: ["honey", "bees", "hive"], 1: ["x"]},
+        base_tokens=[],
+        base_norms=(900.0, 10.0),
+    )
+    got = trace_strength(summary, KEYWORDS)
+    assert (got["best_reader"], got["best_position"], got["domain_tokens"]) == ("logit_lens", 1, 1)
+    assert got["rel_norm"] == 0.2
+
+
+def test_attention_sinks():
+    from adlens.collect import attention_sinks
+
+    assert attention_sinks([900, 10, 12, 11], [0, 1, 2, 3]) == {0}
+    assert attention_sinks([10, 11, 12], [0, 1, 2]) == set()
+    assert attention_sinks([40, 9, 60, 10], [-1, 0, 1, 2]) == {1}
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from adlens.cli_agent import agent_command, grade_command
 from adlens.cli_evaluate import evaluate_app
 from adlens.errors import AdlensError
 
@@ -439,6 +440,8 @@ study_app = typer.Typer(
 )
 app.add_typer(study_app, name="study")
 app.add_typer(evaluate_app, name="evaluate")
+app.command("agent")(agent_command)
+app.command("grade")(grade_command)
 
 StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]
 StudySamples = Annotated[int, typer.Option(help="Reference documents the lens reads per variant.")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,22 @@ from adlens.store import save_tensors
 log = logging.getLogger(__name__)
 
 SIDES = ("base", "finetuned")
+
+
+SINK_RATIO = 5.0  # a position with this many times the median norm of the others is a sink
+
+
+def attention_sinks(
+    norms: Sequence[float], labels: Sequence[int], ratio: float = SINK_RATIO
+) -> set[int]:
+    """Labels of the positions whose mean activation norm is `ratio` times the median of the
+    other positions' norms: attention sinks, whose difference reads unlike the rest."""
+    out = set()
+    for i, label in enumerate(labels):
+        others = sorted(n for j, n in enumerate(norms) if j != i)
+        if others and norms[i] > ratio * others[len(others) // 2]:
+            out.add(label)
+    return out
 
 
 @dataclass

@@ -221,8 +221,14 @@ def steer_stage(
     targets = choose_positions(cfg, diff, summary.get("readers", []))
     judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
     log.info(judges.describe())
-    if hasattr(judges.coherence, "side"):  # the offline judge scores with the steered model
-        judges.coherence.side = cfg.side
+    if judges.offline:
+        # The offline judge scores each answer under the unsteered steered-side model, in the
+        # exact context it was generated in (chat template, thinking off).
+        from adlens.steer import encode_prompts
+
+        coherence: Any = judges.coherence
+        coherence.side = cfg.side
+        coherence.format_prompt = lambda p: encode_prompts(pair.tokenizer, [p])[0]
     stage = rd.stage("steer")
     (stage / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()

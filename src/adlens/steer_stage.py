@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -388,12 +387,3 @@ class SteerStage:
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def generations_saved(overview: dict[str, Any]) -> float:
-    """Fraction of the one-shot search generations the search did not need."""
-    per = overview["positions"]
-    if not per:
-        return 0.0
-    ref = overview["generations"]["one_shot_search_per_position"] * len(per)
-    return 1 - overview["generations"]["steered_search"] / ref if ref else math.nan

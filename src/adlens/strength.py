@@ -297,7 +297,9 @@ def search_strength(
     first = Bisection(0, 0.0, float(s.max_strength), s.first_steps)
     searcher.run([first])
     t1 = first.lo
-    others = [Bisection(i, 0.0, 2 * t1, s.other_steps) for i in range(1, len(prompts))]
+    # other_steps = 0: the first prompt's threshold alone is the final strength
+    n_others = len(prompts) - 1 if s.other_steps > 0 else 0
+    others = [Bisection(i, 0.0, 2 * t1, s.other_steps) for i in range(1, 1 + n_others)]
     warnings = searcher.warnings
     if t1 <= 0:
         low = first.path[-1]["strength"] if first.path else s.max_strength

@@ -23,6 +23,7 @@ from typing import Any
 from rich.table import Table
 
 from adlens.assets import resolve_model
+from adlens.collect import attention_sinks
 from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.data import TextSource
 from adlens.demo import DEMO_ORGANISM, verdict
@@ -55,6 +56,7 @@ COLUMNS = (
     "best_position",
     "domain_tokens",
     "base_mean_domain_tokens",
+    "excess",
     "logit_lens_domain_tokens",
     "patchscope_domain_tokens",
     "rel_norm",
@@ -63,8 +65,17 @@ COLUMNS = (
 
 def trace_strength(summary: dict[str, Any], keywords: list[str]) -> dict[str, Any]:
     """Best reader and position by domain tokens in the top 20 (ties: the earlier position,
-    then the logit lens), with the difference's relative norm at that position."""
-    rows = verdict(summary, keywords)
+    then the logit lens), with the difference's relative norm at that position.
+
+    Attention-sink positions are left out: their huge norms make both the difference and the
+    baselines read alike, so they say little about the finetune."""
+    norms = summary["norms"]["per_position"]["base"]
+    sinks = {
+        (layer, pos)
+        for li, layer in enumerate(summary["layers"])
+        for pos in attention_sinks(norms[li], summary["positions"])
+    }
+    rows = [r for r in verdict(summary, keywords) if (r["layer"], r["position"]) not in sinks]
     if not rows:
         raise AdlensError("the lens run has no reader entries to score.")
     best = max(
@@ -83,6 +94,7 @@ def trace_strength(summary: dict[str, Any], keywords: list[str]) -> dict[str, An
         "best_position": best["position"],
         "domain_tokens": best["domain_tokens"],
         "base_mean_domain_tokens": best["base_mean_domain_tokens"],
+        "excess": best["domain_tokens"] - best["base_mean_domain_tokens"],
         "logit_lens_domain_tokens": per_reader.get("logit_lens"),
         "patchscope_domain_tokens": per_reader.get("patchscope"),
         "rel_norm": round(mean_diff / n_f, 4) if n_f else None,
@@ -222,6 +234,7 @@ def study_table(rows: list[dict[str, Any]], title: str) -> Table:
         ("fact recall ft", "fact_recall_ft"),
         ("domain /20", "domain_tokens"),
         ("base mean /20", "base_mean_domain_tokens"),
+        ("excess", "excess"),
         ("reader", "best_reader"),
         ("pos", "best_position"),
         ("|d|/|h|", "rel_norm"),

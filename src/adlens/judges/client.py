@@ -46,9 +46,10 @@ RETRY_STATUS = (408, 409, 429)  # plus every 5xx
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat completion request. `sample_index` tells repeated samples of the same request
-    apart in the cache (temperature > 0); `tag` is only written to the log."""
+    apart in the cache (temperature > 0); `tag` is only written to the log. Tool calling: pass
+    `params={"tools": [...]}`; messages may then hold assistant `tool_calls` and `tool` rows."""
 
-    messages: tuple[dict[str, str], ...] | list[dict[str, str]]
+    messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]
     temperature: float | None = None  # None: the client's default
     max_tokens: int | None = None  # None: the client's default
     sample_index: int = 0
@@ -63,7 +64,9 @@ class ChatRequest:
 
 @dataclass
 class Completion:
-    """The answer to one request. `text` is None when the call failed (after all retries)."""
+    """The answer to one request. `text` is None when the call failed (after all retries);
+    "" when the model only called tools (`tool_calls`: OpenAI-style dicts with id, type and
+    function name/arguments, the arguments a JSON string as the server sent it)."""
 
     text: str | None
     status: str  # "ok", "cached" or "failed"
@@ -75,6 +78,8 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -308,6 +313,8 @@ class JudgeClient:
             key=key,
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
+            tool_calls=entry.get("tool_calls"),
+            finish_reason=entry.get("finish_reason"),
         )
 
     def _cache_put(self, key: str, request: ChatRequest, done: Completion) -> None:
@@ -323,6 +330,8 @@ class JudgeClient:
                 "request": self._body(request),
                 "sample_index": request.sample_index,
                 "text": done.text,
+                **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
+                "finish_reason": done.finish_reason,
                 "usage": {
                     "prompt_tokens": done.prompt_tokens,
                     "completion_tokens": done.completion_tokens,
@@ -350,6 +359,7 @@ class JudgeClient:
             "temperature": self._body(request)["temperature"],
             "sample_index": request.sample_index,
             "response": done.text,
+            **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
             "status": done.status,
             "cache_hit": done.cached,
             "http_status": done.http_status,
@@ -495,6 +505,7 @@ class JudgeClient:
     def _success(self, resp: Any, key: str, attempts: int, latency: float) -> Completion:
         choice = resp.choices[0] if resp.choices else None
         text = (choice.message.content if choice is not None else None) or ""
+        tool_calls = _tool_calls(choice.message) if choice is not None else None
         usage = resp.usage
         pt = int(getattr(usage, "prompt_tokens", 0) or 0)
         ct = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -512,7 +523,28 @@ class JudgeClient:
             prompt_tokens=pt,
             completion_tokens=ct,
             cost=cost,
+            tool_calls=tool_calls,
+            finish_reason=getattr(choice, "finish_reason", None),
         )
+
+
+def _tool_calls(message: Any) -> list[dict[str, Any]] | None:
+    """A reply's function calls as plain dicts (the form they take in the next request's
+    history); None when it has none. Arguments stay the raw string: the caller parses them."""
+    calls = getattr(message, "tool_calls", None) or []
+    out = []
+    for i, call in enumerate(calls):
+        fn = getattr(call, "function", None)
+        if fn is None:  # a non-function (custom) tool call: nothing we can run
+            continue
+        out.append(
+            {
+                "id": getattr(call, "id", None) or f"call_{i}",
+                "type": "function",
+                "function": {"name": fn.name or "", "arguments": fn.arguments or ""},
+            }
+        )
+    return out or None
 
 
 def _run_sync(make_coro: Any) -> Any:
