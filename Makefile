@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install assets lint bench clean
+.PHONY: demo test install assets chromium lint bench clean
 
 $(STAMP): pyproject.toml requirements-cpu.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,7 +23,17 @@ assets: install
 demo: assets
 	HF_HUB_OFFLINE=1 $(BIN)/adlens demo
 
-test: assets
+# Headless Chromium renders the HTML report in its test (and the demo's screenshot). Installed
+# with apt-get when missing and possible; otherwise the browser test is skipped with its reason.
+APT := DEBIAN_FRONTEND=noninteractive apt-get -y -qq
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		echo "installing chromium with apt-get (for the report's browser test)" && \
+		{ $(APT) install chromium >/dev/null 2>&1 || \
+		  { $(APT) update >/dev/null 2>&1 && $(APT) install chromium >/dev/null 2>&1; }; }; } || \
+		echo "note: chromium could not be installed (no apt-get, not root, or offline): the report's browser test will be skipped"
+
+test: assets chromium
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 lint: install

@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from adlens.cli_agent import agent_command, grade_command
+from adlens.cli_analyze import register as register_analyze
 from adlens.cli_evaluate import evaluate_app
+from adlens.cli_report import report_command
 from adlens.errors import AdlensError
 
 app = typer.Typer(
@@ -442,6 +444,8 @@ app.add_typer(study_app, name="study")
 app.add_typer(evaluate_app, name="evaluate")
 app.command("agent")(agent_command)
 app.command("grade")(grade_command)
+app.command("report")(report_command)
+register_analyze(app)  # analyze ..., sweep
 
 StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]
 StudySamples = Annotated[int, typer.Option(help="Reference documents the lens reads per variant.")]

@@ -183,34 +183,28 @@ def similarity_table(result: dict[str, Any]) -> Table:
     """Per steered position: mean cosine to D and to chat, next to the unsteered baseline."""
     base = result["baselines"]
     table = Table(
-        title=f"steering similarity ({result['embedder'].get('name')}; mean pairwise cosine)",
+        title=f"steering similarity ({result['embedder'].get('name')}): mean pairwise cosine",
         title_justify="left",
     )
-    for col in ("samples", "layer", "pos", "strength", "vs D", "vs chat", "of ceiling"):
-        table.add_column(col, justify="left" if col == "samples" else "right")
+    for col in ("samples", "layer", "pos", "strength", "vs D (± se)", "vs chat", "of ceiling"):
+        table.add_column(col, justify="left" if col == "samples" else "right", no_wrap=True)
+
+    def mean_se(x: dict[str, float]) -> str:
+        return f"{_f(x['mean'])}±{_f(x['se'])}"
+
     for p in result["positions"]:
         table.add_row(
             "steered",
             str(p["layer"]),
             str(p["position"]),
             _f(p["strength"], 2),
-            f"{_f(p['steered_vs_D']['mean'])} ± {_f(p['steered_vs_D']['se'])}",
+            mean_se(p["steered_vs_D"]),
             _f(p["steered_vs_chat"]["mean"]),
             f"{100 * p['fraction_of_ceiling']:.0f}%",
         )
-    u = base["unsteered_vs_D"]
-    table.add_row(
-        "unsteered",
-        "",
-        "",
-        "",
-        f"{_f(u['mean'])} ± {_f(u['se'])}",
-        _f(base["unsteered_vs_chat"]["mean"]),
-        "0%",
-    )
-    table.add_row(
-        "D itself (ceiling)", "", "", "", _f(base["D_self"]), _f(base["D_vs_chat"]), "100%"
-    )
+    row = mean_se(base["unsteered_vs_D"]), _f(base["unsteered_vs_chat"]["mean"])
+    table.add_row("unsteered", "", "", "", *row, "0%")
+    table.add_row("D (ceiling)", "", "", "", _f(base["D_self"]), _f(base["D_vs_chat"]), "100%")
     return table
 
 
@@ -301,43 +295,40 @@ def _similarity(run_dir: Path, organism: Path, options: dict[str, Any], force: b
 
 
 def causal_table(result: dict[str, Any]) -> Table:
-    """Per position: loss with the direction replaced, change and recovered gap, per corpus;
-    then the controls' mean ± std."""
+    """Per position: loss with the direction replaced, its change and the share of the B-F loss
+    gap, per corpus; then the controls' mean ± std."""
     corpora = list(result["corpora"])
+    what = "replaced by B's" if result["mode"] == "base" else "removed"
     table = Table(
-        title=f"causal effect (mode {result['mode']}): loss with the component along d_j "
-        + ("replaced by the base model's" if result["mode"] == "base" else "removed"),
+        title=f"causal effect: F's component along d {what} at every token",
         title_justify="left",
     )
-    table.add_column("direction")
+    table.add_column("direction", no_wrap=True)
     for c in corpora:
-        table.add_column(f"{c} loss", justify="right")
-        table.add_column(f"{c} change", justify="right")
-        table.add_column(f"{c} of gap", justify="right")
-    for c_name in ("finetuned", "base"):
-        row = [f"no intervention ({c_name})"]
+        for col in ("loss", "change", "of gap"):
+            table.add_column(f"{c} {col}", justify="right", no_wrap=True)
+    for side, label in (("finetuned", "F as is"), ("base", "B as is")):
+        row = [label]
         for c in corpora:
-            ref = result["corpora"][c]
-            row += [_f(ref[f"loss_{c_name}"]), "", ""]
+            row += [_f(result["corpora"][c][f"loss_{side}"]), "", ""]
         table.add_row(*row)
     for p in result["positions"]:
-        row = [f"d, layer {p['layer']} position {p['position']}"]
+        row = [f"d L{p['layer']} P{p['position']}"]
         for c in corpora:
             e = p[c]
-            row += [_f(e["loss"]), f"{e['delta']:+.4f}", f"{100 * e['recovered']:.1f}%"]
+            row += [_f(e["loss"]), f"{e['delta']:+.3f}", f"{100 * e['recovered']:.1f}%"]
         table.add_row(*row)
+    labels = {"random_direction": "random dir", "random_activation_difference": "random act"}
     for ctl in result["controls"]:
-        for kind in ("random_direction", "random_activation_difference"):
+        for kind, label in labels.items():
             if kind not in ctl:
                 continue
-            row = [
-                f"{kind.replace('_', ' ')}s (n={ctl[kind][corpora[0]]['n']}), layer {ctl['layer']}"
-            ]
+            row = [f"{label} x{ctl[kind][corpora[0]]['n']} L{ctl['layer']}"]
             for c in corpora:
                 s = ctl[kind][c]
                 row += [
                     _f(s["loss"]["mean"]),
-                    f"{s['delta']['mean']:+.4f} ± {s['delta']['std']:.4f}",
+                    f"{s['delta']['mean']:+.3f}±{s['delta']['std']:.3f}",
                     f"{100 * s['recovered']['mean']:.1f}%",
                 ]
             table.add_row(*row)

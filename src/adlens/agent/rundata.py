@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adlens.collect import attention_sinks
 from adlens.errors import AdlensError
 from adlens.store import RunDir, read_json
-
-SINK_RATIO = 5.0  # a position with this many times the median norm of the others is a sink
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -64,17 +63,11 @@ class RunData:
         return (self.summary.get("models") or {}).get("n_layers")
 
     def sinks(self, layer: int) -> set[int]:
-        """Positions whose base activation norm is SINK_RATIO times the median of the others."""
+        """Attention-sink positions (see adlens.collect.attention_sinks)."""
         per = (self.summary.get("norms") or {}).get("per_position", {}).get("base")
         if not per or layer not in self.layers:
             return set()
-        norms = per[self.layers.index(layer)]
-        out = set()
-        for i, pos in enumerate(self.positions):
-            others = sorted(n for j, n in enumerate(norms) if j != i)
-            if others and norms[i] > SINK_RATIO * others[len(others) // 2]:
-                out.add(pos)
-        return out
+        return attention_sinks(per[self.layers.index(layer)], self.positions)
 
     def position_note(self, layer: int, pos: int) -> str:
         """' (BOS token, attention sink)' and the like; '' for an ordinary position."""

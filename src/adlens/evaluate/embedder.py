@@ -72,11 +72,13 @@ def load_embedder(
     device: str = "auto",
     max_tokens: int = 512,
     batch_size: int = 32,
+    resolved: tuple[str, dict[str, Any]] | None = None,
 ) -> Embedder:
-    """A sentence-transformers model; texts are cut at `max_tokens` tokens."""
+    """A sentence-transformers model; texts are cut at `max_tokens` tokens. `resolved`: what
+    `resolve_embedder(name)` returned, if the caller has it already."""
     from adlens.models import resolve_device
 
-    target, ident = resolve_embedder(name)
+    target, ident = resolved or resolve_embedder(name)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:

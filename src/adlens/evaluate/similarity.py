@@ -240,7 +240,8 @@ def steering_similarity(
     docs = organism_documents(organism)
     if len(docs) < 2:
         raise AdlensError(f"The organism at {organism} has fewer than 2 finetuning documents.")
-    identity = embedder.identity if embedder else resolve_embedder(cfg.embedder)[1]
+    resolved = None if embedder else resolve_embedder(cfg.embedder)
+    identity = embedder.identity if embedder else resolved[1]
     digest = similarity_hash(cfg, identity, rows, organism_fingerprint(organism))
     out = run_dir / "evaluate" / "similarity.json"
     if not force and out.is_file() and read_json(out).get("config_hash") == digest:
@@ -254,7 +255,11 @@ def steering_similarity(
     chat = chat_replies(cfg.chat_source, cfg.chat, cfg.seed, cfg.min_chat_words)
     if embedder is None:
         embedder = load_embedder(
-            cfg.embedder, device=cfg.device, max_tokens=cfg.max_tokens, batch_size=cfg.batch_size
+            cfg.embedder,
+            device=cfg.device,
+            max_tokens=cfg.max_tokens,
+            batch_size=cfg.batch_size,
+            resolved=resolved,
         )
     cache = cache_dir() / "embeddings"
     total = len(d_texts) + len(chat) + len(unsteered_texts) + sum(map(len, steered_texts.values()))

@@ -1,0 +1,197 @@
+"""Read what a run directory holds, stage by stage, for the report.
+
+Every reader is defensive: a stage that has not run gives None (or an empty list), and a file
+that cannot be parsed is logged and treated as absent, so a report can always be built from
+whatever is there. Later stages' formats may grow; unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adlens.errors import AdlensError
+
+log = logging.getLogger(__name__)
+
+
+def read_json_safe(path: Path) -> Any | None:
+    """The JSON in `path`, or None when it is missing or unreadable (logged)."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        log.warning("report: cannot read %s (%s); left out", path, err)
+        return None
+
+
+def read_jsonl_safe(path: Path) -> list[dict[str, Any]]:
+    """The rows of a jsonl file (unparseable lines skipped), or [] when it is missing."""
+    if not path.is_file():
+        return []
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        log.warning("report: cannot read %s (%s); left out", path, err)
+        return []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+@dataclass
+class AgentRunView:
+    name: str
+    result: dict[str, Any]
+    grade: dict[str, Any] | None
+    transcript: str | None  # relative to the run directory
+
+
+@dataclass
+class AnalysisView:
+    name: str
+    title: str
+    caption: str
+    figure: dict[str, Any]
+
+
+@dataclass
+class RunView:
+    """Everything the report shows, read once from the run directory."""
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    scales: list[dict[str, Any]] = field(default_factory=list)
+    steer: dict[str, Any] | None = None  # the steer overview (summary["steer"] or search.json)
+    steer_points: list[dict[str, Any]] = field(default_factory=list)
+    steer_searches: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    relevance: dict[str, Any] | None = None
+    relevance_rows: list[dict[str, Any]] = field(default_factory=list)
+    similarity: dict[str, Any] | None = None
+    causal: dict[str, Any] | None = None
+    agent_table: list[dict[str, Any]] = field(default_factory=list)
+    agent_runs: list[AgentRunView] = field(default_factory=list)
+    analyses: list[AnalysisView] = field(default_factory=list)
+
+    @property
+    def readers(self) -> list[dict[str, Any]]:
+        return [e for e in self.summary.get("readers") or [] if isinstance(e, dict)]
+
+    @property
+    def bos_at_0(self) -> bool:
+        return bool(self.summary.get("bos_at_0"))
+
+
+def load_run(run_dir: Path | str) -> RunView:
+    """Read a run directory. Raises AdlensError when it has no summary.json."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise AdlensError(f"Run directory {path} does not exist.")
+    summary = _dict(read_json_safe(path / "summary.json"))
+    if summary is None:
+        raise AdlensError(
+            f"{path} has no readable summary.json: run `adlens run ... --out {path}` first."
+        )
+    view = RunView(
+        path=path,
+        manifest=_dict(read_json_safe(path / "manifest.json")) or {},
+        summary=summary,
+        scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl"),
+    )
+    _load_steer(view)
+    _load_evaluate(view)
+    _load_agent(view)
+    view.analyses = load_analyses(path / "analyze")
+    return view
+
+
+def _load_steer(view: RunView) -> None:
+    steer = view.path / "steer"
+    view.steer = _dict(view.summary.get("steer")) or _dict(read_json_safe(steer / "search.json"))
+    for d in sorted(steer.glob("L*_P*")) if steer.is_dir() else []:
+        search = _dict(read_json_safe(d / "search.json"))
+        try:
+            layer, pos = (int(x[1:]) for x in d.name.split("_", 1))
+        except ValueError:
+            continue
+        if search is not None:
+            view.steer_searches[(layer, pos)] = search
+    view.steer_points = read_jsonl_safe(steer / "search.jsonl")
+    if not view.steer_points:  # stage still running: the finished positions' points
+        view.steer_points = [
+            {"layer": lp[0], "position": lp[1], **p}
+            for lp, s in view.steer_searches.items()
+            for p in s.get("points") or []
+            if isinstance(p, dict)
+        ]
+    view.samples = read_jsonl_safe(steer / "samples.jsonl")
+    if not view.samples:
+        for f in sorted(steer.glob("L*_P*/samples.jsonl")) + [steer / "unsteered_samples.jsonl"]:
+            view.samples += read_jsonl_safe(f)
+
+
+def _load_evaluate(view: RunView) -> None:
+    ev = view.path / "evaluate"
+    view.relevance = _dict(read_json_safe(ev / "relevance.json"))
+    view.relevance_rows = read_jsonl_safe(ev / "relevance.jsonl")
+    view.similarity = _dict(read_json_safe(ev / "similarity.json"))
+    view.causal = _dict(read_json_safe(ev / "causal.json"))
+
+
+def _load_agent(view: RunView) -> None:
+    root = view.path / "agent"
+    if not root.is_dir():
+        return
+    view.agent_table = read_jsonl_safe(root / "table.jsonl")
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        result = _dict(read_json_safe(folder / "result.json"))
+        if result is None:
+            continue
+        transcript = folder / str(result.get("transcript") or "transcript.jsonl")
+        view.agent_runs.append(
+            AgentRunView(
+                name=folder.name,
+                result=result,
+                grade=_dict(read_json_safe(folder / "grade.json")),
+                transcript=(
+                    transcript.relative_to(view.path).as_posix() if transcript.is_file() else None
+                ),
+            )
+        )
+
+
+def load_analyses(folder: Path) -> list[AnalysisView]:
+    """RUN_DIR/analyze/<name>.json files that carry a plotly figure dict under "figure"."""
+    out = []
+    for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        data = _dict(read_json_safe(f))
+        figure = _dict(data.get("figure")) if data else None
+        if data is None or figure is None:
+            continue
+        out.append(
+            AnalysisView(
+                name=f.stem,
+                title=str(data.get("title") or f.stem.replace("_", " ")),
+                caption=str(data.get("caption") or ""),
+                figure=figure,
+            )
+        )
+    return out

@@ -1,0 +1,244 @@
+"""The report sections of the later stages: steering, samples, evaluation, agent, analyses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adlens.report import figures
+from adlens.report.load import AgentRunView, RunView
+from adlens.report.tokens import position_label, show_token
+from adlens.report.util import READER_NAMES, VARIANT_NAMES, Figures, as_int, finite, fmt
+
+
+def agent_run(r: AgentRunView) -> dict[str, Any]:
+    grade = (r.grade or {}).get("grade")
+    return {
+        "name": r.name,
+        "agent": r.result.get("agent"),
+        "budget": r.result.get("budget"),
+        "repeat": r.result.get("repeat"),
+        "hypothesis": r.result.get("hypothesis") or "",
+        "grade": grade,
+        "scores": (r.grade or {}).get("scores"),
+        "transcript": r.transcript,
+        "result": f"agent/{r.name}/result.json",
+        "grade_file": f"agent/{r.name}/grade.json" if r.grade else None,
+        "stop": r.result.get("stop"),
+        "interactions": r.result.get("interactions_used"),
+        "model": (r.result.get("llm") or {}).get("model"),
+    }
+
+
+def _coherent_fraction(view: RunView, search: dict[str, Any] | None) -> float:
+    settings = (search or {}).get("settings") or {}
+    steer_cfg = (view.manifest.get("config") or {}).get("steer") or {}
+    for v in (settings.get("coherent_fraction"), steer_cfg.get("coherent_fraction")):
+        if isinstance(v, int | float):
+            return float(v)
+    return 0.75
+
+
+def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
+    overview = view.steer or {}
+    positions = [p for p in overview.get("positions") or [] if isinstance(p, dict)]
+    keys = {(p.get("layer"), p.get("position")) for p in positions}
+    keys |= set(view.steer_searches)
+    keys |= {(p.get("layer"), p.get("position")) for p in view.steer_points}
+    keys = {k for k in keys if isinstance(k[0], int) and isinstance(k[1], int)}
+    if not keys:
+        return None
+    out = []
+    for layer, pos in sorted(keys):
+        info = next(
+            (p for p in positions if (p.get("layer"), p.get("position")) == (layer, pos)), {}
+        )
+        search = view.steer_searches.get((layer, pos)) or {}
+        thresholds = info.get("thresholds") or search.get("thresholds") or []
+        final = info.get("strength", search.get("final"))
+        points = [
+            p for p in view.steer_points if (p.get("layer"), p.get("position")) == (layer, pos)
+        ]
+        fig = figs.add(
+            f"fig-steer-{layer}-{pos}",
+            figures.steering_figure(
+                points,
+                thresholds,
+                final if isinstance(final, int | float) else None,
+                _coherent_fraction(view, search),
+                search.get("prompts") or [],
+            ),
+        )
+        out.append(
+            {
+                "layer": layer,
+                "label": position_label(pos, view.bos_at_0),
+                "strength": final,
+                "thresholds": thresholds,
+                "warnings": info.get("warnings") or search.get("warnings") or [],
+                "generations": info.get("search_generations", search.get("generations")),
+                "one_shot": info.get("one_shot_search_generations"),
+                "figure": fig,
+                "required": _coherent_fraction(view, search),
+            }
+        )
+    return {
+        "positions": out,
+        "generations": overview.get("generations"),
+        "judges": overview.get("judges"),
+        "side": overview.get("side"),
+    }
+
+
+def samples_context(view: RunView) -> dict[str, Any] | None:
+    """Per prompt: unsteered samples beside the steered ones of each steered position."""
+    rows = [r for r in view.samples if isinstance(r.get("text"), str)]
+    if not rows:
+        return None
+    columns = sorted(
+        {
+            (r["layer"], r["position"])
+            for r in rows
+            if r.get("steered") and isinstance(r.get("layer"), int)
+        }
+    )
+    prompts: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        i = as_int(r.get("prompt_index"))
+        p = prompts.setdefault(i, {"prompt": r.get("prompt"), "cells": {}})
+        key = (r.get("layer"), r.get("position")) if r.get("steered") else "unsteered"
+        p["cells"].setdefault(key, []).append(r)
+    strengths = {
+        (r["layer"], r["position"]): r.get("strength")
+        for r in rows
+        if r.get("steered") and isinstance(r.get("layer"), int)
+    }
+    heads = [{"key": "unsteered", "name": "unsteered"}] + [
+        {
+            "key": c,
+            "name": f"steered L{c[0]} P{position_label(c[1], view.bos_at_0)}, "
+            f"s = {fmt(strengths.get(c))}",
+        }
+        for c in columns
+    ]
+    out = []
+    for n, (i, p) in enumerate(sorted(prompts.items())):
+        cells = []
+        for h in heads:
+            samples = sorted(
+                p["cells"].get(h["key"], []), key=lambda r: as_int(r.get("sample_index"))
+            )
+            cells.append([str(r["text"]).strip() for r in samples])
+        out.append({"index": i, "prompt": p["prompt"], "cells": cells, "open": n < 3})
+    return {"heads": heads, "prompts": out}
+
+
+def relevance_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
+    rel = view.relevance
+    if rel is None:
+        return None
+    best = [b for b in rel.get("best") or [] if isinstance(b, dict)]
+    return {
+        "organism": rel.get("organism"),
+        "description": rel.get("description"),
+        "grader": rel.get("grader"),
+        "best": [
+            {
+                "reader": READER_NAMES.get(b.get("reader"), b.get("reader")),
+                "variant": VARIANT_NAMES.get(b.get("variant"), b.get("variant")),
+                "layer": b.get("layer"),
+                "position": position_label(b["position"], view.bos_at_0)
+                if isinstance(b.get("position"), int)
+                else b.get("position"),
+                "fraction": b.get("fraction"),
+                "weighted": b.get("weighted"),
+                "trivial": b.get("trivial"),
+                "unknown": b.get("unknown"),
+                "control": b.get("control_fraction"),
+                "relevant": ", ".join(
+                    show_token(str(t).strip()) for t in b.get("relevant_tokens") or []
+                ),
+            }
+            for b in best
+        ],
+        "controls": rel.get("controls") or [],
+        "figure": figs.add("fig-relevance", figures.relevance_figure(rel)),
+        "positions_figure": figs.add(
+            "fig-relevance-positions",
+            figures.relevance_positions_figure(view.relevance_rows, view.bos_at_0),
+        ),
+        "frequent": ", ".join(((rel.get("frequent_tokens") or {}).get("tokens") or [])[:40]),
+    }
+
+
+def similarity_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
+    sim = view.similarity
+    if sim is None:
+        return None
+    base = sim.get("baselines") or {}
+    embedder = sim.get("embedder")
+    return {
+        "figure": figs.add("fig-similarity", figures.similarity_figure(sim)),
+        "embedder": embedder.get("name") or embedder.get("model") or json.dumps(embedder)
+        if isinstance(embedder, dict)
+        else embedder,
+        "counts": sim.get("counts"),
+        "positions": [
+            {
+                "label": f"L{p.get('layer')} P{p.get('position')}",
+                "strength": p.get("strength"),
+                "vs_d": figures.mean_of(p.get("steered_vs_D")),
+                "vs_chat": figures.mean_of(p.get("steered_vs_chat")),
+                "gain": p.get("gain_over_unsteered"),
+                "ceiling": p.get("fraction_of_ceiling"),
+            }
+            for p in sim.get("positions") or []
+            if isinstance(p, dict)
+        ],
+        "floor": figures.mean_of(base.get("unsteered_vs_D")),
+        "ceiling": figures.mean_of(base.get("D_self")),
+        "raw": json.dumps(sim, indent=2, default=str)[:20000],
+    }
+
+
+def causal_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
+    c = view.causal
+    if c is None:
+        return None
+    corpora = c.get("corpora") or {}
+    return {
+        "figure": figs.add("fig-causal", figures.causal_figure(c, view.bos_at_0)),
+        "mode": c.get("mode"),
+        "formula": (c.get("formula") or {}).get(str(c.get("mode"))),
+        "corpora": [
+            {
+                "name": name,
+                "documents": v.get("documents"),
+                "tokens": v.get("tokens"),
+                "ft": v.get("loss_finetuned"),
+                "base": v.get("loss_base"),
+            }
+            for name, v in corpora.items()
+            if isinstance(v, dict)
+        ],
+        "reference": c.get("reference_dataset"),
+        "best": c.get("best") if isinstance(c.get("best"), dict) else None,
+        "raw": json.dumps(c, indent=2, default=str)[:20000],
+    }
+
+
+def agent_context(view: RunView) -> dict[str, Any] | None:
+    if not view.agent_runs and not view.agent_table:
+        return None
+    return {
+        "table": view.agent_table,
+        "runs": [agent_run(r) for r in view.agent_runs],
+    }
+
+
+def analyses_context(view: RunView, figs: Figures) -> list[dict[str, Any]] | None:
+    out = []
+    for a in view.analyses:
+        fig_id = figs.add(f"fig-analysis-{len(out)}", json.dumps(finite(a.figure), default=str))
+        out.append({"name": a.name, "title": a.title, "caption": a.caption, "figure": fig_id})
+    return out or None

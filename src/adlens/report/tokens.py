@@ -1,0 +1,211 @@
+"""Token lists for the report: how a token is shown, which tokens are content words, which
+positions are attention sinks, and which list heads the first screen."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from adlens.report.load import RunView
+from adlens.stopwords import STOPWORDS
+
+SINK_RATIO = 5.0  # as in steer_stage: this many times the median norm of the others is a sink
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
+
+
+def show_token(token: str) -> str:
+    """Whitespace made visible, so '\\n' and ' ' can be told apart from nothing."""
+    if token == "":
+        return "∅"
+    out = token.replace("\n", "↵").replace("\t", "⇥").replace("\r", "␍")
+    return out if out.strip() else out.replace(" ", "␣")
+
+
+def is_content(token: str) -> bool:
+    """A word of three or more letters that is not a function word: what can name a domain."""
+    t = token.strip()
+    return bool(_WORD.fullmatch(t)) and len(t) >= 3 and t.lower() not in STOPWORDS
+
+
+def position_label(pos: int, bos_at_0: bool) -> str:
+    return f"{pos} (BOS)" if pos == 0 and bos_at_0 else str(pos)
+
+
+def sink_positions(summary: dict[str, Any], layer: int) -> set[int]:
+    """Positions whose base activation norm is SINK_RATIO times the median of the others'."""
+    try:
+        li = list(summary["layers"]).index(layer)
+        norms = [float(x) for x in summary["norms"]["per_position"]["base"][li]]
+        labels = list(summary["positions"])
+    except (KeyError, ValueError, IndexError, TypeError):
+        return set()
+    out = set()
+    for i, pos in enumerate(labels[: len(norms)]):
+        others = sorted(n for j, n in enumerate(norms) if j != i)
+        if others and norms[i] > SINK_RATIO * others[len(others) // 2]:
+            out.add(pos)
+    return out
+
+
+def token_verdicts(view: RunView) -> dict[tuple[str, int, int, str], dict[str, bool | None]]:
+    """Relevance verdict per token of each graded list: (reader, layer, position, variant) ->
+    token -> True/False/None. Only lists graded against the run's own organism."""
+    out: dict[tuple[str, int, int, str], dict[str, bool | None]] = {}
+    for r in view.relevance_rows:
+        if r.get("against") is not None:
+            continue
+        try:
+            key = (str(r["reader"]), int(r["layer"]), int(r["position"]), str(r["variant"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        out[key] = {
+            str(t.get("token")): t.get("verdict")
+            for t in r.get("tokens") or []
+            if isinstance(t, dict)
+        }
+    return out
+
+
+def find_entry(
+    view: RunView, reader: str, variant: str, layer: int, position: int, head: str | None = None
+) -> dict[str, Any] | None:
+    for e in view.readers:
+        if (
+            e.get("reader") == reader
+            and e.get("variant") == variant
+            and e.get("layer") == layer
+            and e.get("position") == position
+            and (reader != "logit_lens" or e.get("head", "finetuned") == (head or "finetuned"))
+        ):
+            return e
+    return None
+
+
+@dataclass
+class Headline:
+    """The list that shows the finetuning domain at a glance, and its baseline."""
+
+    reader: str
+    layer: int
+    position: int
+    entry: dict[str, Any]
+    baseline: dict[str, Any] | None
+    how: str  # why this list was chosen, in words
+    sinks: list[int] = field(default_factory=list)
+    fraction: float | None = None  # relevant share of the list (evaluate/relevance)
+    baseline_fraction: float | None = None
+
+
+def _relevance_fraction(view: RunView, reader: str, layer: int, pos: int, variant: str):
+    for r in view.relevance_rows:
+        if (
+            r.get("against") is None
+            and r.get("reader") == reader
+            and r.get("layer") == layer
+            and r.get("position") == pos
+            and r.get("variant") == variant
+            and isinstance(r.get("fraction"), int | float)
+        ):
+            return float(r["fraction"]), float(r.get("weighted") or 0.0)
+    return None
+
+
+def pick_headline(view: RunView) -> Headline | None:
+    """The best list of the difference, attention-sink positions left out: by relevance when
+    evaluate/relevance has graded it, else Patchscope's scale-choice score."""
+    diffs = [
+        e
+        for e in view.readers
+        if e.get("variant") == "diff"
+        and e.get("reader") in ("patchscope", "logit_lens")
+        and (e.get("reader") != "logit_lens" or e.get("head", "finetuned") == "finetuned")
+        and isinstance(e.get("position"), int)
+        and isinstance(e.get("layer"), int)
+    ]
+    if not diffs:
+        return None
+    sinks = {layer: sink_positions(view.summary, layer) for layer in {e["layer"] for e in diffs}}
+    pool = [e for e in diffs if e["position"] not in sinks[e["layer"]]] or diffs
+    sink_list = sorted({p for s in sinks.values() for p in s})
+    left_out = (
+        f"; attention-sink position{'s' if len(sink_list) > 1 else ''} "
+        f"{', '.join(map(str, sink_list))} left out"
+        if sink_list
+        else ""
+    )
+    graded = {
+        id(e): f
+        for e in pool
+        if (f := _relevance_fraction(view, e["reader"], e["layer"], e["position"], "diff"))
+    }
+    if graded:
+        best = max(
+            (e for e in pool if id(e) in graded),
+            key=lambda e: (*graded[id(e)], e["reader"] == "patchscope", -e["position"]),
+        )
+        how = "the most relevant list of the difference (evaluate/relevance)" + left_out
+    else:
+        ps = [e for e in pool if e["reader"] == "patchscope"]
+        if ps:
+            best = max(ps, key=lambda e: (_num(e.get("scale_score")), -e["position"]))
+            how = "the highest Patchscope scale-choice score" + left_out
+        else:
+            best = min(pool, key=lambda e: (e["layer"], e["position"]))
+            how = "the first position (no Patchscope entries)" + left_out
+    reader, layer, pos = best["reader"], best["layer"], best["position"]
+    baseline = find_entry(view, reader, "base_mean", layer, pos, best.get("head"))
+    own = _relevance_fraction(view, reader, layer, pos, "diff")
+    base = _relevance_fraction(view, reader, layer, pos, "base_mean")
+    return Headline(
+        reader=reader,
+        layer=layer,
+        position=pos,
+        entry=best,
+        baseline=baseline,
+        how=how,
+        sinks=sink_list,
+        fraction=own[0] if own else None,
+        baseline_fraction=base[0] if base else None,
+    )
+
+
+def _num(x: Any) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return -math.inf
+    return v if math.isfinite(v) else -math.inf
+
+
+def cloud(
+    tokens: list[dict[str, Any]],
+    verdicts: dict[str, bool | None] | None = None,
+    *,
+    n: int = 20,
+    min_px: float = 15,
+    max_px: float = 64,
+) -> list[dict[str, Any]]:
+    """Tokens for a headline: content words sized by probability (relative to the most likely
+    content word, so a likely newline does not shrink the rest), everything else small."""
+    shown = [t for t in tokens[:n] if isinstance(t, dict)]
+    content = [t for t in shown if is_content(str(t.get("token", "")))]
+    top = max((_num(t.get("prob")) for t in content), default=0.0)
+    out = []
+    for t in shown:
+        tok = str(t.get("token", ""))
+        prob = max(0.0, _num(t.get("prob")))
+        word = tok in {str(c.get("token", "")) for c in content}
+        size = min_px + (max_px - min_px) * math.sqrt(prob / top) if word and top > 0 else min_px
+        verdict = (verdicts or {}).get(tok)
+        out.append(
+            {
+                "text": show_token(tok.strip() or tok),
+                "prob": prob,
+                "px": round(size, 1),
+                "word": word,
+                "relevant": verdict,
+            }
+        )
+    return out
