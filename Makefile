@@ -20,7 +20,7 @@ install: $(STAMP)
 assets: install
 	HF_HUB_OFFLINE=1 $(BIN)/adlens assets
 
-demo: assets
+demo: assets chromium
 	HF_HUB_OFFLINE=1 $(BIN)/adlens demo
 
 # Headless Chromium renders the HTML report in its test (and the demo's screenshot). Installed

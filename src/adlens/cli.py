@@ -244,6 +244,9 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         if read:
             print_summary(summary, Console())
             console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
+            from adlens.report import build_report
+
+            console.print(f"report in {build_report(out)}")
         else:
             Console().print(norms_table(summary))
             console.print(f"activations in {out}/collect/activations.safetensors")

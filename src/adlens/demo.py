@@ -195,6 +195,10 @@ def run_demo(
     if summary.get("steer"):
         result["steering"] = steering_report(summary, out, keywords)
     write_json(Path(out) / "verdict.json", result)
+    from adlens.report import build_report, screenshot
+
+    console.print(f"report in {build_report(out)}")
+    screenshot(out)  # report.png beside it; without Chromium only a logged note
     for reader, b in best.items():
         console.print(
             f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "

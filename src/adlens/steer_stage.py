@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens.chat_prompts import CHAT_PROMPTS, SEARCH_PROMPTS
-from adlens.collect import ActivationDiff
+from adlens.collect import ActivationDiff, attention_sinks
 from adlens.config import SteerConfig
 from adlens.errors import AdlensError
 from adlens.judges.base import CoherenceJudge
@@ -33,8 +33,6 @@ from adlens.store import read_json, write_json, write_jsonl
 from adlens.strength import GradedCache, Request, SearchSettings, StrengthSearch, search_strength
 
 log = logging.getLogger(__name__)
-
-SINK_RATIO = 5.0  # a position with this many times the others' norm is an attention sink
 
 
 def search_settings(cfg: SteerConfig) -> SearchSettings:
@@ -63,15 +61,8 @@ def one_shot_generations(cfg: SteerConfig, n_prompts: int) -> int:
 
 
 def sink_positions(diff: ActivationDiff, layer: int) -> set[int]:
-    """Positions whose base activation norm is SINK_RATIO times the median of the others."""
-    li = diff.layers.index(layer)
-    norms = diff.pos_norm_base[li].tolist()
-    out = set()
-    for i, pos in enumerate(diff.labels):
-        others = sorted(n for j, n in enumerate(norms) if j != i)
-        if others and norms[i] > SINK_RATIO * others[len(others) // 2]:
-            out.add(pos)
-    return out
+    """Attention-sink positions of a layer (see adlens.collect.attention_sinks)."""
+    return attention_sinks(diff.pos_norm_base[diff.layers.index(layer)].tolist(), diff.labels)
 
 
 def choose_positions(

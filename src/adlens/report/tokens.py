@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from adlens.collect import attention_sinks
 from adlens.report.load import RunView
 from adlens.stopwords import STOPWORDS
 
-SINK_RATIO = 5.0  # as in steer_stage: this many times the median norm of the others is a sink
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
 
 
@@ -34,19 +34,13 @@ def position_label(pos: int, bos_at_0: bool) -> str:
 
 
 def sink_positions(summary: dict[str, Any], layer: int) -> set[int]:
-    """Positions whose base activation norm is SINK_RATIO times the median of the others'."""
+    """Attention-sink positions of a layer (see adlens.collect.attention_sinks)."""
     try:
         li = list(summary["layers"]).index(layer)
         norms = [float(x) for x in summary["norms"]["per_position"]["base"][li]]
-        labels = list(summary["positions"])
-    except (KeyError, ValueError, IndexError, TypeError):
+    except (KeyError, ValueError, IndexError, TypeError):  # an older or partial summary
         return set()
-    out = set()
-    for i, pos in enumerate(labels[: len(norms)]):
-        others = sorted(n for j, n in enumerate(norms) if j != i)
-        if others and norms[i] > SINK_RATIO * others[len(others) // 2]:
-            out.add(pos)
-    return out
+    return attention_sinks(norms, list(summary.get("positions", [])))
 
 
 def token_verdicts(view: RunView) -> dict[tuple[str, int, int, str], dict[str, bool | None]]:
