@@ -455,6 +455,10 @@ StudySamples = Annotated[int, typer.Option(help="Reference documents the lens re
 StudyDocs = Annotated[
     Path | None, typer.Option(help="Finetuning documents (default: the demo organism's).")
 ]
+StudyOrganism = Annotated[
+    Path | None, typer.Option(help="Organism json/yaml with domain_keywords (and fact_*).")
+]
+StudyLr = Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")]
 
 
 def _study(
@@ -500,11 +504,9 @@ def study_mixing(
     epochs: Annotated[
         float | None, typer.Option(help="Passes over the mixed data (default 1).")
     ] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
+    lr: StudyLr = None,
     documents: StudyDocs = None,
-    organism: Annotated[
-        Path | None, typer.Option(help="Organism json/yaml with domain_keywords (and fact_*).")
-    ] = None,
+    organism: StudyOrganism = None,
     samples: StudySamples = 1000,
     verbose: Verbose = False,
 ) -> None:
@@ -530,11 +532,9 @@ def study_size(
         typer.Option(help="Comma-separated numbers of finetuning documents (default 20,40,80)."),
     ] = None,
     epochs: Annotated[float | None, typer.Option(help="Passes over the data (default 1).")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate (default 2e-3).")] = None,
+    lr: StudyLr = None,
     documents: StudyDocs = None,
-    organism: Annotated[
-        Path | None, typer.Option(help="Organism json/yaml with domain_keywords (and fact_*).")
-    ] = None,
+    organism: StudyOrganism = None,
     samples: StudySamples = 1000,
     verbose: Verbose = False,
 ) -> None:

@@ -120,6 +120,17 @@ class RunContext:
             }
         )
 
+    def lookup(
+        self, name: str, version: int, params: dict[str, Any], force: bool
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The analysis' config hash and its cached result (None when stale or forced). A forced
+        rerun also drops the stage's done marker, so partial work is redone, not resumed."""
+        digest = self.digest(name, version, params)
+        if force:
+            (self.stages.stage(name) / "done.json").unlink(missing_ok=True)
+            return digest, None
+        return digest, self.cached(name, digest)
+
     def cached(self, name: str, digest: str) -> dict[str, Any] | None:
         path = self.out_dir / f"{name}.json"
         if path.is_file():

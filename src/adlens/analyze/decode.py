@@ -142,11 +142,9 @@ def analyze_decode(
         "patchscope": patchscope,
         "keywords": keywords,
     }
-    digest = ctx.digest(NAME, VERSION, params)
-    if not force and (hit := ctx.cached(NAME, digest)):
+    digest, hit = ctx.lookup(NAME, VERSION, params, force)
+    if hit:
         return hit
-    if force:
-        (ctx.stages.stage(NAME) / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     li = ctx.diff.layers.index(layer)
     labels = ctx.diff.labels

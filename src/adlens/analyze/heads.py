@@ -52,8 +52,8 @@ def analyze_heads(
     overlap of their top-k lists; RUN_DIR/analyze/heads.json."""
     ctx = open_run(run_dir, pair)
     params = {"top_k": top_k, "read": ctx.read_hash}
-    digest = ctx.digest(NAME, VERSION, params)
-    if not force and (hit := ctx.cached(NAME, digest)):
+    digest, hit = ctx.lookup(NAME, VERSION, params, force)
+    if hit:
         return hit
     t0 = time.perf_counter()
     found, computed = _entries(ctx, top_k)

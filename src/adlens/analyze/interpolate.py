@@ -164,8 +164,8 @@ def analyze_interpolate(
         "patchscope": patchscope,
         "keywords": keywords,
     }
-    digest = ctx.digest(NAME, VERSION, params)
-    if not force and (hit := ctx.cached(NAME, digest)):
+    digest, hit = ctx.lookup(NAME, VERSION, params, force)
+    if hit:
         return hit
     t0 = time.perf_counter()
     digests = {

@@ -202,11 +202,9 @@ def analyze_pca(
         "method": method,
         "drop_sink_documents": drop_sink_documents,
     }
-    digest = ctx.digest(NAME, VERSION, params)
-    if not force and (hit := ctx.cached(NAME, digest)):
+    digest, hit = ctx.lookup(NAME, VERSION, params, force)
+    if hit:
         return hit
-    if force:
-        (ctx.stages.stage(NAME) / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     x, norms = _samples(ctx, layer, samples, batch_size, show_progress)
     t_samples = time.perf_counter() - t0

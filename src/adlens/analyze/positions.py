@@ -111,11 +111,9 @@ def analyze_positions(
     (cosines [layers, P, P] and the numbers of `cosine_summary` per layer)."""
     ctx = open_run(run_dir, pair)
     params = {"positions": positions, "samples": samples}
-    digest = ctx.digest(NAME, VERSION, params)
-    if not force and (hit := ctx.cached(NAME, digest)):
+    digest, hit = ctx.lookup(NAME, VERSION, params, force)
+    if hit:
         return hit
-    if force:
-        (ctx.stages.stage(NAME) / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     diff = _collect(ctx, digest, positions, samples, batch_size, show_progress)
     cos = position_cosines(diff.mean_diff)
