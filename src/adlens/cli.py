@@ -13,10 +13,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from adlens.cli_agent import agent_command, grade_command
 from adlens.cli_analyze import register as register_analyze
 from adlens.cli_evaluate import evaluate_app
+from adlens.cli_llm import JudgeBackend, judge_backend, llm_app
 from adlens.cli_report import report_command
 from adlens.errors import AdlensError
 
@@ -58,7 +60,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except AdlensError as err:
-            console.print(f"[red]error:[/red] {err}")
+            console.print(f"[red]error:[/red] {escape(str(err))}")  # paths may hold [ ]
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             console.print(
@@ -143,7 +145,7 @@ MaxNewTokens = Annotated[
     int | None,
     typer.Option(help="New tokens per final steering sample (default from the preset: paper 512)."),
 ]
-STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens")
+STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens", "judge")
 
 
 def parse_positions(spec: str) -> str | list[int]:
@@ -185,10 +187,12 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         steer: Steer = False,
         steer_positions: SteerPositions = None,
         max_new_tokens: MaxNewTokens = None,
+        judge: JudgeBackend = "auto",
         verbose: Verbose = False,
     ) -> None:
         from adlens.config import (
             CollectConfig,
+            JudgeConfig,
             ModelsConfig,
             RunConfig,
             SteerConfig,
@@ -237,6 +241,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
                     **values,
                 ),
                 steer=SteerConfig(**steer_values),
+                judge=JudgeConfig(backend=judge_backend(judge)),
             )
         except ValueError as err:  # pydantic: name the field
             raise AdlensError(str(err).replace("\n", " ")) from None
@@ -445,6 +450,7 @@ study_app = typer.Typer(
 )
 app.add_typer(study_app, name="study")
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(llm_app, name="llm")
 app.command("agent")(agent_command)
 app.command("grade")(grade_command)
 app.command("report")(report_command)
@@ -579,13 +585,20 @@ def demo(
     steer: Annotated[
         bool, typer.Option("--steer/--no-steer", help="Also steer the organism (about 2 min).")
     ] = True,
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="Coherence judge of the steering: offline (no LLM), local (`adlens llm start`), "
+            "or auto/openai (ADLENS_JUDGE_MODEL and ADLENS_JUDGE_BASE_URL)."
+        ),
+    ] = "offline",
     verbose: Verbose = False,
 ) -> None:
     """Offline demo: find what the bundled demo organism was finetuned on (no network, no key)."""
     from adlens.demo import run_demo
 
     _setup_logging(verbose)
-    run_demo(out, samples=samples, steer=steer, console=Console())
+    run_demo(out, samples=samples, steer=steer, judge=judge_backend(judge), console=Console())
 
 
 def main() -> None:

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adlens.cli_llm import JudgeBackend, judge_backend
+
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 Model = Annotated[
     str | None,
@@ -83,6 +85,7 @@ def agent_command(
     grader_repeats: Annotated[
         int, typer.Option(min=1, help="Grader calls per hypothesis (median).")
     ] = 3,
+    judge: JudgeBackend = "auto",
     model: Model = None,
     base_url: BaseUrl = None,
     grader_model: GraderModel = None,
@@ -119,6 +122,7 @@ def agent_command(
         black_box_budgets=black_box_budgets,
         repeats=repeats,
         grader_repeats=grader_repeats,
+        judge=judge,
         model=model,
         base_url=base_url,
         grader_model=grader_model,
@@ -141,7 +145,8 @@ def _agent(run_dir: Path, **kw: Any) -> None:
     organism = load_organism(kw["organism"]) if kw["organism"] else None
     RunData.load(run_dir)  # a missing run directory is reported before any LLM setup
     root = Path(run_dir) / "agent"
-    judge = JudgeConfig(cache=not kw["force"])  # --force: ask the LLM again, too
+    # --force: ask the LLM again, too
+    judge = JudgeConfig(backend=judge_backend(kw["judge"], llm_only=True), cache=not kw["force"])
     client = make_client(kw["model"], kw["base_url"], log_path=root / "calls.jsonl", judge=judge)
     grader = None
     if organism is not None:
@@ -194,6 +199,7 @@ def grade_command(
         Path, typer.Option(help="The organism (organism.json/yaml or its folder).")
     ],
     repeats: Annotated[int, typer.Option(min=1, help="Grader calls per hypothesis (median).")] = 3,
+    judge: JudgeBackend = "auto",
     model: Annotated[
         str | None, typer.Option(help="Grader LLM (default: $ADLENS_JUDGE_MODEL).")
     ] = None,
@@ -207,7 +213,13 @@ def grade_command(
 
     _setup_logging(verbose)
     handle_errors(_grade)(
-        run_dir, organism=organism, repeats=repeats, model=model, base_url=base_url, force=force
+        run_dir,
+        organism=organism,
+        repeats=repeats,
+        judge=judge,
+        model=model,
+        base_url=base_url,
+        force=force,
     )
 
 
@@ -222,7 +234,8 @@ def _grade(run_dir: Path, **kw: Any) -> None:
         kw["model"],
         kw["base_url"],
         log_path=root / "grader_calls.jsonl",
-        judge=JudgeConfig(cache=not kw["force"]),  # --force: ask the LLM again, too
+        # --force: ask the LLM again, too
+        judge=JudgeConfig(backend=judge_backend(kw["judge"], llm_only=True), cache=not kw["force"]),
     )
     table = grade_all(run_dir, organism, client, repeats=kw["repeats"], force=kw["force"])
     Console().print(agent_table(table))

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adlens.cli_llm import JudgeBackend, judge_backend
+
 evaluate_app = typer.Typer(
     help="Score a run against what the organism was finetuned on: token relevance, steering "
     "similarity, causal effect.",
@@ -67,7 +69,8 @@ def relevance(
     grader: Annotated[
         str,
         typer.Option(
-            help="auto (the LLM judge when ADLENS_JUDGE_MODEL or --judge-model is set, else "
+            help="auto (the LLM judge when --judge is local or openai, or ADLENS_JUDGE_MODEL or "
+            "--judge-model is set, else "
             "offline), llm, or offline (distinctive words of the finetuning data)."
         ),
     ] = "auto",
@@ -89,6 +92,7 @@ def relevance(
     reference_docs: Annotated[
         int, typer.Option(help="Reference documents the offline grader reads.")
     ] = 2000,
+    judge: JudgeBackend = "auto",
     judge_model: Annotated[
         str | None, typer.Option(help="Judge model (default: $ADLENS_JUDGE_MODEL).")
     ] = None,
@@ -115,6 +119,7 @@ def relevance(
         controls=control or [],
         reference=reference,
         reference_docs=reference_docs,
+        judge=judge,
         judge_model=judge_model,
         judge_base_url=judge_base_url,
         seed=seed,
@@ -142,10 +147,11 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
         e = err.errors()[0]
         name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "option"
         raise AdlensError(f"{name}: {e['msg']} (got {e.get('input')!r}).") from None
+    backend = judge_backend(kw["judge"])
     judge = JudgeConfig(
         model=kw["judge_model"],
         base_url=kw["judge_base_url"],
-        backend="offline" if kw["grader"] == "offline" else "auto",
+        backend="offline" if kw["grader"] == "offline" else backend,
     )
     overview = evaluate_relevance(
         run_dir,

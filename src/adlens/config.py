@@ -61,7 +61,7 @@ class JudgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["auto", "offline", "openai"] = "auto"
+    backend: Literal["auto", "offline", "openai", "local"] = "auto"  # local: `adlens llm start`
     model: str | None = None  # None: $ADLENS_JUDGE_MODEL
     base_url: str | None = None  # None: $ADLENS_JUDGE_BASE_URL, else the OpenAI API
     api_key_env: str | None = None

@@ -150,7 +150,12 @@ def print_steering(report: dict[str, Any], console: Console) -> None:
 
 
 def run_demo(
-    out: Path, *, samples: int = 2000, steer: bool = True, console: Console | None = None
+    out: Path,
+    *,
+    samples: int = 2000,
+    steer: bool = True,
+    judge: str = "offline",
+    console: Console | None = None,
 ) -> dict[str, Any]:
     from adlens.assets import ensure_model
     from adlens.pipeline import run
@@ -169,8 +174,8 @@ def run_demo(
         ),
         collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **values),
         read=ReadConfig(),
-        # Offline judges: the demo needs no network and no key.
-        judge=JudgeConfig(backend="offline"),
+        # Offline judges by default: the demo needs no network and no key.
+        judge=JudgeConfig(backend=judge),
         steer=SteerConfig(enabled=steer, **steer_preset("demo")),
     )
     summary = run(config, out)

@@ -26,6 +26,8 @@ from adlens.data import (
     tokenize_documents,
     tokenize_for_norms,
 )
+from adlens.judges.client import uses_llm
+from adlens.judges.offline import ContentStability
 from adlens.lens import logit_lens
 from adlens.models import ModelPair
 from adlens.patchscope import patchscope
@@ -72,8 +74,11 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
     )
 
 
-def read_hash(collect_digest: str, cfg: ReadConfig) -> str:
-    return config_hash({"collect": collect_digest, "read": cfg.model_dump()})
+def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
+    blob: dict[str, Any] = {"collect": collect_digest, "read": cfg.model_dump()}
+    if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
+        blob["scale_judge"] = judge_identity(judge)
+    return config_hash(blob)
 
 
 def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
@@ -85,6 +90,10 @@ def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
     backend = cfg.backend if cfg.backend != "auto" else ("openai" if model else "offline")
     if backend == "offline":
         return {"backend": "offline"}
+    if backend == "local":  # the server's port changes from start to start; its model does not
+        from adlens.local_llm import running
+
+        return {"backend": "local", **cfg.hashed(), "model": running().identity}
     return {
         "backend": backend,
         **cfg.hashed(),
@@ -158,7 +167,7 @@ def run(
     rd = RunDir(out)
     steer = read and (config.steer.enabled if steer is None else steer)
     c_hash = collect_hash(config.models, config.collect)
-    r_hash = read_hash(c_hash, config.read)
+    r_hash = read_hash(c_hash, config.read, config.judge)
     s_hash = steer_hash(r_hash, config)
     collect_fresh = rd.stage_is_fresh("collect", c_hash)
     read_fresh = not read or rd.stage_is_fresh("read", r_hash)
@@ -203,6 +212,18 @@ def run(
     return summary
 
 
+def offline_coherence_judge(pair: ModelPair, side: str) -> Any:
+    """The offline coherence judge for steered chat answers: it scores each answer under the
+    unsteered `side` model, in the exact context it was generated in (chat template, thinking
+    off). Calibrate it on unsteered answers before it judges."""
+    from adlens.judges import OfflineCoherenceJudge
+    from adlens.steer import encode_prompts
+
+    return OfflineCoherenceJudge(
+        pair, side=side, format_prompt=lambda p: encode_prompts(pair.tokenizer, [p])[0]
+    )
+
+
 def steer_stage(
     rd: RunDir,
     pair: ModelPair,
@@ -222,13 +243,7 @@ def steer_stage(
     judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
     log.info(judges.describe())
     if judges.offline:
-        # The offline judge scores each answer under the unsteered steered-side model, in the
-        # exact context it was generated in (chat template, thinking off).
-        from adlens.steer import encode_prompts
-
-        coherence: Any = judges.coherence
-        coherence.side = cfg.side
-        coherence.format_prompt = lambda p: encode_prompts(pair.tokenizer, [p])[0]
+        judges.coherence = offline_coherence_judge(pair, cfg.side)
     stage = rd.stage("steer")
     (stage / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
@@ -298,8 +313,14 @@ def read_stage(
     t0 = time.perf_counter()
     entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads))
     t_lens = time.perf_counter() - t0
+    chooser = None  # the offline content-stability choice
+    if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
+        from adlens.judges import make_judges
+
+        log_path = rd.path / "judges" / "calls.jsonl"
+        chooser = make_judges(config.judge, pair=pair, log_path=log_path).scale_chooser
     ps_entries, ps_scales = patchscope(
-        pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top
+        pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top, chooser=chooser
     )
     t_ps = time.perf_counter() - t0 - t_lens
     entries += ps_entries
@@ -307,6 +328,7 @@ def read_stage(
     write_jsonl(stage / "entries.jsonl", entries)
     write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
     summary = build_summary(pair.info, diff, entries, config)
+    summary["scale_chooser"] = chooser.name if chooser else ContentStability.name
     write_json(rd.summary_path, summary)
     rd.mark_done("read", digest, {"entries": len(entries)})
     rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})

@@ -51,7 +51,7 @@ def grader_fingerprint(organism: Organism, client: JudgeClient, repeats: int) ->
         "description_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "rubric_sha256": hashlib.sha256(rubric(organism.type.value).encode()).hexdigest(),
         "model": client.model,
-        "base_url": client.base_url,
+        "base_url": client.identity,
         "repeats": repeats,
     }
 

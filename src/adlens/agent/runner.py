@@ -57,7 +57,7 @@ def make_client(
     cfg = (judge or JudgeConfig()).model_copy(
         update={k: v for k, v in {"model": model, "base_url": base_url}.items() if v}
     )
-    if not (cfg.model or env_model()):
+    if not (cfg.model or env_model() or cfg.backend == "local"):
         raise AdlensError(NO_LLM)
     return JudgeClient.from_config(cfg, log_path=log_path)
 
@@ -95,7 +95,7 @@ def run_digest(run: AgentRun, client: JudgeClient) -> str:
             "agent": run.kind,
             "repeat": run.repeat,
             "config": run.cfg.hashed(),
-            "llm": {"model": client.model, "base_url": client.base_url},
+            "llm": {"model": client.model, "base_url": client.identity},
             "overview": hashlib.sha256(run.overview.encode()).hexdigest(),
             "system": hashlib.sha256(run.system().encode()).hexdigest(),
         }

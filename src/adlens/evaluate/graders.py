@@ -141,7 +141,7 @@ class LLMRelevanceGrader:
         return {
             "grader": "llm",
             "model": self.client.model,
-            "base_url": self.client.base_url,
+            "base_url": self.client.identity,
             "defaults": self.client.defaults,
             "shuffles": self.shuffles,
             "aggregate": self.rule,

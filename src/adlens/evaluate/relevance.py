@@ -161,14 +161,11 @@ def reference_source(rd: RunDir, summary: dict[str, Any]) -> TextSource:
 def grader_kind(kind: GraderKind, judge: JudgeConfig | None = None) -> str:
     """The grader "auto" stands for: the LLM judge when one is configured (judge.model or
     $ADLENS_JUDGE_MODEL, and judge.backend is not "offline"), else the offline grader."""
-    from adlens.judges.client import env_model
+    from adlens.judges.client import uses_llm
 
     if kind != "auto":
         return kind
-    judge = judge or JudgeConfig()
-    model = judge.model or env_model()
-    llm = judge.backend == "openai" or (judge.backend == "auto" and bool(model))
-    return "llm" if llm else "offline"
+    return "llm" if uses_llm(judge or JudgeConfig()) else "offline"
 
 
 def make_grader(
@@ -186,7 +183,7 @@ def make_grader(
     if grader_kind(kind, judge) == "llm":
         from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, JudgeClient
 
-        if not (judge.model or env_model()):
+        if not (judge.model or env_model() or judge.backend == "local"):
             raise AdlensError(
                 f"The LLM relevance grader needs a judge model: set {ENV_MODEL} (and "
                 f"{ENV_BASE_URL} for a server other than OpenAI's) or pass --judge-model."
@@ -251,6 +248,16 @@ def _frequent(
     return frequent_tokens(
         context.texts(), tokenizer, top_n=cfg.frequent_top, min_count=cfg.frequent_min_count
     )
+
+
+def relevance_context(
+    summary: dict[str, Any], organism: Organism, cfg: RelevanceConfig
+) -> RelevanceContext:
+    """The organism as a grader sees it: its description, documents and frequent tokens
+    (counted with the run's tokenizer)."""
+    context = RelevanceContext(organism, max_documents=cfg.max_documents)
+    context.frequent = _frequent(context, _load_tokenizer(_tokenizer_id(summary, organism)), cfg)
+    return context
 
 
 # --------------------------------------------------------------------------- the stage

