@@ -240,6 +240,7 @@ def start(
             if port is not None or attempt == 2:
                 raise AdlensError(f"port {chosen} is taken: {_tail(log_path, 1)}") from None
             continue
+        _first_completion(server, log_path)
         _write_state(file, server)
         return server
     raise AssertionError("unreachable")
@@ -266,6 +267,7 @@ def _launch(
         "--port", str(port),
         "--n_ctx", str(n_ctx),
         "--n_threads", str(threads or os.cpu_count() or 1),
+        "--logits_all", "false",  # its default computes logits for every prompt token: slow
     ]  # fmt: skip
     if chat_format:
         cmd += ["--chat_format", chat_format]
@@ -305,6 +307,33 @@ def _wait_until_answering(server: LocalServer, wait_s: float, log_path: Path) ->
     _terminate(server.pid)
     raise AdlensError(
         f"the local LLM server did not answer within {wait_s:.0f} s; stopped it (log: {log_path})"
+    )
+
+
+def _first_completion(server: LocalServer, log_path: Path) -> None:
+    """One tiny chat completion: a server that answers /models but crashes on inference (a
+    llama.cpp build for the wrong CPU) is caught here, not in the middle of a run."""
+    body = json.dumps(
+        {"model": server.model, "messages": [{"role": "user", "content": "Say OK."}],
+         "max_tokens": 2, "temperature": 0}
+    ).encode()  # fmt: skip
+    request = urllib.request.Request(
+        f"{server.base_url}/chat/completions", body, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as resp:
+            if resp.status == 200:
+                return
+            problem = f"HTTP {resp.status}"
+    except (OSError, ValueError) as err:
+        problem = str(err)
+    alive = server.alive()
+    _terminate(server.pid)
+    what = "failed its first chat completion" if alive else "crashed on its first completion"
+    raise AdlensError(
+        f"the local LLM server {what} ({problem}); see {log_path}. If it crashed, rebuild "
+        "llama-cpp-python for a generic CPU: CMAKE_ARGS='-DGGML_NATIVE=OFF' pip install "
+        "--no-cache-dir --force-reinstall llama-cpp-python"
     )
 
 

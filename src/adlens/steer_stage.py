@@ -14,7 +14,6 @@ search killed mid-way replays its graded samples from the cache instead of gener
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from adlens.judges.base import CoherenceJudge
 from adlens.models import ModelPair
 from adlens.progress import progress_bar
 from adlens.steer import derive_seed, generate, steering_vector
-from adlens.store import read_json, write_json, write_jsonl
+from adlens.store import read_json, read_jsonl, write_json, write_jsonl
 from adlens.strength import GradedCache, Request, SearchSettings, StrengthSearch, search_strength
 
 log = logging.getLogger(__name__)
@@ -169,7 +168,7 @@ class SteerStage:
         they calibrate an offline judge and are the strength-0 points of every search."""
         path = self.dir / "unsteered_search.jsonl"
         if path.exists():
-            rows = _read_jsonl(path)
+            rows = read_jsonl(path)
             self._calibrate(rows)
             return rows
         n = self.cfg.search_samples
@@ -201,7 +200,7 @@ class SteerStage:
     def unsteered_final(self) -> list[dict[str, Any]]:
         path = self.dir / "unsteered_samples.jsonl"
         if path.exists():
-            return _read_jsonl(path)
+            return read_jsonl(path)
         texts = self._sample_final(
             "unsteered samples", seed=derive_seed(self.cfg.seed, "unsteered-final")
         )
@@ -272,13 +271,13 @@ class SteerStage:
         d = self.pos_dir(layer, pos)
         if (d / "search.json").exists() and (d / "samples.jsonl").exists():
             log.info("steer L%d P%d: done before, loaded", layer, pos)
-            return StrengthSearch.from_json(read_json(d / "search.json")), _read_jsonl(
+            return StrengthSearch.from_json(read_json(d / "search.json")), read_jsonl(
                 d / "samples.jsonl"
             )
         d.mkdir(parents=True, exist_ok=True)
         cache_path = d / "search_cache.jsonl"
         if cache_path.exists():
-            cache = GradedCache.from_rows(_read_jsonl(cache_path))
+            cache = GradedCache.from_rows(read_jsonl(cache_path))
             log.info(
                 "steer L%d P%d: resuming from %d graded samples", layer, pos, len(cache.rows())
             )
@@ -374,7 +373,3 @@ class SteerStage:
         )
         write_json(self.dir / "search.json", overview)
         return overview
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -79,6 +79,13 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a jsonl file that write_jsonl wrote; [] when it does not exist."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def config_hash(config: Any) -> str:
     """sha256 of the canonical JSON of a config (dicts sorted, so key order never matters)."""
     blob = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))

@@ -5,7 +5,6 @@ messages can be scrubbed before the agent sees them."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +12,7 @@ from typing import Any
 
 from adlens.collect import attention_sinks
 from adlens.errors import AdlensError
-from adlens.store import RunDir, read_json
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+from adlens.store import RunDir, read_json, read_jsonl
 
 
 @dataclass
@@ -39,9 +32,9 @@ class RunData:
                 f"No summary.json in {rd.path}: run `adlens run --out {rd.path} ...` first."
             )
         summary = read_json(rd.summary_path)
-        samples = _read_jsonl(rd.path / "steer" / "samples.jsonl")
+        samples = read_jsonl(rd.path / "steer" / "samples.jsonl")
         if not any(not r.get("steered") for r in samples):
-            samples += _read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")
+            samples += read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")
         return cls(rd.path, summary, rd.read_manifest(), samples)
 
     # ------------------------------------------------------------------ positions

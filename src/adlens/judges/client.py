@@ -42,6 +42,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 LOCAL_DUMMY_KEY = "no-key-needed"  # local servers ignore it; the openai client wants a string
 RETRY_STATUS = (408, 409, 429)  # plus every 5xx
 LOCAL_TIMEOUT_S = 600.0  # a CPU-only local server may take minutes for a long agent prompt
+# A small local model that misses the answer format tends to ramble to the limit; every judge
+# answer that parses fits well within this.
+LOCAL_MAX_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def uses_llm(cfg: JudgeConfig) -> bool:
 
 def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
     """backend "local": the running local server's URL and model, one request at a time (the
-    server answers them in turn) with a patient timeout; and the server's stable identity."""
+    server answers them in turn), a patient timeout and at most LOCAL_MAX_TOKENS per answer;
+    and the server's stable identity."""
     from adlens.local_llm import running
 
     server = running()
@@ -114,6 +118,7 @@ def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
         "base_url": server.base_url,
         "concurrency": 1,
         "timeout": max(cfg.timeout, LOCAL_TIMEOUT_S),
+        "max_tokens": min(cfg.max_tokens, LOCAL_MAX_TOKENS),
     }
     return cfg.model_copy(update=update), server.identity
 
