@@ -25,6 +25,7 @@ from adlens.config import (
     CollectConfig,
     JudgeConfig,
     ModelsConfig,
+    ReadConfig,
     RunConfig,
     SteerConfig,
     preset,
@@ -36,6 +37,7 @@ from adlens.judges import JudgeClient, LLMCoherenceJudge
 from adlens.store import read_json, read_jsonl
 
 ORGANISM = DEMO_ORGANISM / "organism.json"
+SCALES = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
 
 
 def _require_server_parts() -> Path:
@@ -170,6 +172,8 @@ def local_run(server, base_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("local-run") / "run"
     args = ["--base", base_model, "--finetuned", DEMO_ORGANISM, "--dataset", "brown"]
     args += ["--preset", "fast", "--samples", "32", "--positions", "2", "--device", "cpu"]
+    # six scales: one tournament group per list (the reference grid of 30 makes four calls)
+    args += ["--scales", ",".join(str(s) for s in SCALES)]
     invoke("run", *args, "--dtype", "float32", "--judge", "local", "--out", out)
     activations = out / "collect" / "activations.safetensors"
     read_done = read_json(out / "read" / "done.json")
@@ -182,6 +186,7 @@ def local_run(server, base_model, tmp_path_factory):
             batch_size=256,
             **(preset("fast") | {"samples": 32, "positions": 2}),
         ),
+        read=ReadConfig(scales=SCALES),
         judge=JudgeConfig(backend="local"),
         steer=SteerConfig(
             enabled=True,
@@ -189,7 +194,7 @@ def local_run(server, base_model, tmp_path_factory):
             search_prompts=["Tell me about your weekend."],
             first_steps=3,
             other_steps=0,
-            search_samples=3,
+            search_samples=2,
             levels_per_round=1,
             installments=1,
             search_max_new_tokens=24,
@@ -228,7 +233,8 @@ def test_judge_check_and_agent_against_the_local_llm(local_run, server):
     run = local_run["run"]
     out = invoke(
         "llm", "check", run, "--organism", ORGANISM, "--samples", "6", "--lists", "2",
-        "--tournaments", "1", "--grade-repeats", "1", "--agent", "5", "--agent-llm-calls", "6",
+        "--tournaments", "1", "--grade-repeats", "1", "--max-tokens", "192",
+        "--agent", "5", "--agent-llm-calls", "6",
     )  # fmt: skip
     assert "answers parsed" in out
     check = read_json(run / "judges" / "check.json")

@@ -145,6 +145,13 @@ MaxNewTokens = Annotated[
     int | None,
     typer.Option(help="New tokens per final steering sample (default from the preset: paper 512)."),
 ]
+Scales = Annotated[
+    str | None,
+    typer.Option(
+        help="Patchscope scales, comma-separated (default: the reference grid of 30, 0.5-200)."
+    ),
+]
+READ_OPTIONS = ("scales",)
 STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens", "judge")
 
 
@@ -184,6 +191,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         device: Device = "auto",
         device_map: DeviceMap = None,
         trust_remote_code: TrustRemoteCode = False,
+        scales: Scales = None,
         steer: Steer = False,
         steer_positions: SteerPositions = None,
         max_new_tokens: MaxNewTokens = None,
@@ -194,9 +202,11 @@ def _pipeline_command(read: bool, steer_always: bool = False):
             CollectConfig,
             JudgeConfig,
             ModelsConfig,
+            ReadConfig,
             RunConfig,
             SteerConfig,
             parse_layers,
+            parse_scales,
             steer_preset,
         )
         from adlens.config import (
@@ -240,6 +250,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
                     batch_size=batch_size,
                     **values,
                 ),
+                read=ReadConfig(scales=parse_scales(scales) if scales else None),
                 steer=SteerConfig(**steer_values),
                 judge=JudgeConfig(backend=judge_backend(judge)),
             )
@@ -258,7 +269,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
 
     wrapped = handle_errors(command)
     # Typer reads the options from the signature: leave out those this command does not take.
-    drop = STEER_OPTIONS if not read else ("steer",) if steer_always else ()
+    drop = READ_OPTIONS + STEER_OPTIONS if not read else ("steer",) if steer_always else ()
     sig = inspect.signature(command, eval_str=True)
     wrapped.__signature__ = sig.replace(  # type: ignore[attr-defined]
         parameters=[p for p in sig.parameters.values() if p.name not in drop]

@@ -135,6 +135,10 @@ def check_command(
         int, typer.Option(min=0, help="Interactions of the agent run (0: no agent run).")
     ] = 5,
     agent_llm_calls: Annotated[int, typer.Option(min=1, help="LLM calls of the agent run.")] = 12,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(min=16, help="Tokens per judge answer (default 1024; a local judge 512)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="Where the models run (offline judges, agent).")] = (
         "cpu"
     ),
@@ -155,6 +159,7 @@ def check_command(
         grade_repeats=grade_repeats,
         agent=agent,
         agent_llm_calls=agent_llm_calls,
+        max_tokens=max_tokens,
         device=device,
     )
     from adlens.judge_check import check_table
@@ -171,7 +176,9 @@ def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
     return check_judges(
         run_dir,
         organism,
-        JudgeConfig(backend=backend),
+        JudgeConfig(
+            backend=backend, **({"max_tokens": kw["max_tokens"]} if kw["max_tokens"] else {})
+        ),
         samples=kw["samples"],
         lists=kw["lists"],
         tournaments=kw["tournaments"],

@@ -186,6 +186,19 @@ def steer_preset(name: str) -> dict[str, Any]:
     return dict(STEER_PRESETS[name])
 
 
+def parse_scales(spec: str) -> list[float]:
+    """'0.5,1,2,10' -> [0.5, 1.0, 2.0, 10.0]: Patchscope scales, positive and distinct."""
+    try:
+        scales = sorted({float(part) for part in spec.split(",") if part.strip()})
+    except ValueError:
+        raise AdlensError(
+            f"--scales: give comma-separated numbers like 0.5,1,2 (got {spec!r})."
+        ) from None
+    if not scales or scales[0] <= 0:
+        raise AdlensError(f"--scales: give positive numbers like 0.5,1,2 (got {spec!r}).")
+    return scales
+
+
 def parse_layers(spec: str) -> list[float | int]:
     """'0.5' -> [0.5]; '0.25,0.5,12' -> [0.25, 0.5, 12]; a value with a dot is a fraction."""
     out: list[float | int] = []

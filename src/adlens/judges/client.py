@@ -488,16 +488,19 @@ class JudgeClient:
         body = self._body(request)
         errors: list[str] = []
         start = time.monotonic()
+        queued = 0.0  # waiting for a free slot is not the server's latency
         attempt = 0
         while True:
             attempt += 1
             status: int | None = None
             retry_after: float | None = None
             try:
+                waiting = time.monotonic()
                 async with semaphore:  # held for the call only, not for the backoff sleep
+                    queued += time.monotonic() - waiting
                     self._add(calls=1)
                     resp = await oai.chat.completions.create(**body)
-                done = self._success(resp, key, attempt, time.monotonic() - start)
+                done = self._success(resp, key, attempt, time.monotonic() - start - queued)
                 self._cache_put(key, request, done)
                 self._log(request, done, errors)
                 return done
@@ -531,7 +534,7 @@ class JudgeClient:
                     error=message,
                     http_status=status,
                     attempts=attempt,
-                    latency_s=time.monotonic() - start,
+                    latency_s=time.monotonic() - start - queued,
                 )
                 self._add(failures=1)
                 log.warning("judge request failed after %d attempt(s): %s", attempt, message)
