@@ -268,6 +268,13 @@ def test_local_server_without_key(stub, tmp_path):
         ("Reasoning ... ANSWER: INCOHERENT\nHope this helps!", False),
         ("COHERENT", True),
         ("The text is coherent.", None),
+        # verdicts stated in a sentence, as SmolLM2-135M writes them
+        ("The continuation is indeed COHERENT as it reads like sensible text.", True),
+        ("Thinking...\nSo this one is INCOHERENT: a loop of one word.", False),
+        ("The continuation is not COHERENT.", None),  # a negation: never guessed
+        ("It isn't INCOHERENT, I think.", None),
+        ("It is COHERENT, or rather INCOHERENT.", None),  # both labels
+        ("The LAST line of your reply must be exactly `ANSWER: INCOHERENT` or `ANSWER:", None),
         ("ANSWER: maybe", None),
         ("", None),
         (None, None),

@@ -41,7 +41,9 @@ def _setup_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=console, show_path=False, show_time=False)],
         force=True,
     )
-    for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub", "datasets", "transformers"):
+    # openai 3 talks through httpx2, which logs every request at INFO
+    noisy_loggers = ("httpx", "httpx2", "httpcore2", "urllib3", "filelock", "huggingface_hub")
+    for noisy in (*noisy_loggers, "datasets", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         import transformers

@@ -89,11 +89,15 @@ def start_command(
 def stop_command() -> None:
     """Stop the server that `adlens llm start` started."""
     from adlens.cli import handle_errors
-    from adlens.local_llm import stop
+    from adlens.local_llm import read_state, stop
 
+    recorded = read_state()
+    was_running = recorded is not None and recorded.alive()
     server = handle_errors(stop)()
     if server is None:
         Console().print("no local LLM server was running")
+    elif not was_running:
+        Console().print(f"the recorded server (pid {server.pid}) had already exited; state cleared")
     else:
         Console().print(f"stopped the local LLM server (pid {server.pid}, {server.base_url})")
 
@@ -173,6 +177,14 @@ def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
     from adlens.judge_check import check_judges
 
     backend = judge_backend(kw["judge"], llm_only=True)
+
+    def show(fig: Any) -> None:  # one line per judge as it finishes: the check takes minutes
+        print(
+            f"{fig.judge}: {fig.answers}/{fig.requests} answers parsed, {fig.unknown}/{fig.items}"
+            f" UNKNOWN ({fig.details.get('seconds', 0):.0f} s)",
+            flush=True,
+        )
+
     return check_judges(
         run_dir,
         organism,
@@ -186,4 +198,5 @@ def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
         agent_interactions=kw["agent"] or None,
         agent_llm_calls=kw["agent_llm_calls"],
         device=kw["device"],
+        on_figures=show,
     )

@@ -92,6 +92,7 @@ def tournament_messages(lists: Sequence[Sequence[dict[str, Any] | str]]) -> list
 # `ANSWER: X`, tolerant of markdown (**, __, `, #, >), case and spacing.
 _ANSWER = re.compile(r"answer\s*[:=\-]?\s*(.*)", re.IGNORECASE)
 _DECOR = "*_`#> \t\"'"
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|hardly)\b|n't\b", re.IGNORECASE)
 
 
 def _strip_decor(text: str) -> str:
@@ -126,6 +127,14 @@ def parse_coherence(text: str | None) -> bool | None:
         label = _clean_label(value)
         if label in ("COHERENT", "INCOHERENT"):
             return label == "COHERENT"
+    # Small models often state the verdict in a sentence instead ("The continuation is
+    # COHERENT as it reads like sensible text."): read a last line that names exactly one
+    # label, in capitals as the prompt wrote it, with no negation and no ANSWER echo in it.
+    lines = [line for line in text.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    labels = set(re.findall(r"\b(COHERENT|INCOHERENT)\b", last))
+    if len(labels) == 1 and not _NEGATION.search(last) and "ANSWER" not in last.upper():
+        return labels.pop() == "COHERENT"
     return None
 
 
