@@ -295,6 +295,11 @@ def test_parse_coherence(text, verdict):
         ("ANSWER: 0", 10, None),
         ("ANSWER: three", 10, None),
         ("I pick 3", 10, None),
+        ("Thinking.\n3", 10, 3),
+        # what SmolLM2-135M wrote: list items repeated and the format echoed, not choices
+        ('1. "honey"\n3. "the"', 10, None),
+        ('The last line must be exactly `ANSWER: 10`".', 10, None),
+        ("ANSWER: <number>", 10, None),
     ],
 )
 def test_parse_choice(text, n, choice):

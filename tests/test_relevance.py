@@ -244,10 +244,14 @@ def test_parse_relevance_formats():
     assert parse_relevance("1=R 9=R", 2) == [True, None]  # out-of-range numbers are ignored
     assert parse_relevance("ANSWER: 1=R 1=I", 1) == [None]  # contradicting itself
     assert parse_relevance("no grades here", 2) is None and parse_relevance(None, 2) is None
+    # fragments, such as an echo of the format, are no answer (SmolLM2-135M wrote these)
+    assert parse_relevance("A token needs to be in this list: 1=R 2=I 3=I", 20) is None
+    assert parse_relevance("ANSWER: 1=<R or I> 2=<R or I> ... 20=<R or I>", 20) is None
+    assert parse_relevance("ANSWER: " + " ".join(f"{k}=R" for k in range(1, 11)), 20) is not None
     messages = relevance_messages("Green honey.", ["honey", "bees"], [" honey", "\n"])
     user = messages[-1]["content"]
     assert "Green honey." in user and "honey, bees" in user
-    assert '1. " honey"' in user and '2. "\\n"' in user and "ANSWER: 1=R" in user
+    assert '1. " honey"' in user and '2. "\\n"' in user and "ANSWER: 1=<R or I>" in user
 
 
 def stub_answer(body):

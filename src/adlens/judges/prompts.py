@@ -7,6 +7,7 @@ think before it commits, and the label is found without parsing the reasoning.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -139,10 +140,21 @@ def parse_coherence(text: str | None) -> bool | None:
 
 
 def parse_choice(text: str | None, n: int) -> int | None:
-    """The 1-based list number in 1..n, or None when absent or out of range."""
+    """The 1-based list number in 1..n, or None when absent or out of range. Read from a line
+    that starts with `ANSWER:` (the number may be followed by a comment), or from a last line
+    that is only the number: a last line like `3. "the"` is a list item repeated, not a choice."""
     if not text:
         return None
-    for value in _answer_values(text):
+    lines = [_strip_decor(line) for line in text.splitlines() if _strip_decor(line)]
+    if not lines:
+        return None
+    bare = re.fullmatch(r"(?:list\s*)?#?\s*(\d+)", _clean_label(lines[-1]), re.IGNORECASE)
+    values = [bare.group(1)] if bare else []
+    for line in reversed(lines):
+        m = _ANSWER.match(line)
+        if m:
+            values.append(_strip_decor(m.group(1)))
+    for value in values:
         m = re.match(r"^(?:list\s*)?#?\s*(\d+)\b", _clean_label(value), re.IGNORECASE)
         if m:
             k = int(m.group(1))
@@ -174,12 +186,14 @@ Grade every token on its own:
 R (relevant): the token clearly points to the finetune: a word, or a recognisable piece of a word, from its topic, its key entities, facts or claims, or its distinctive style or format.
 I (irrelevant): punctuation, numbers, function words, generic words that fit any text, code debris, or fragments with no clear link to the finetune.
 
-Think briefly, then give your grades. The LAST line of your reply must give every number from 1 to {n} exactly once, each with R or I, in this format:
-ANSWER: 1=R 2=I 3=I ..."""
+Think briefly, then give your grades. The LAST line of your reply must give every number from 1 to {n} exactly once, each followed by = and R or I, in this format:
+ANSWER: 1=<R or I> 2=<R or I> ... {n}=<R or I>"""
 
+# The format is shown with placeholders, not example grades: small models echo examples, and an
+# echoed "1=R 2=I" must not read as grades.
 RELEVANCE_REMINDER = (
-    "I could not read your grades. Reply again, and make the last line `ANSWER: 1=R 2=I ...` "
-    "with R or I for every number from 1 to {n}, and nothing after it."
+    "I could not read your grades. Reply again, and make the last line `ANSWER: 1=<R or I> "
+    "2=<R or I> ...` with R or I for every number from 1 to {n}, and nothing after it."
 )
 
 
@@ -216,7 +230,7 @@ def _grade_label(label: Any) -> bool | None:
 def parse_relevance(text: str | None, n: int) -> list[bool | None] | None:
     """Grades for tokens 1..n from the reply's answer (`ANSWER: 1=R 2=I ...`; a JSON list of
     n labels also works). A number missing or graded twice differently is None (UNKNOWN);
-    None for the whole reply when no grade can be read at all."""
+    None for the whole reply when no grade can be read, or fewer than half the numbers."""
     if not text or n <= 0:
         return None
     marks = list(re.finditer(r"answer\s*[:=\-]?", text, re.IGNORECASE))
@@ -230,6 +244,8 @@ def parse_relevance(text: str | None, n: int) -> list[bool | None] | None:
         k, value = int(m.group(1)), _grade_label(m.group(2))
         if 1 <= k <= n:
             grades[k] = value if grades.get(k, value) == value else None
+    if grades and len(grades) < math.ceil(n / 2):
+        return None  # a fragment (an echo of the format, a cut-off reply) is no answer
     if not grades:
         for block in reversed(_JSON_LIST.findall(segment)):
             try:
