@@ -26,7 +26,7 @@ from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
 from adlens.data import TextSource
 from adlens.judges.client import JudgeClient
 from adlens.organism import load_organism
-from adlens.store import read_json, write_json, write_jsonl
+from adlens.store import read_json, read_jsonl, write_json, write_jsonl
 from conftest import CORPUS
 from openai_stub import Reply, StubServer
 
@@ -234,6 +234,28 @@ def test_caps_force_a_final_answer(run_dir, stub, tmp_path):
     )
     assert last.tool_results[-1].startswith("Refused")
     assert last.body["tool_choice"] == "none" and "final hypothesis now" in last.user_text
+
+
+def test_final_request_too_long_is_retried_with_a_short_history(run_dir, stub, tmp_path):
+    """A local model's context overflows at the final request (HTTP 400): asked again with the
+    task, the overview and the last plain turns, with no tool result left without its call."""
+    stub.push(
+        Reply.calls(("hypotheses", {"action": "add", "hypothesis": "bees"})),
+        Reply("Still looking at the samples."),
+        Reply.status(400),  # the final request, tool_choice "none"
+        Reply.status(400),  # again with tool_choice "auto"
+        Reply("FINAL: The model learned about honey bees."),
+    )
+    cfg = AgentConfig(max_llm_calls=2, protocol="tools", **CFG)
+    result = run_agent(run_dir["run"], "blackbox", 0, 0, client=client_for(stub, tmp_path), cfg=cfg)
+    assert result["hypothesis"] == "The model learned about honey bees."
+    *_, failed, retried = stub.requests
+    assert len(retried.messages) < len(failed.messages)
+    assert [m["role"] for m in retried.messages] == ["system", "user", "assistant", "user", "user"]
+    assert retried.messages[-1] == failed.messages[-1]  # the final request itself
+    assert not any(m["role"] == "tool" or m.get("tool_calls") for m in retried.messages)
+    rows = read_jsonl(run_dir["run"] / "agent" / "blackbox-i0-r0" / "transcript.jsonl")
+    assert any(r["type"] == "history_shortened" for r in rows)
 
 
 def test_token_cap_and_long_answer_is_shortened(run_dir, stub, tmp_path):

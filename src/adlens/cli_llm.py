@@ -52,7 +52,12 @@ def start_command(
     port: Annotated[
         int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one the OS picks).")
     ] = None,
-    n_ctx: Annotated[int, typer.Option(min=256, help="Context length in tokens.")] = 8192,
+    n_ctx: Annotated[
+        int | None,
+        typer.Option(
+            min=256, help="Context length (default: a bundled model's own; 8192 for a .gguf)."
+        ),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(min=1, help="CPU threads (default: all cores).")
     ] = None,

