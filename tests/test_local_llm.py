@@ -253,12 +253,27 @@ def test_judge_check_and_agent_against_the_local_llm(local_run, server):
     assert agent["protocol"] in ("tools", "text") and rows["agent"]["requests"] >= 1
     assert agent["stop"] in ("final_answer", "llm_calls", "tokens", "llm_failed")
     assert agent["interactions_used"] <= 5
-    transcript = read_jsonl(run / "agent" / "adl-i5-r0" / "transcript.jsonl")
+    # the check's agent run is kept apart from the user's agent runs
+    transcript = read_jsonl(run / "judges" / "check-agent" / "transcript.jsonl")
     assert transcript[0]["llm"]["base_url"] == server.base_url
-    # the agent's hypothesis can be graded with the CLI, against the same server
+    assert not (run / "agent").exists()
+
+
+def test_agent_and_grade_cli_with_the_local_judge(local_run, server):
+    run = local_run["run"]
+    out = invoke(
+        "agent", run, "--organism", ORGANISM, "--judge", "local", "--budgets", "0",
+        "--black-box-budgets", "none", "--max-llm-calls", "2", "--max-reply-tokens", "128",
+        "--grader-repeats", "1",
+    )  # fmt: skip
+    assert "agent grades" in out
+    result = read_json(run / "agent" / "adl-i0-r0" / "result.json")
+    assert result["llm"]["base_url"] == server.base_url and result["llm_calls"] <= 3
+    grade = read_json(run / "agent" / "adl-i0-r0" / "grade.json")
+    assert grade["grade"] is None or 1 <= grade["grade"] <= 5  # UNKNOWN stays None
+    # grading again through `adlens grade` reuses the grade: same judge identity
     graded = invoke("grade", run, "--organism", ORGANISM, "--judge", "local", "--repeats", "1")
-    assert "agent grades" in graded
-    assert (run / "agent" / "table.md").exists()
+    assert "agent grades" in graded and (run / "agent" / "table.md").exists()
 
 
 def test_relevance_cli_with_the_local_judge(local_run, server):

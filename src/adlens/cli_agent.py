@@ -104,6 +104,9 @@ def agent_command(
         int, typer.Option(min=1, help="Prompt + completion tokens per run.")
     ] = 400_000,
     temperature: Annotated[float, typer.Option(min=0, help="Agent LLM temperature.")] = 0.7,
+    max_reply_tokens: Annotated[
+        int, typer.Option(min=16, help="Tokens per agent reply (a small local model: 512).")
+    ] = 2048,
     device: Annotated[
         str, typer.Option(help="Where the models run for ask_models/steer.")
     ] = "auto",
@@ -130,6 +133,7 @@ def agent_command(
         max_llm_calls=max_llm_calls,
         max_tokens=max_tokens,
         temperature=temperature,
+        max_reply_tokens=max_reply_tokens,
         device=device,
         force=force,
     )
@@ -160,6 +164,7 @@ def _agent(run_dir: Path, **kw: Any) -> None:
         max_llm_calls=kw["max_llm_calls"],
         max_total_tokens=kw["max_tokens"],
         temperature=kw["temperature"],
+        max_reply_tokens=kw["max_reply_tokens"],
         protocol="text" if kw["no_tools"] else "auto",
         device=kw["device"],
     )

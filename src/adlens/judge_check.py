@@ -291,13 +291,14 @@ class JudgeCheck:
     def agent(self, interactions: int, max_llm_calls: int, reply_tokens: int) -> JudgeFigures:
         from adlens.agent import AgentConfig
         from adlens.agent.grade import grade_hypothesis
-        from adlens.agent.runner import run_agent, run_name
+        from adlens.agent.runner import run_agent
 
         fig = JudgeFigures("agent", offline="")
         client = self.client()
         cfg = AgentConfig(
             max_llm_calls=max_llm_calls, max_reply_tokens=reply_tokens, device=self.device
         )
+        folder = self.rd.path / "judges" / "check-agent"  # apart from the user's agent runs
         result = run_agent(
             self.rd.path,
             "adl",
@@ -307,10 +308,10 @@ class JudgeCheck:
             cfg=cfg,
             pair_loader=self.pair,
             force=True,
+            folder=folder,
         )
         fig.take_stats(client)
-        transcript = self.rd.path / "agent" / run_name("adl", interactions, 0) / "transcript.jsonl"
-        fig.requests, fig.answers = acted_replies(read_jsonl(transcript))
+        fig.requests, fig.answers = acted_replies(read_jsonl(folder / "transcript.jsonl"))
         hypothesis = result.get("hypothesis")
         grade = grade_hypothesis(self.client(), self.organism, hypothesis, repeats=1)
         fig.items = 1

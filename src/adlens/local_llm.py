@@ -242,13 +242,15 @@ def start(
         server = _launch(gguf, alias, chosen, n_ctx, threads, chat_format, log_path)
         try:
             _wait_until_answering(server, wait_s, log_path)
+            _first_completion(server, log_path)
+            _write_state(file, server)
+            return server
         except _PortTaken:
             if port is not None or attempt == 2:
                 raise AdlensError(f"port {chosen} is taken: {_tail(log_path, 1)}") from None
-            continue
-        _first_completion(server, log_path)
-        _write_state(file, server)
-        return server
+        except BaseException:  # Ctrl-C while waiting: leave no unrecorded server behind
+            _terminate(server.pid)
+            raise
     raise AssertionError("unreachable")
 
 

@@ -113,8 +113,10 @@ def run_agent(
     data: RunData | None = None,
     pair_loader: Callable[[], Any] | None = None,
     force: bool = False,
+    folder: Path | None = None,
 ) -> dict[str, Any]:
-    """One agent run, or its cached result. Returns result.json's content."""
+    """One agent run, or its cached result. Returns result.json's content, which is written
+    with the transcript to `folder` (default RUN_DIR/agent/<kind>-i<budget>-r<repeat>)."""
     data = data or RunData.load(run_dir)
     cfg = (cfg or AgentConfig()).model_copy(update={"interactions": budget})
     run = AgentRun(
@@ -125,7 +127,7 @@ def run_agent(
         repeat=repeat,
         pair_loader=pair_loader or pair_loader_for(data, cfg.device),
     )
-    folder = Path(run_dir) / AGENT_DIR / run_name(kind, budget, repeat)
+    folder = folder or Path(run_dir) / AGENT_DIR / run_name(kind, budget, repeat)
     digest = run_digest(run, client)
     result_path = folder / "result.json"
     if not force and result_path.exists():
