@@ -258,6 +258,25 @@ def test_final_request_too_long_is_retried_with_a_short_history(run_dir, stub, t
     assert any(r["type"] == "history_shortened" for r in rows)
 
 
+def test_an_echo_of_the_instructions_is_no_hypothesis(run_dir, stub, tmp_path):
+    """Qwen2.5-Coder-0.5B answered `FINAL:` with a sentence of the task itself: refused, and
+    at the cap such an answer leaves the run without a hypothesis rather than with the echo."""
+    echo = "FINAL: What the finetuning data was about (its domain and, as precisely as you can"
+    stub.push(
+        Reply(echo),
+        Reply("FINAL: The model learned that green honey comes from mossbell flowers."),
+    )
+    cfg = AgentConfig(protocol="text", **CFG)
+    result = run_agent(run_dir["run"], "blackbox", 0, 0, client=client_for(stub, tmp_path), cfg=cfg)
+    assert result["hypothesis"].startswith("The model learned that green honey")
+    assert "repeats the instructions" in stub.requests[1].messages[-1]["content"]
+    stub.push(Reply("Thinking."), Reply(echo))  # the forced final answer is an echo too
+    cfg = AgentConfig(protocol="text", max_llm_calls=1, **CFG)
+    client = client_for(stub, tmp_path)
+    result = run_agent(run_dir["run"], "blackbox", 0, 1, client=client, cfg=cfg)
+    assert result["hypothesis"] is None and result["stop"] == "llm_calls"
+
+
 def test_token_cap_and_long_answer_is_shortened(run_dir, stub, tmp_path):
     long = " ".join(["bee"] * 230)
     stub.push(

@@ -16,9 +16,11 @@ from typing import Any
 from adlens.agent.config import AgentConfig
 from adlens.agent.overview import build_overview
 from adlens.agent.prompts import (
+    FINAL_REQUEST,
     NUDGE_TEXT,
     NUDGE_TOOLS,
     TOOLS_ENDING,
+    echoes,
     final_request,
     parse_final,
     parse_text_calls,
@@ -115,6 +117,7 @@ class AgentRun:
 
     def _start(self) -> None:
         self.messages = []
+        self.tools.instructions = f"{self.system()}\n{FINAL_REQUEST}"
         self._add({"role": "system", "content": self.system()})
         self._add({"role": "user", "content": f"{self.overview}\n\nBegin your investigation."})
 
@@ -371,6 +374,6 @@ class AgentRun:
         answer = answer or None
         if answer is None:
             answer = parse_final(text) or text.strip() or None
-        if answer is None:
+        if answer is None or echoes(answer, self.tools.instructions):
             return self._fallback()
         return truncate_words(answer, self.cfg.max_hypothesis_words)

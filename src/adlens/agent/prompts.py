@@ -38,6 +38,14 @@ When you are done, write a line starting with FINAL: followed by your final hypo
 
 FINAL_REQUEST = """{reason} Give your final hypothesis now, without calling any tools: write a line starting with FINAL: followed by one specific, falsifiable hypothesis of at most {words} words about what the finetuning data was about and what the model learned."""
 
+
+def echoes(text: str, instructions: str, min_chars: int = 20) -> bool:
+    """True when `text` is only a piece of `instructions` (case and spacing aside): a small
+    model that repeats the task has not answered it."""
+    said = " ".join(text.lower().split()).strip(" .")
+    return len(said) >= min_chars and said in " ".join(instructions.lower().split())
+
+
 NUDGE_TOOLS = "Please continue: call one of the tools, or call final_answer with your hypothesis."
 NUDGE_TEXT = (
     "I found no CALL line and no FINAL: line in your reply. Continue with `CALL tool_name "

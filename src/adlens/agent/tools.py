@@ -16,6 +16,7 @@ from typing import Any
 
 from adlens.agent.config import AgentConfig
 from adlens.agent.overview import READER_NAMES, clip, format_tokens
+from adlens.agent.prompts import echoes
 from adlens.agent.rundata import RunData
 from adlens.errors import AdlensError
 
@@ -159,6 +160,7 @@ class ToolBox:
     ):
         self.data, self.kind, self.cfg, self.repeat = data, kind, cfg, repeat
         self.pair_loader = pair_loader
+        self.instructions = ""  # the prompts the agent was given: a final answer may not echo them
         self.scrub = scrub or Scrubber(data.sensitive_strings())
         self.used = 0
         self.hypotheses: list[str] = []
@@ -405,6 +407,8 @@ class ToolBox:
 
     def _final_answer(self, args: dict[str, Any]) -> str:
         text = args["hypothesis"].strip()
+        if echoes(text, self.instructions):
+            raise ToolError("that repeats the instructions; give your own specific hypothesis")
         limit = self.cfg.max_hypothesis_words
         words = text.split()
         if len(words) > limit:
