@@ -142,6 +142,31 @@ def test_cli_run_ok(tiny_dirs, corpus, tmp_path):
     assert missing.exit_code == 1 and "No summary.json" in missing.output
 
 
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--scales", "1,two", ["--scales", "numbers"]),
+        ("--scales", "0,1", ["--scales", "positive"]),
+        ("--judge", "gpt", ["--judge", "local"]),
+    ],
+)
+def test_bad_scales_and_judge_are_one_line(tiny_dirs, corpus, tmp_path, option, value, words):
+    out = tmp_path / "o"
+    _assert_clean_error(_cli(tiny_dirs, out, option, value, dataset=corpus), out, *words)
+
+
+def test_cli_scales_are_the_patchscope_grid(tiny_dirs, corpus, tmp_path):
+    out = tmp_path / "s"
+    result = _cli(tiny_dirs, out, "--scales", "2, 0.5,1", dataset=corpus)
+    assert result.exit_code == 0, result.output
+    rows = [
+        json.loads(x) for x in (out / "read" / "patchscope_scales.jsonl").read_text().splitlines()
+    ]
+    assert sorted({r["scale"] for r in rows}) == [0.5, 1.0, 2.0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scale_chooser"] == "content-stability"  # no LLM configured
+
+
 def test_unknown_model_path(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "o"
     _assert_clean_error(
