@@ -546,3 +546,28 @@ def test_run_config_has_judge_section():
     assert "concurrency" not in cfg.judge.hashed()
     with pytest.raises(ValueError):
         JudgeConfig(api_key="sk-never-in-config")
+
+
+# --------------------------------------------------------------------------- judge check
+
+
+def test_judge_check_counting():
+    from adlens.judge_check import JudgeFigures, acted_replies, agreement, check_table, spread
+
+    assert agreement([True, None, False, True], [True, True, None, False]) == (2, 1)
+    assert spread(list(range(10)), 3) == [0, 4, 9] and spread([1, 2], 5) == [1, 2]
+    rows = [
+        {"type": "llm_call", "status": "ok"},  # a plain reply: not acted on
+        {"type": "message"},
+        {"type": "llm_call", "status": "ok"},
+        {"type": "tool", "error": "unknown tool"},  # a malformed call is no action
+        {"type": "tool", "error": None},
+        {"type": "tool", "error": None},  # one reply, two calls: acted on once
+        {"type": "llm_call", "status": "failed"},
+        {"type": "llm_call", "status": "ok"},
+        {"type": "end", "hypothesis": "bees"},  # the final answer
+    ]
+    assert acted_replies(rows) == (4, 2)
+    fig = JudgeFigures("coherence", requests=4, answers=3, items=4, unknown=1, compared=3, agree=2)
+    table = check_table({"judge": "j", "organism": "o", "rows": [fig.to_json()]})
+    assert "| coherence | 3/4 (75%) | 4 | 1 |" in table and "67% of 3" in table

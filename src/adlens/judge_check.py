@@ -109,6 +109,8 @@ def spread(items: Sequence[Any], n: int) -> list[Any]:
 
 
 class JudgeCheck:
+    """The items of one run and a judge LLM to measure on them; one method per judge."""
+
     def __init__(
         self,
         run_dir: Path | str,
