@@ -59,7 +59,7 @@ def start_command(
         ),
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(min=1, help="CPU threads (default: all cores).")
+        int | None, typer.Option(min=1, help="CPU threads (default: all cores but one).")
     ] = None,
     tools: Annotated[
         bool,

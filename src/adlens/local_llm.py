@@ -193,6 +193,13 @@ def _assemble(spec: _Gguf) -> Path:
     return out
 
 
+def default_threads() -> int:
+    """All cores but one. llama.cpp's threads wait for each other at every step, so one thread
+    that another process preempts stalls them all: on 2 busy cores, 2 threads answered 2-10x
+    slower than 1."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 def free_port() -> int:
     """A port that is free now (the OS picks it); the server binds it a moment later."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -274,7 +281,7 @@ def _launch(
         "--host", HOST,
         "--port", str(port),
         "--n_ctx", str(n_ctx),
-        "--n_threads", str(threads or os.cpu_count() or 1),
+        "--n_threads", str(threads or default_threads()),
         "--logits_all", "false",  # its default computes logits for every prompt token: slow
     ]  # fmt: skip
     if chat_format:
