@@ -87,10 +87,6 @@ class LocalServer:
         """Stable across restarts (the port is not): what the judge cache and run hashes use."""
         return f"llama-cpp-python {self.version}/{self.model}/{self.chat_format or 'gguf-template'}"
 
-    @property
-    def native_tools(self) -> bool:
-        return self.chat_format == FUNCTION_CALLING_FORMAT
-
     def alive(self) -> bool:
         """The recorded process still runs and is a llama_cpp server (not a reused pid)."""
         import psutil
