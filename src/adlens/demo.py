@@ -3,7 +3,6 @@ on synthetic documents about one invented fact), read on the Brown corpus, endin
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from adlens.config import (
 from adlens.data import TextSource
 from adlens.display import entries_for, position_label, print_summary
 from adlens.errors import AdlensError
-from adlens.store import read_json, write_json
+from adlens.store import read_json, read_jsonl, write_json
 
 DEMO_ORGANISM = Path(__file__).parent / "organisms" / "demo"
 READERS = (("logit_lens", "finetuned"), ("patchscope", None))
@@ -110,7 +109,7 @@ def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> 
     """Strength, samples generated, and how often steered vs unsteered answers use domain
     words; two examples of each (same prompts)."""
     steer = summary["steer"]
-    rows = [json.loads(x) for x in (Path(out) / "steer" / "samples.jsonl").read_text().splitlines()]
+    rows = read_jsonl(Path(out) / "steer" / "samples.jsonl")
     report: dict[str, Any] = {
         "strength": [p["strength"] for p in steer["positions"]],
         "positions": [p["position"] for p in steer["positions"]],

@@ -39,7 +39,7 @@ from adlens.evaluate.documents import (
 )
 from adlens.evaluate.embedder import Embedder, embed, load_embedder, resolve_embedder
 from adlens.progress import progress_bar
-from adlens.store import config_hash, read_json, write_json
+from adlens.store import config_hash, read_json, read_jsonl, write_json
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +152,7 @@ def read_samples(run_dir: Path) -> list[dict[str, Any]]:
     files = [steer / "samples.jsonl"]
     if not files[0].is_file():
         files = sorted(steer.glob("L*_P*/samples.jsonl")) + [steer / "unsteered_samples.jsonl"]
-    rows = []
-    for f in files:
-        if f.is_file():
-            rows += [json.loads(x) for x in f.read_text(encoding="utf-8").splitlines() if x]
-    return rows
+    return [row for f in files for row in read_jsonl(f)]
 
 
 def split_samples(
