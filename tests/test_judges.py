@@ -364,9 +364,9 @@ def test_tournament_groups_and_final(stub, tmp_path):
     chooser = TournamentScaleChooser(make_client(stub, tmp_path))
     assert isinstance(chooser, ScaleChooser)
     best, scores = chooser.choose(_lists(25, special=17))
-    # groups 0-8, 9-16, 17-24: winners 0, 9 (first of their groups) and 17; final picks 17
-    assert best == 17 and scores[17] == 1.0 and scores[0] == scores[9] == 0.5
-    assert sum(scores) == 2.0
+    # groups 0-8, 9-16, 17-24: winners 0, 9 (first of their groups) and 17; final picks 17.
+    # The scores are the offline chooser's, comparable across positions (not 1.0 per winner).
+    assert best == 17 and scores == ContentStability(None).choose(_lists(25, special=17))[1]
     listed = [
         sum(line[:2].rstrip(".").isdigit() for line in r.user_text.splitlines())
         for r in stub.requests
@@ -378,7 +378,8 @@ def test_tournament_groups_and_final(stub, tmp_path):
 def test_tournament_single_group_has_no_final(stub, tmp_path):
     stub.responder = _pick_cake
     best, scores = TournamentScaleChooser(make_client(stub, tmp_path)).choose(_lists(6, 4))
-    assert best == 4 and scores == [0, 0, 0, 0, 1.0, 0] and len(stub.requests) == 1
+    assert best == 4 and len(stub.requests) == 1
+    assert scores == ContentStability(None).choose(_lists(6, 4))[1]
 
 
 def test_tournament_unknown_group_falls_back_offline(stub, tmp_path, caplog):
@@ -405,7 +406,8 @@ def test_tournament_unknown_group_falls_back_offline(stub, tmp_path, caplog):
         "winner": offline_pick,
         "source": "offline",
     }
-    assert best == offline_pick and scores[7] == 0.5
+    assert best == offline_pick and scores == ContentStability(None).choose(lists)[1]
+    assert scores[offline_pick] > scores[7]  # the winner of a position scores by its content
     assert "offline content-stability" in caplog.text
 
 

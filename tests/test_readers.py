@@ -9,7 +9,7 @@ import torch
 
 from adlens.collect import collect
 from adlens.data import tokenize_documents, tokenize_for_norms
-from adlens.lens import VARIANTS, logit_lens
+from adlens.lens import VARIANTS, head_logits, logit_lens, top_tokens
 from adlens.models import ModelPair
 from adlens.patchscope import (
     ContentStability,
@@ -52,9 +52,10 @@ def test_identity_prompt():
 def test_logit_lens_entries(pair_and_diff):
     pair, diff = pair_and_diff
     entries = logit_lens(pair, diff, top_k=7, heads=("finetuned", "base"))
-    assert len(entries) == 2 * 2 * 3 * len(VARIANTS)
+    # the finetuned-head pass reads every variant; the base-head pass has no drift control
+    assert len(entries) == 2 * 3 * (len(VARIANTS) + len(VARIANTS) - 1)
     e = entries[0]
-    assert set(e) == {"reader", "head", "layer", "position", "variant", "tokens"}
+    assert set(e) == {"reader", "head", "model", "layer", "position", "variant", "tokens"}
     assert len(e["tokens"]) == 7 and set(e["tokens"][0]) == {"token", "id", "prob"}
     probs = [t["prob"] for t in e["tokens"]]
     assert probs == sorted(probs, reverse=True)
@@ -63,6 +64,50 @@ def test_logit_lens_entries(pair_and_diff):
     assert (
         by[("finetuned", 1, 0, "diff")]["tokens"] != by[("finetuned", 1, 0, "neg_diff")]["tokens"]
     )
+
+
+def test_baselines_are_read_in_their_own_model(pair_and_diff):
+    """The reference: the base mean through the base model (head, and Patchscope with the base
+    model's expected norm); the difference, the finetuned mean and the drift control (the base
+    mean again) through the finetuned model."""
+    pair, diff = pair_and_diff
+    layer, pos, k = 1, 1, 7
+    lens = {
+        e["variant"]: e
+        for e in logit_lens(pair, diff, top_k=k)
+        if (e["layer"], e["position"]) == (layer, pos)
+    }
+    base_vec = diff.vector(layer, pos, "base_mean")
+    for variant, model in (("base_mean", "base"), ("base_mean_in_ft", "finetuned")):
+        want = head_logits(pair, base_vec[None], model).softmax(-1)
+        ids = [t["id"] for t in top_tokens(pair.tokenizer, want, k)[0]]
+        assert lens[variant]["model"] == model and [t["id"] for t in lens[variant]["tokens"]] == ids
+    assert lens["diff"]["model"] == lens["ft_mean"]["model"] == "finetuned"
+    # the two heads really differ here, so the test can tell them apart
+    assert not torch.allclose(
+        head_logits(pair, base_vec[None], "base"), head_logits(pair, base_vec[None], "finetuned")
+    )
+
+    scales = [0.5, 2.0]
+    _, all_scales = patchscope(pair, diff, scales=scales, top_k=k, keep_top=50)
+    li = diff.layers.index(layer)
+    unit = base_vec / base_vec.norm()
+    for variant, model in (("base_mean", "base"), ("base_mean_in_ft", "finetuned")):
+        n = float(diff.expected_norm[model][li])
+        vecs = torch.stack([s * n * unit for s in scales])
+        probs = intersect_and_average(patched_probs(pair, layer, vecs, side=model), 50)
+        want = top_tokens(pair.tokenizer, probs, k)
+        got = [
+            r
+            for r in all_scales
+            if (r["layer"], r["position"], r["variant"]) == (layer, pos, variant)
+        ]
+        assert [[t["id"] for t in r["tokens"]] for r in got] == [
+            [t["id"] for t in w] for w in want
+        ]
+        assert all(r["model"] == model for r in got)
+    n_b, n_f = (float(diff.expected_norm[m][li]) for m in ("base", "finetuned"))
+    assert n_b != pytest.approx(n_f, rel=1e-4)  # the base mean is scaled by the base norm
 
 
 def test_patched_probs_match_an_uncached_forward(pair_and_diff, tokenizer):
@@ -99,6 +144,7 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
     entries, all_scales = patchscope(pair, diff, scales=scales, top_k=5, keep_top=50)
     assert len(entries) == 2 * 3 * len(VARIANTS)
     assert len(all_scales) == len(entries) * len(scales)
+    assert all(len(s["raw_tokens"]) == 5 for s in all_scales)
     for e in entries:
         assert e["reader"] == "patchscope" and e["scale"] in scales and len(e["tokens"]) <= 5
         mine = [
@@ -151,3 +197,31 @@ def test_content_stability_prefers_stable_content_words():
     assert best in (2, 3)
     assert scores[5] == 0.0 and scores[4] < scores[1]
     assert content_words(chooser.tokenizer, lists[5]) == set()
+
+
+def test_scale_choice_ignores_what_the_baseline_shows():
+    """A word the identity prompt makes at every scale (in the baseline's lists too) is no
+    evidence: the chooser picks the band where the planted concept persists, not the scales
+    where the prompt's word ranks highest."""
+    words = [" honey", " hives", " bees", " nectar", " table", " London", " reluctantly", " I"]
+    chooser = ContentStability(_WordTokenizer(words), window=2)
+
+    def lst(ids):
+        return [{"id": i, "prob": 0.1, "token": words[i]} for i in ids]
+
+    lists = [
+        lst([4, 5, 7]),  # the prompt's words, at the top of every list
+        lst([4, 5, 6, 7]),
+        lst([4, 5, 7]),
+        lst([4, 5, 0, 1]),  # the concept, lower down, over a band of scales
+        lst([4, 5, 0, 1, 2]),
+        lst([4, 5, 0, 1, 2, 3]),
+        lst([7]),
+    ]
+    controls = [lst([4, 5, 7])] * len(lists)  # the base mean's lists: the prompt's words
+    best, scores = chooser.choose(lists, controls)
+    assert best in (4, 5) and max(scores[:3]) < min(scores[3:6])
+    # without the controls the prompt's persisting words carry the small scales
+    _, plain = chooser.choose(lists)
+    assert plain[1] > scores[1] and plain[2] > plain[6]
+

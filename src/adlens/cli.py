@@ -20,6 +20,7 @@ from adlens.cli_analyze import register as register_analyze
 from adlens.cli_evaluate import evaluate_app
 from adlens.cli_llm import JudgeBackend, judge_backend, llm_app
 from adlens.cli_report import report_command
+from adlens.cli_validate import validate_command
 from adlens.errors import AdlensError
 
 app = typer.Typer(
@@ -467,6 +468,7 @@ app.add_typer(llm_app, name="llm")
 app.command("agent")(agent_command)
 app.command("grade")(grade_command)
 app.command("report")(report_command)
+app.command("validate")(validate_command)
 register_analyze(app)  # analyze ..., sweep
 
 StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]

@@ -82,6 +82,7 @@ class ActivationDiff:
             "neg_diff": -self.mean_diff,
             "base_mean": self.mean_base,
             "ft_mean": self.mean_ft,
+            "base_mean_in_ft": self.mean_base,  # the same vector, read in the other model
         }
         if variant not in table:
             raise AdlensError(f"Unknown variant {variant!r}; use one of {', '.join(table)}.")

@@ -23,7 +23,7 @@ from adlens.hub import hub_unreachable
 
 log = logging.getLogger(__name__)
 
-BUILTIN_CORPORA = ("brown", "sotu", "chatterbot")
+BUILTIN_CORPORA = ("brown", "sotu", "chatterbot", "sharegpt")
 DEFAULT_HUB_DATASET = "HuggingFaceFW/fineweb"
 DEFAULT_HUB_CONFIG = "sample-10BT"
 

@@ -3,7 +3,6 @@ on synthetic documents about one invented fact), read on the Brown corpus, endin
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -25,44 +24,22 @@ from adlens.data import TextSource
 from adlens.display import entries_for, position_label, print_summary
 from adlens.errors import AdlensError
 from adlens.store import read_json, read_jsonl, write_json
+from adlens.vocab import count_domain, domain_words_in_text
 
 DEMO_ORGANISM = Path(__file__).parent / "organisms" / "demo"
 READERS = (("logit_lens", "finetuned"), ("patchscope", None))
 
 
-def _norm(token: str) -> str:
-    return re.sub(r"[^a-z]", "", token.lower())
-
-
-def is_domain_token(token: str, keywords: list[str]) -> bool:
-    """A token counts when it is a keyword, a long-enough prefix of one (sub-word pieces like
-    'beek'), or a keyword with a short suffix ('hives')."""
-    t = _norm(token)
-    if len(t) < 3:
-        return False
-    for kw in keywords:
-        kw = _norm(kw)
-        if (
-            t == kw
-            or (len(t) >= 4 and kw.startswith(t))
-            or (t.startswith(kw) and len(t) - len(kw) <= 3)
-        ):
-            return True
-    return False
-
-
-def count_domain(tokens: list[dict[str, Any]], keywords: list[str]) -> int:
-    return sum(is_domain_token(t["token"], keywords) for t in tokens)
-
-
 def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]]:
-    """Per reader, layer and position: domain tokens in the top 20 of the difference and of
-    the base-mean baseline."""
+    """Per reader, layer and position: domain tokens in the top 20 of the difference, of the
+    base-mean baseline (read in the base model) and of the drift control (the base mean read
+    in the finetuned model)."""
     rows = []
     for reader, head in READERS:
         for layer in summary["layers"]:
             diff = entries_for(summary, reader, "diff", layer, head)
             base = entries_for(summary, reader, "base_mean", layer, head)
+            drift = entries_for(summary, reader, "base_mean_in_ft", layer, head)
             for pos in sorted(diff):
                 rows.append(
                     {
@@ -71,6 +48,9 @@ def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]
                         "position": pos,
                         "domain_tokens": count_domain(diff[pos]["tokens"], keywords),
                         "base_mean_domain_tokens": count_domain(base[pos]["tokens"], keywords),
+                        "drift_domain_tokens": (
+                            count_domain(drift[pos]["tokens"], keywords) if pos in drift else None
+                        ),
                         "top": [t["token"] for t in diff[pos]["tokens"]],
                         "scale": diff[pos].get("scale"),
                     }
@@ -87,6 +67,7 @@ def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Tab
         ("pos", "right"),
         ("domain /20", "right"),
         ("base mean /20", "right"),
+        ("drift /20", "right"),
         (f"top {n}", "left"),
     ):
         table.add_column(col, justify=just)
@@ -96,13 +77,10 @@ def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Tab
             position_label(r["position"], bos_at_0),
             str(r["domain_tokens"]),
             str(r["base_mean_domain_tokens"]),
+            "" if r["drift_domain_tokens"] is None else str(r["drift_domain_tokens"]),
             " ".join(repr(t) for t in r["top"][:n]),
         )
     return table
-
-
-def domain_words(text: str, keywords: list[str]) -> int:
-    return sum(is_domain_token(w, keywords) for w in text.split())
 
 
 def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> dict[str, Any]:
@@ -118,7 +96,7 @@ def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> 
     }
     for kind, steered in (("steered", True), ("unsteered", False)):
         mine = [r for r in rows if r["steered"] is steered]
-        hits = [domain_words(r["text"], keywords) for r in mine]
+        hits = [domain_words_in_text(r["text"], keywords) for r in mine]
         report[kind] = {
             "samples": len(mine),
             "with_domain_words": sum(h > 0 for h in hits),
@@ -126,6 +104,55 @@ def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> 
             "examples": [r for r in mine if r["sample_index"] == 0][:2],
         }
     return report
+
+
+def evaluate_demo(out: Path, organism_file: Path, *, steered: bool) -> dict[str, Any]:
+    """The offline relevance grading of every reader list and, after steering, the steering
+    similarity (both cached in OUT/evaluate/, shown in the report)."""
+    from adlens.evaluate.relevance import evaluate_relevance
+
+    relevance = evaluate_relevance(
+        out, organism_file, grader="offline", reference=TextSource(name="brown", seed=42)
+    )
+    best = [
+        {k: b.get(k) for k in ("reader", "layer", "position", "fraction", "at_diff_position")}
+        | {"variant": b["variant"]}
+        for b in relevance.get("best", [])
+        if b["variant"] in ("diff", "base_mean")
+    ]
+    evaluation: dict[str, Any] = {"relevance": best}
+    if steered:
+        from adlens.evaluate.similarity import steering_similarity
+
+        sim = steering_similarity(out, organism_file)
+        b = sim.get("best") or {}
+        evaluation["similarity"] = {
+            "steered_vs_D": (b.get("steered_vs_D") or {}).get("mean"),
+            "unsteered_vs_D": sim["baselines"]["unsteered_vs_D"]["mean"],
+            "D_self": sim["baselines"]["D_self"],
+            "position": b.get("position"),
+        }
+    return evaluation
+
+
+def print_evaluation(evaluation: dict[str, Any], console: Console) -> None:
+    rows = {(r["reader"], r["variant"]): r for r in evaluation["relevance"]}
+    for reader in ("logit_lens", "patchscope"):
+        diff, base = rows.get((reader, "diff")), rows.get((reader, "base_mean"))
+        if diff is None or diff["fraction"] is None:
+            continue
+        at = (base or {}).get("at_diff_position") or {}
+        console.print(
+            f"[bold]{reader.replace('_', ' ')}[/bold] relevance (offline grader): "
+            f"{diff['fraction']:.0%} of the top 20 at position {diff['position']}, base-mean "
+            f"baseline {at.get('fraction') or 0:.0%} there"
+        )
+    sim = evaluation.get("similarity")
+    if sim and sim["steered_vs_D"] is not None:
+        console.print(
+            f"steering similarity to the finetuning data: steered {sim['steered_vs_D']:.3f}, "
+            f"unsteered {sim['unsteered_vs_D']:.3f}, the data itself {sim['D_self']:.3f}"
+        )
 
 
 def print_steering(report: dict[str, Any], console: Console) -> None:
@@ -198,6 +225,7 @@ def run_demo(
     keywords = organism.get("domain_keywords", [])
     if summary.get("steer"):
         result["steering"] = steering_report(summary, out, keywords)
+    result["evaluation"] = evaluate_demo(out, organism_file, steered=bool(summary.get("steer")))
     write_json(Path(out) / "verdict.json", result)
     from adlens.report import build_report, screenshot
 
@@ -208,6 +236,7 @@ def run_demo(
             f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "
             f"{b['domain_tokens']}/20 domain tokens (base-mean baseline {b['base_mean_domain_tokens']}/20)"
         )
+    print_evaluation(result["evaluation"], console)
     if "steering" in result:
         print_steering(result["steering"], console)
     console.print(

@@ -9,9 +9,21 @@ import torch
 from adlens.collect import ActivationDiff
 from adlens.errors import AdlensError
 from adlens.models import ModelPair, find_final_norm, logit_softcap, unwrap
+from adlens.vocab import clean_mask
 
-VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean")
+VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean", "base_mean_in_ft")
 HEADS = ("finetuned", "base")
+# The reference reads each mean in its own model: the base mean in the base model, the rest in
+# the finetuned one. "base_mean_in_ft" (the base mean read in the finetuned model) is a drift
+# control: a finetune that turns to its domain from any input shows there, never as a baseline.
+BASELINES = ("base_mean", "ft_mean")
+DRIFT_CONTROL = "base_mean_in_ft"
+
+
+def reading_model(variant: str, head: str = "finetuned") -> str:
+    """Which model reads a variant: the base mean its own (base) model, everything else the
+    finetuned model; with head="base" (an extra pass) every variant is read by the base."""
+    return "base" if head == "base" or variant == "base_mean" else "finetuned"
 
 
 def head_logits(pair: ModelPair, vectors: torch.Tensor, head: str = "finetuned") -> torch.Tensor:
@@ -35,8 +47,15 @@ def decode_tokens(tokenizer: Any, ids: list[int]) -> list[str]:
     return [tokenizer.decode([i]) for i in ids]
 
 
-def top_tokens(tokenizer: Any, probs: torch.Tensor, k: int) -> list[list[dict[str, Any]]]:
-    """Top-k of each row of probs [n, V] as [{token, id, prob}, ...] lists."""
+def top_tokens(
+    tokenizer: Any, probs: torch.Tensor, k: int, *, clean: bool = True
+) -> list[list[dict[str, Any]]]:
+    """Top-k of each row of probs [n, V] as [{token, id, prob}, ...] lists; with `clean`, only
+    tokens that can name something take a slot (vocab.clean_mask: no whitespace, punctuation,
+    special tokens or byte pieces)."""
+    if clean:
+        mask = clean_mask(tokenizer, probs.shape[-1]).to(probs.device)
+        probs = probs.masked_fill(~mask, -1.0)
     values, ids = probs.topk(min(k, probs.shape[-1]), dim=-1)
     out = []
     for row_v, row_i in zip(values.tolist(), ids.tolist(), strict=True):
@@ -45,6 +64,7 @@ def top_tokens(tokenizer: Any, probs: torch.Tensor, k: int) -> list[list[dict[st
             [
                 {"token": s, "id": i, "prob": round(p, 6)}
                 for s, i, p in zip(strings, row_i, row_v, strict=True)
+                if p >= 0
             ]
         )
     return out
@@ -57,25 +77,43 @@ def logit_lens(
     top_k: int = 20,
     heads: tuple[str, ...] = ("finetuned",),
     variants: tuple[str, ...] = VARIANTS,
+    raw: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Summary entries: top tokens per head, layer, position and variant."""
+    """Summary entries: clean top tokens per head, layer, position and variant, each read by
+    its own model (`reading_model`; the entry's "model"). The unfiltered lists are appended to
+    `raw` when given."""
     entries = []
     for head in heads:
+        wanted = [v for v in variants if not (head == "base" and v == DRIFT_CONTROL)]
         for layer in diff.layers:
-            keys = [(p, v) for p in diff.labels for v in variants]
-            vecs = torch.stack([diff.vector(layer, p, v) for p, v in keys])
-            probs = head_logits(pair, vecs, head).softmax(-1)
-            for (pos, variant), tokens in zip(
-                keys, top_tokens(pair.tokenizer, probs, top_k), strict=True
-            ):
-                entries.append(
-                    {
+            for model in ("finetuned", "base"):
+                keys = [
+                    (p, v) for p in diff.labels for v in wanted if reading_model(v, head) == model
+                ]
+                if not keys:
+                    continue
+                vecs = torch.stack([diff.vector(layer, p, v) for p, v in keys])
+                probs = head_logits(pair, vecs, model).softmax(-1)
+                lists = top_tokens(pair.tokenizer, probs, top_k)
+                raws = top_tokens(pair.tokenizer, probs, top_k, clean=False)
+                for (pos, variant), tokens, raw_tokens in zip(keys, lists, raws, strict=True):
+                    entry = {
                         "reader": "logit_lens",
                         "head": head,
+                        "model": model,
                         "layer": layer,
                         "position": pos,
                         "variant": variant,
-                        "tokens": tokens,
                     }
-                )
+                    entries.append({**entry, "tokens": tokens})
+                    if raw is not None:
+                        raw.append({**entry, "tokens": raw_tokens})
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    entries.sort(
+        key=lambda e: (HEADS.index(e["head"]), e["layer"], e["position"], order[e["variant"]])
+    )
+    if raw is not None:
+        raw.sort(
+            key=lambda e: (HEADS.index(e["head"]), e["layer"], e["position"], order[e["variant"]])
+        )
     return entries

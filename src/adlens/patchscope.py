@@ -18,7 +18,7 @@ from adlens.collect import ActivationDiff
 from adlens.errors import AdlensError
 from adlens.judges.base import ScaleChooser
 from adlens.judges.offline import ContentStability, content_words  # noqa: F401 (re-exported)
-from adlens.lens import VARIANTS, top_tokens
+from adlens.lens import VARIANTS, reading_model, top_tokens
 from adlens.models import ModelPair, replace_last_token
 
 # Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
@@ -90,6 +90,44 @@ def intersect_and_average(probs: torch.Tensor, keep_top: int = 16384) -> torch.T
     return probs.mean(0) * keep
 
 
+def _variant_lists(
+    pair: ModelPair,
+    diff: ActivationDiff,
+    layer: int,
+    pos: int,
+    variants: Sequence[str],
+    scales: Sequence[float],
+    *,
+    top_k: int,
+    keep_top: int,
+    triples: Sequence[Sequence[str]],
+) -> dict[str, tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]]:
+    """variant -> (clean lists, raw lists), one per scale. Each variant is patched into the
+    model that reads it (`reading_model`), scaled by that model's expected norm."""
+    li = diff.layers.index(layer)
+    scale_t = torch.tensor(list(scales), dtype=torch.float32)
+    out = {}
+    for model in ("finetuned", "base"):
+        mine = [v for v in variants if reading_model(v) == model]
+        if not mine:
+            continue
+        norm = float(diff.expected_norm[model][li])
+        if norm <= 0:
+            raise AdlensError("Expected norms were not estimated; collect with norm documents.")
+        units = torch.stack([diff.vector(layer, pos, v) for v in mine])
+        units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        # [n_variants * n_scales, d]: every variant at every scale, in one batch.
+        vectors = (units[:, None, :] * scale_t[None, :, None] * norm).reshape(-1, units.shape[-1])
+        probs = patched_probs(pair, layer, vectors, triples=triples, side=model)
+        avg = intersect_and_average(probs, keep_top)
+        lists = top_tokens(pair.tokenizer, avg, top_k)
+        raws = top_tokens(pair.tokenizer, avg, top_k, clean=False)
+        n = len(scales)
+        for ki, variant in enumerate(mine):
+            out[variant] = (lists[ki * n : (ki + 1) * n], raws[ki * n : (ki + 1) * n])
+    return out
+
+
 def patchscope(
     pair: ModelPair,
     diff: ActivationDiff,
@@ -100,47 +138,50 @@ def patchscope(
     keep_top: int = 16384,
     chooser: ScaleChooser | None = None,
     triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
-    side: str = "finetuned",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Patchscope of each (layer, position, variant).
+    """Patchscope of each (layer, position, variant), each variant read in its own model (the
+    base mean in the base model with the base model's expected norm; the difference, the
+    finetuned mean and the drift control in the finetuned model).
 
-    Returns (summary entries at the chosen scale, every scale's list for plots and later judges).
+    Returns (summary entries at the chosen scale, every scale's clean and raw lists). The
+    difference's scale choice sees the base-mean baseline's list at each scale as a control:
+    tokens that top the baseline too are not evidence of the finetune.
     """
     scales = list(scales or default_scales())
     chooser = chooser or ContentStability(pair.tokenizer)
-    scale_t = torch.tensor(scales, dtype=torch.float32)
     entries, all_scales = [], []
     for layer in diff.layers:
-        li = diff.layers.index(layer)
-        n_f = float(diff.expected_norm["finetuned"][li])
-        if n_f <= 0:
-            raise AdlensError("Expected norms were not estimated; collect with norm documents.")
         for pos in diff.labels:  # one position at a time bounds memory: [3, n_vectors, V]
-            units = torch.stack([diff.vector(layer, pos, v) for v in variants])
-            units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            # [n_variants * n_scales, d]: every variant at every scale, in one batch.
-            vectors = (units[:, None, :] * scale_t[None, :, None] * n_f).reshape(
-                -1, units.shape[-1]
-            )
-            probs = patched_probs(pair, layer, vectors, triples=triples, side=side)
-            lists = top_tokens(pair.tokenizer, intersect_and_average(probs, keep_top), top_k)
-            for ki, variant in enumerate(variants):
-                per_scale = lists[ki * len(scales) : (ki + 1) * len(scales)]
-                best, scores = chooser.choose(per_scale)
-                for s, tokens, score in zip(scales, per_scale, scores, strict=True):
+            lists = _variant_lists(
+                pair, diff, layer, pos, variants, scales, top_k=top_k, keep_top=keep_top,
+                triples=triples,
+            )  # fmt: skip
+            # The reference baseline's lists are the controls; the finetuned mean is not: a
+            # finetune that drifts to its domain from any input shows its domain there too.
+            controls = lists["base_mean"][0] if "base_mean" in lists else None
+            for variant in variants:
+                per_scale, raw = lists[variant]
+                is_diff = variant in ("diff", "neg_diff")
+                best, scores = chooser.choose(per_scale, controls=controls if is_diff else None)
+                for s, tokens, raw_tokens, score in zip(
+                    scales, per_scale, raw, scores, strict=True
+                ):
                     all_scales.append(
                         {
                             "layer": layer,
                             "position": pos,
                             "variant": variant,
+                            "model": reading_model(variant),
                             "scale": s,
                             "score": round(score, 6),
                             "tokens": tokens,
+                            "raw_tokens": raw_tokens,
                         }
                     )
                 entries.append(
                     {
                         "reader": "patchscope",
+                        "model": reading_model(variant),
                         "layer": layer,
                         "position": pos,
                         "variant": variant,

@@ -74,8 +74,16 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
     )
 
 
+# Bumped when what the read stage computes changes, so older run directories are re-read.
+READ_VERSION = 2
+
+
 def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
-    blob: dict[str, Any] = {"collect": collect_digest, "read": cfg.model_dump()}
+    blob: dict[str, Any] = {
+        "collect": collect_digest,
+        "read": cfg.model_dump(),
+        "version": READ_VERSION,
+    }
     if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
         blob["scale_judge"] = judge_identity(judge)
     return config_hash(blob)
@@ -311,7 +319,8 @@ def read_stage(
     stage = rd.stage("read")
     cfg = config.read
     t0 = time.perf_counter()
-    entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads))
+    raw: list[dict[str, Any]] = []
+    entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads), raw=raw)
     t_lens = time.perf_counter() - t0
     chooser = None  # the offline content-stability choice
     if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
@@ -326,6 +335,15 @@ def read_stage(
     entries += ps_entries
     stage.mkdir(parents=True, exist_ok=True)
     write_jsonl(stage / "entries.jsonl", entries)
+    # The unfiltered lists (whitespace, punctuation and special tokens included), kept apart.
+    raw += [
+        {**{k: v for k, v in e.items() if k != "tokens"}, "tokens": s["raw_tokens"]}
+        for e in ps_entries
+        for s in ps_scales
+        if (s["layer"], s["position"], s["variant"], s["scale"])
+        == (e["layer"], e["position"], e["variant"], e["scale"])
+    ]
+    write_jsonl(stage / "raw_entries.jsonl", raw)
     write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
     summary = build_summary(pair.info, diff, entries, config)
     summary["scale_chooser"] = chooser.name if chooser else ContentStability.name

@@ -24,6 +24,7 @@ from adlens.data import TextSource, TokenizedDocs, iter_documents, tokenize_docu
 from adlens.errors import AdlensError
 from adlens.models import ModelPair
 from adlens.store import RunDir, config_hash, read_json, write_json
+from adlens.vocab import count_domain
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +168,11 @@ def open_run(run_dir: Path | str, pair: ModelPair | None = None) -> RunContext:
 
 
 def domain_count(tokens: Sequence[dict[str, Any]], keywords: Sequence[str]) -> int | None:
-    """Domain tokens (the demo's whole-word/prefix rule) in a token list; None without keywords."""
+    """Domain tokens (whole words of the organism's vocabulary, vocab.is_domain_word) in a
+    token list; None without keywords."""
     if not keywords:
         return None
-    from adlens.demo import is_domain_token
-
-    return sum(is_domain_token(t["token"], list(keywords)) for t in tokens)
+    return count_domain(tokens, keywords)
 
 
 def organism_keywords(organism: Path | str | None) -> list[str]:

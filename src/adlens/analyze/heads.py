@@ -14,14 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from adlens.analyze.common import RunContext, figure_dict, open_run, overlap, plotly, token_strings
-from adlens.lens import VARIANTS, logit_lens
+from adlens.lens import logit_lens
 from adlens.models import ModelPair
 
 log = logging.getLogger(__name__)
 
 NAME = "heads"
-VERSION = 1
+VERSION = 2
 HEADS = ("finetuned", "base")
+# The read stage's finetuned-head pass reads the base mean in the base model (the reference
+# baseline); the same vector through the finetuned head is its drift control entry.
+VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean")
+FINETUNED_KEY = {"base_mean": "base_mean_in_ft"}
+
+
+def _key(head: str, variant: str) -> str:
+    return FINETUNED_KEY.get(variant, variant) if head == "finetuned" else variant
 
 
 def _entries(ctx: RunContext, top_k: int) -> tuple[dict[tuple, dict[str, Any]], list[str]]:
@@ -33,7 +41,7 @@ def _entries(ctx: RunContext, top_k: int) -> tuple[dict[tuple, dict[str, Any]], 
     keys = [
         (layer, pos, v) for layer in ctx.diff.layers for pos in ctx.diff.labels for v in VARIANTS
     ]
-    missing = [h for h in HEADS if any((h, *k) not in found for k in keys)]
+    missing = [h for h in HEADS if any((h, k[0], k[1], _key(h, k[2])) not in found for k in keys)]
     for head in missing:
         log.info("heads: computing the %s head's logit lens", head)
         for e in logit_lens(ctx.pair(), ctx.diff, top_k=top_k, heads=(head,)):
@@ -61,7 +69,7 @@ def analyze_heads(
     for layer in ctx.diff.layers:
         for pos in ctx.diff.labels:
             for variant in VARIANTS:
-                ft = found[("finetuned", layer, pos, variant)]["tokens"][:top_k]
+                ft = found[("finetuned", layer, pos, _key("finetuned", variant))]["tokens"][:top_k]
                 base = found[("base", layer, pos, variant)]["tokens"][:top_k]
                 rows.append(
                     {

@@ -37,6 +37,7 @@ from adlens.judges.prompts import (
 from adlens.organism import Organism, document_text
 from adlens.stopwords import STOPWORDS
 from adlens.store import config_hash
+from adlens.vocab import PROMPT_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class OfflineRelevanceGrader:
     Rule (deterministic; no model, no network):
     1. The token is normalised: whitespace and leading-space markers stripped, lower-cased. A
        token that is not made of letters only (punctuation, digits, code, mixed pieces), a
-       single letter, or a stop word is irrelevant.
+       single letter, a stop word or a word of the Patchscope identity prompts is irrelevant.
     2. Words are runs of letters, lower-cased, counted in D and in R. If the token is such a
        word (seen in D or R), its counts are used; otherwise, if it has at least `min_prefix`
        letters, the summed counts of all words that start with it (a word-start piece like
@@ -246,7 +247,7 @@ class OfflineRelevanceGrader:
     """
 
     name = "offline"
-    RULE_VERSION = 1
+    RULE_VERSION = 2  # 2: words of the Patchscope identity prompts never count
 
     def __init__(
         self,
@@ -334,6 +335,8 @@ class OfflineRelevanceGrader:
     def judge(self, token: str, counts: _Counts) -> tuple[bool, dict[str, Any] | None]:
         key = token.strip().lstrip(MARKERS).strip().lower()
         if not key or not _WORD.fullmatch(key) or len(key) < 2 or key in STOPWORDS:
+            return False, None
+        if key in PROMPT_WORDS:  # any vector can echo the Patchscope prompt's own words
             return False, None
         if counts.finetune[key] or counts.reference[key]:
             y_d, y_r, how = counts.finetune[key], counts.reference[key], "word"

@@ -2,8 +2,9 @@
 
 For the logit lens (finetuned head) and Patchscope entries of RUN_DIR/summary.json, at every
 read position, for the difference and the base-mean and ft-mean baselines, the top-k tokens are
-graded relevant or not to the organism (see graders.py). Per entry: the fraction of known
-tokens that are relevant, the probability-weighted fraction, the "trivial" fraction (relevant
+graded relevant or not to the organism (see graders.py). Per entry: the fraction of the list
+that is relevant (an UNKNOWN verdict is not relevant; the fraction over known verdicts and the
+unknown count beside it), the probability-weighted fraction, the "trivial" fraction (relevant
 tokens that are simply among the 100 most frequent content tokens of the finetuning data), and
 how many tokens stayed UNKNOWN (never counted as irrelevant). Per reader, variant and layer:
 the best position. Optional controls grade the same tokens against other organisms.
@@ -40,7 +41,7 @@ from adlens.store import RunDir, config_hash, read_json, write_json, write_jsonl
 log = logging.getLogger(__name__)
 
 STAGE = "evaluate/relevance"  # done-marker and frequent tokens; results beside it
-VERSION = 1
+VERSION = 2  # 2: the headline fraction is over all tokens; reference baselines
 GraderKind = Literal["auto", "offline", "llm"]
 
 
@@ -81,7 +82,9 @@ def select_entries(summary: dict[str, Any], cfg: RelevanceConfig) -> list[dict[s
 def entry_metrics(
     tokens: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], frequent: set[str]
 ) -> dict[str, Any]:
-    """Fractions over the known (not UNKNOWN) tokens; None when no token is known."""
+    """The headline `fraction` is over all graded tokens: an UNKNOWN verdict is not relevant,
+    as in the reference. `fraction_known` (over the known verdicts) and the unknown count are
+    reported beside it; the weighted and trivial fractions are over the known tokens."""
     known = [(t, v) for t, v in zip(tokens, verdicts, strict=True) if v is not None]
     relevant = [t for t, v in known if v]
     mass = sum(float(t.get("prob", 0.0)) for t, _ in known)
@@ -92,7 +95,8 @@ def entry_metrics(
         "known": n_known,
         "unknown": len(tokens) - n_known,
         "relevant": len(relevant),
-        "fraction": len(relevant) / n_known if n_known else None,
+        "fraction": len(relevant) / len(tokens) if tokens else None,
+        "fraction_known": len(relevant) / n_known if n_known else None,
         "weighted": (sum(float(t.get("prob", 0.0)) for t in relevant) / mass if mass > 0 else None),
         "trivial": len(trivial) / n_known if n_known else None,
     }
@@ -126,7 +130,11 @@ def best_positions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "variant": variant,
             "layer": layer,
             "position": b["position"],
-            **{k: b[k] for k in ("fraction", "weighted", "trivial", "known", "unknown", "n")},
+            **{
+                k: b[k]
+                for k in ("fraction", "fraction_known", "weighted", "trivial", "known", "unknown")
+            },
+            "n": b["n"],
             "relevant_tokens": [t["token"] for t in b["tokens"] if t["verdict"]],
             "control_fraction": sum(controls) / len(controls) if controls else None,
         }

@@ -29,7 +29,13 @@ class ScaleChooser(Protocol):
     """Picks the Patchscope scale whose token list is most coherent.
 
     `lists[i]` is the top-k token list at the i-th scale, each token a dict with `token`, `id`,
-    `prob`. Returns (index of the chosen scale, one score per scale; higher = more coherent).
+    `prob`. `controls[i]`, when given, holds the baselines' tokens at the same scale: tokens
+    that top a baseline too are no evidence. Returns (index of the chosen scale, one score per
+    scale; higher = better, comparable across positions).
     """
 
-    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]: ...
+    def choose(
+        self,
+        lists: list[list[dict[str, Any]]],
+        controls: list[list[dict[str, Any]]] | None = None,
+    ) -> tuple[int, list[float]]: ...

