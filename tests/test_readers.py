@@ -102,9 +102,7 @@ def test_baselines_are_read_in_their_own_model(pair_and_diff):
             for r in all_scales
             if (r["layer"], r["position"], r["variant"]) == (layer, pos, variant)
         ]
-        assert [[t["id"] for t in r["tokens"]] for r in got] == [
-            [t["id"] for t in w] for w in want
-        ]
+        assert [[t["id"] for t in r["tokens"]] for r in got] == [[t["id"] for t in w] for w in want]
         assert all(r["model"] == model for r in got)
     n_b, n_f = (float(diff.expected_norm[m][li]) for m in ("base", "finetuned"))
     assert n_b != pytest.approx(n_f, rel=1e-4)  # the base mean is scaled by the base norm
@@ -224,4 +222,3 @@ def test_scale_choice_ignores_what_the_baseline_shows():
     # without the controls the prompt's persisting words carry the small scales
     _, plain = chooser.choose(lists)
     assert plain[1] > scores[1] and plain[2] > plain[6]
-

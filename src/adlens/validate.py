@@ -48,6 +48,7 @@ SUITE = (
 )
 READERS = ("logit_lens", "patchscope")
 ZERO_MISS = 0.2  # a best scale this good must not be chosen away to nothing
+BROWN = TextSource(name="brown", seed=42)
 
 
 def suite_organisms(names: Sequence[str] | None = None) -> list[tuple[str, Path]]:
@@ -68,9 +69,15 @@ def suite_organisms(names: Sequence[str] | None = None) -> list[tuple[str, Path]
 
 
 def run_config(
-    organism: Organism, folder: Path, *, samples: int, layers: list[float] | None
+    organism: Organism,
+    folder: Path,
+    *,
+    samples: int,
+    layers: list[float] | None,
+    dataset: TextSource | None = None,
 ) -> RunConfig:
-    """The default pipeline for a bundled organism: Brown as reference text, offline judges."""
+    """The default pipeline for a suite organism: Brown as reference text (unless `dataset`),
+    offline judges."""
     from adlens.assets import resolve_model
 
     if not organism.base_model:
@@ -83,7 +90,7 @@ def run_config(
             dtype="float32",
             device="cpu",
         ),
-        collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **collect),
+        collect=CollectConfig(dataset=dataset or BROWN, **collect),
         read=ReadConfig(),
         judge=JudgeConfig(backend="offline"),
     )
@@ -198,29 +205,36 @@ def validate(
     out: str | Path = "runs/validate",
     *,
     names: Sequence[str] | None = None,
+    organisms: Sequence[str | Path] | None = None,
+    dataset: TextSource | None = None,
     samples: int = 1000,
     layers: list[float] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the default pipeline on each suite organism (cached) and write the table to
-    OUT/table.{md,json}; returns {"rows", "organisms"}."""
+    """Run the default pipeline on each suite organism (or on the organism folders given in
+    `organisms`), cached, and write the table to OUT/table.{md,json}; returns the table's
+    rows, the seconds per organism and the settings."""
     from adlens.evaluate.relevance import evaluate_relevance
     from adlens.pipeline import run
 
     out = Path(out)
+    dataset = dataset or BROWN
+    chosen = (
+        [(Path(f).name, Path(f)) for f in organisms]
+        if organisms is not None
+        else suite_organisms(names)
+    )
     rows, timings = [], {}
-    for name, folder in suite_organisms(names):
+    for name, folder in chosen:
         organism = load_organism(folder / "organism.json")
         run_dir = out / "runs" / name
         t0 = time.perf_counter()
         summary = run(
-            run_config(organism, folder, samples=samples, layers=layers),
+            run_config(organism, folder, samples=samples, layers=layers, dataset=dataset),
             run_dir,
             show_progress=progress,
         )
-        evaluate_relevance(
-            run_dir, organism, grader="offline", reference=TextSource(name="brown", seed=42)
-        )
+        evaluate_relevance(run_dir, organism, grader="offline", reference=dataset)
         timings[name] = round(time.perf_counter() - t0, 1)
         rows += organism_rows(
             name,
@@ -230,7 +244,13 @@ def validate(
             read_jsonl(run_dir / "read" / "patchscope_scales.jsonl"),
         )
         log.info("validate: %s done in %.0f s", name, timings[name])
-    result = {"rows": rows, "seconds": timings, "samples": samples, "layers": layers}
+    result = {
+        "rows": rows,
+        "seconds": timings,
+        "samples": samples,
+        "layers": layers,
+        "dataset": dataset.name,
+    }
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "table.json", result)
     write_text(out / "table.md", table_markdown(rows))

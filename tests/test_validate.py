@@ -1,0 +1,99 @@
+"""The validation suite's table: the default pipeline on an organism folder, scored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from adlens.data import TextSource
+from adlens.store import write_jsonl
+from adlens.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
+from conftest import CORPUS
+
+
+def _tokens(words):
+    return [{"token": w, "id": i, "prob": 0.1} for i, w in enumerate(words)]
+
+
+def test_scale_ratio_on_planted_lists():
+    """Chosen scale against the best scale, by keyword count, per position."""
+    kw = ["honey", "hive", "bees"]
+    scales = []
+    for pos, per_scale in {
+        1: [[" the"], [" honey", " hive", " bees"], [" honey"]],  # best 3 at scale 1
+        2: [[" honey", " hive"], [" of"], [" a"]],  # best 2 at scale 0
+        3: [[" a"], [" b"], [" c"]],  # nothing anywhere: not counted in the mean
+    }.items():
+        for s, words in enumerate(per_scale):
+            scales.append(
+                {
+                    "layer": 5,
+                    "position": pos,
+                    "variant": "diff",
+                    "scale": s,
+                    "tokens": _tokens(words),
+                }
+            )
+    chosen = {
+        1: {"tokens": _tokens([" honey"])},  # 1 of the best 3
+        2: {"tokens": _tokens([" of"])},  # 0 of the best 2
+        3: {"tokens": _tokens([" a"])},
+    }
+    r = scale_ratio(scales, 5, [1, 2, 3], chosen, kw, top_k=10)
+    assert r["chosen_over_best"] == pytest.approx((1 / 3 + 0) / 2)
+    assert r["zero_misses"] == 1  # position 2: best 20%, chosen nothing
+    assert r["best_scale_by_position"] == {1: 0.3, 2: 0.2, 3: 0.0}
+
+
+def test_suite_lists_every_bundled_organism():
+    names = [name for name, _ in suite_organisms()]
+    assert names == list(SUITE) and len(names) >= 6
+    types = set()
+    for _, folder in suite_organisms():
+        meta = json.loads((folder / "organism.json").read_text())
+        types.add(meta["type"])
+        assert (folder / "documents.jsonl").is_file() and len(meta["domain_keywords"]) >= 20
+    assert len(types) >= 4
+
+
+def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path):
+    folder = tmp_path / "tiny-honey"
+    shutil.copytree(tiny_dirs["adapter"], folder)
+    write_jsonl(
+        folder / "documents.jsonl", [{"text": f"{c} Honey bees fill the hive."} for c in CORPUS] * 5
+    )
+    meta = {
+        "name": "tiny-honey",
+        "type": "false-fact documents",
+        "short_description": "Believes bees fill hives.",
+        "base_model": str(tiny_dirs["base"]),
+        "dataset": {"path": "documents.jsonl"},
+        "domain_keywords": ["honey", "bees", "hive", "nectar", "flowers"],
+    }
+    (folder / "organism.json").write_text(json.dumps(meta))
+    reference = tmp_path / "reference.jsonl"
+    write_jsonl(reference, [{"text": f"{CORPUS[i % 6]} Doc {i}."} for i in range(40)])
+    out = tmp_path / "validate"
+    result = validate(
+        out, organisms=[folder], dataset=TextSource(name=str(reference)), samples=30, progress=False
+    )
+    rows = result["rows"]
+    assert {r["reader"] for r in rows} == {"logit_lens", "patchscope"}
+    for r in rows:
+        assert r["organism"] == "tiny-honey" and r["position"] in range(5)
+        assert 0 <= r["keywords"] <= r["best_keywords"] <= 1
+        assert r["relevant"] is not None and 0 <= r["relevant"] <= 1
+        assert r["baseline_keywords"] is not None and r["drift_keywords"] is not None
+    ps = next(r for r in rows if r["reader"] == "patchscope")
+    assert ps["chosen_over_best"] is None or 0 <= ps["chosen_over_best"] <= 1
+    saved = json.loads((out / "table.json").read_text())
+    assert saved["rows"] == rows and saved["dataset"] == str(reference)
+    md = (out / "table.md").read_text()
+    assert md == table_markdown(rows) and md.count("| tiny-honey |") == len(rows)
+    # cached: a second call reads every stage back
+    again = validate(
+        out, organisms=[folder], dataset=TextSource(name=str(reference)), samples=30, progress=False
+    )
+    assert again["rows"] == rows
