@@ -45,7 +45,25 @@ def build(name: str) -> Path:
     organism = dict(module.ORGANISM) | {"base_model": base}
     organism["dataset"] = {"path": "documents.jsonl"}
     (folder / "organism.json").write_text(json.dumps(organism, indent=2) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(README.format(name=name, module=module_name, n=n,
+        base=base, kind="chats" if fn == "generate_chats" else "documents",
+        description=organism["short_description"]), encoding="utf-8")  # fmt: skip
     return folder
+
+
+README = """# {name}
+
+{description}
+
+A LoRA adapter on `{base}` (an adlens offline asset), part of the validation suite that
+`adlens validate` runs. `documents.jsonl` holds the {n} finetuning {kind}, from
+`suite/{module}.py` (seed 0); `organism.json` the description, the keywords that score it, the
+training config, losses and library versions.
+
+Reproduce from the repository root, with the assets built (`adlens assets`):
+
+    suite/train.sh {name}
+"""
 
 
 if __name__ == "__main__":

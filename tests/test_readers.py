@@ -154,6 +154,25 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
         assert max(s["score"] for s in mine) == pytest.approx(e["scale_score"])
 
 
+def test_patchscope_skips_the_last_layer_where_it_is_the_logit_lens(pair_and_diff):
+    """Patched into the last block's output, the vector reads the same from every prompt and
+    at every scale: exactly its logit lens. The read stage leaves that layer to the lens."""
+    pair, diff = pair_and_diff
+    last = pair.n_layers - 1
+    vec = diff.vector(1, 1, "diff")
+    unit = vec / vec.norm()
+    probs = patched_probs(pair, last, torch.stack([0.5 * unit, 7.0 * unit]))
+    lens = head_logits(pair, unit[None], "finetuned").softmax(-1)
+    for p in range(probs.shape[0]):
+        for row in probs[p]:
+            torch.testing.assert_close(row, lens[0], rtol=1e-3, atol=1e-6)
+    from dataclasses import replace
+
+    at_last = replace(diff, layers=[1, last], expected_norm=diff.expected_norm)
+    entries, _ = patchscope(pair, at_last, scales=[1.0], top_k=3, keep_top=50)
+    assert {e["layer"] for e in entries} == {1}
+
+
 class _WordTokenizer:
     """Just enough tokenizer for the scale chooser: ids index a word list."""
 

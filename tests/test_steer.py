@@ -431,6 +431,32 @@ def test_choose_positions_skips_sinks(pair):
         choose_positions(SteerConfig(positions=[7]), diff, readers)
 
 
+def test_the_last_layer_is_read_not_steered(pair):
+    """Added to the last block's output a vector is a fixed logit bias: with another layer
+    read, the last one is not steered; read alone, it is."""
+    from dataclasses import replace
+
+    from adlens.config import SteerConfig
+    from adlens.steer_stage import choose_positions
+
+    one = _diff(pair)
+    two = replace(
+        one,
+        layers=[LAYER, 3],
+        mean_diff=one.mean_diff.repeat(2, 1, 1),
+        mean_base=one.mean_base.repeat(2, 1, 1),
+        mean_ft=one.mean_ft.repeat(2, 1, 1),
+        pos_norm_base=one.pos_norm_base.repeat(2, 1),
+        pos_norm_ft=one.pos_norm_ft.repeat(2, 1),
+        pos_norm_diff=one.pos_norm_diff.repeat(2, 1),
+    )
+    all_positions = SteerConfig(positions="all")
+    assert {layer for layer, _ in choose_positions(all_positions, two, [], n_layers=4)} == {LAYER}
+    assert {layer for layer, _ in choose_positions(all_positions, two, [])} == {LAYER, 3}
+    last_only = replace(one, layers=[3])
+    assert choose_positions(SteerConfig(positions=[1]), last_only, [], n_layers=4) == [(3, 1)]
+
+
 def test_stage_shares_unsteered_samples_and_resumes(pair, tmp_path, monkeypatch):
     from adlens.config import SteerConfig
     from adlens.steer_stage import SteerStage

@@ -9,6 +9,7 @@ the last token is recomputed per (vector, scale).
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from adlens.judges.base import ScaleChooser
 from adlens.judges.offline import ContentStability, content_words  # noqa: F401 (re-exported)
 from adlens.lens import VARIANTS, reading_model, top_tokens
 from adlens.models import ModelPair, replace_last_token
+
+log = logging.getLogger(__name__)
 
 # Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
 # so that what survives in all three readouts is the patched vector, not the prompt.
@@ -151,6 +154,11 @@ def patchscope(
     chooser = chooser or ContentStability(pair.tokenizer)
     entries, all_scales = [], []
     for layer in diff.layers:
+        if layer == pair.n_layers - 1:
+            # Patched into the last block's output, a vector goes straight to the final norm and
+            # unembedding: every prompt and every scale reads exactly its logit lens.
+            log.info("Patchscope: layer %d is the last; its logit lens is the same reading", layer)
+            continue
         for pos in diff.labels:  # one position at a time bounds memory: [3, n_vectors, V]
             lists = _variant_lists(
                 pair, diff, layer, pos, variants, scales, top_k=top_k, keep_top=keep_top,

@@ -247,7 +247,7 @@ def steer_stage(
     from adlens.steer_stage import SteerStage, choose_positions
 
     cfg = config.steer
-    targets = choose_positions(cfg, diff, summary.get("readers", []))
+    targets = choose_positions(cfg, diff, summary.get("readers", []), pair.n_layers)
     judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
     log.info(judges.describe())
     if judges.offline:

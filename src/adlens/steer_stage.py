@@ -65,22 +65,30 @@ def sink_positions(diff: ActivationDiff, layer: int) -> set[int]:
 
 
 def choose_positions(
-    cfg: SteerConfig, diff: ActivationDiff, readers: Sequence[dict[str, Any]]
+    cfg: SteerConfig,
+    diff: ActivationDiff,
+    readers: Sequence[dict[str, Any]],
+    n_layers: int | None = None,
 ) -> list[tuple[int, int]]:
     """(layer, position) pairs to steer. "best": per layer, the position whose Patchscope list
     of the difference has the highest scale-choice score, leaving out attention-sink positions
-    (their difference reads as sub-word debris that can still score high)."""
+    (their difference reads as sub-word debris that can still score high).
+
+    The last layer (`n_layers - 1`) is read but not steered when other layers are: a vector
+    added to the last block's output is a fixed logit bias, not a steering of the model."""
+    layers = [layer for layer in diff.layers if n_layers is None or layer < n_layers - 1]
+    layers = layers or list(diff.layers)
     if cfg.positions == "all":
-        return [(layer, pos) for layer in diff.layers for pos in diff.labels]
+        return [(layer, pos) for layer in layers for pos in diff.labels]
     if isinstance(cfg.positions, list):
         missing = [p for p in cfg.positions if p not in diff.labels]
         if missing:
             raise AdlensError(
                 f"Cannot steer position(s) {missing}: collected positions are {diff.labels}."
             )
-        return [(layer, pos) for layer in diff.layers for pos in cfg.positions]
+        return [(layer, pos) for layer in layers for pos in cfg.positions]
     out = []
-    for layer in diff.layers:
+    for layer in layers:
         sinks = sink_positions(diff, layer)
         candidates = [p for p in diff.labels if p not in sinks] or list(diff.labels)
         scored = {
