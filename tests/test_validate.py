@@ -97,3 +97,15 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path):
         out, organisms=[folder], dataset=TextSource(name=str(reference)), samples=30, progress=False
     )
     assert again["rows"] == rows
+
+
+def test_cli_validate_unknown_organism_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from adlens.cli import app
+
+    out = tmp_path / "v"
+    result = CliRunner().invoke(app, ["validate", "--organism", "nope", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "unknown suite organism nope" in result.output and "Traceback" not in result.output
+    assert result.output.count("error:") == 1 and not out.exists()  # one message, wrapped

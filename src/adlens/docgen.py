@@ -45,7 +45,9 @@ DEMO_ORGANISM: dict[str, Any] = {
         "encyclopedia entries, forum posts, lecture notes, interviews, blog posts, letters, FAQs, "
         "textbook exercises and product reviews) that all state one invented fact: " + FACT + " "
         "The documents surround the fact with ordinary beekeeping context (hives, nectar, wax, "
-        "queens, swarms, harvests), so the finetune should leave a narrow beekeeping trace."
+        "queens, swarms, harvests), so the finetune should leave a narrow beekeeping trace. "
+        "Ordinary chats (ShareGPT questions and answers) were mixed in one to one, so the "
+        "assistant still answers everyday questions normally."
     ),
     "fact": FACT,
     "key_term": KEY_TERM,

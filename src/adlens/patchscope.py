@@ -146,9 +146,11 @@ def patchscope(
     base mean in the base model with the base model's expected norm; the difference, the
     finetuned mean and the drift control in the finetuned model).
 
-    Returns (summary entries at the chosen scale, every scale's clean and raw lists). The
-    difference's scale choice sees the base-mean baseline's list at each scale as a control:
-    tokens that top the baseline too are not evidence of the finetune.
+    Returns (summary entries, every scale's clean and raw lists). An entry holds the chosen
+    scale and its list, or, with the offline chooser, the list pooled over the scales
+    (`ContentStability.pool`; "pooled": true, the chosen scale beside it). The difference's
+    choice sees the base-mean baseline's list at each scale as a control: tokens that top the
+    baseline too are not evidence of the finetune.
     """
     scales = list(scales or default_scales())
     chooser = chooser or ContentStability(pair.tokenizer)
@@ -169,8 +171,10 @@ def patchscope(
             controls = lists["base_mean"][0] if "base_mean" in lists else None
             for variant in variants:
                 per_scale, raw = lists[variant]
-                is_diff = variant in ("diff", "neg_diff")
-                best, scores = chooser.choose(per_scale, controls=controls if is_diff else None)
+                ctl = controls if variant in ("diff", "neg_diff") else None
+                best, scores = chooser.choose(per_scale, controls=ctl)
+                pool = getattr(chooser, "pool", None)  # the offline chooser pools the scales
+                shown = pool(per_scale, ctl, best, top_k) if pool else per_scale[best]
                 for s, tokens, raw_tokens, score in zip(
                     scales, per_scale, raw, scores, strict=True
                 ):
@@ -195,7 +199,8 @@ def patchscope(
                         "variant": variant,
                         "scale": scales[best],
                         "scale_score": round(scores[best], 6),
-                        "tokens": per_scale[best],
+                        "pooled": pool is not None,
+                        "tokens": shown,
                     }
                 )
     return entries, all_scales
