@@ -107,7 +107,11 @@ Samples = Annotated[int | None, typer.Option(help="Number of documents (default 
 Positions = Annotated[int | None, typer.Option(help="Read positions 0..k-1 (default 5).")]
 Layers = Annotated[
     str | None,
-    typer.Option(help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices."),
+    typer.Option(
+        help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices. Default "
+        "0.5,1.0: the reference's middle layer and the last (read by the logit lens only, "
+        "never steered); 0.5 alone is the reference."
+    ),
 ]
 Preset = Annotated[
     str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")

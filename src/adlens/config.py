@@ -24,13 +24,18 @@ class ModelsConfig(BaseModel):
     trust_remote_code: bool = False
 
 
+DEFAULT_LAYERS = (0.5, 1.0)
+
+
 class CollectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset: TextSource = Field(default_factory=default_source)
     samples: int = Field(10_000, ge=1)
     positions: int = Field(5, ge=1)
-    layers: list[float | int] = Field(default_factory=lambda: [0.5])
+    # The reference's middle layer, and the last layer, whose logit lens is the finetune's
+    # average change to the next-token prediction (see README: the validation suite).
+    layers: list[float | int] = Field(default_factory=lambda: list(DEFAULT_LAYERS))
     batch_size: int = Field(256, ge=1)
     norm_docs: int = Field(256, ge=1)  # documents for the expected-norm estimate
     norm_tokens: int = Field(64, ge=6)
@@ -142,12 +147,13 @@ class RunConfig(BaseModel):
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The reference study's defaults (PROTOCOL.md).
-    "paper": {"samples": 10_000, "positions": 5, "layers": [0.5]},
+    # The reference study's defaults (PROTOCOL.md), plus the last layer (--layers 0.5 for the
+    # reference's single layer).
+    "paper": {"samples": 10_000, "positions": 5, "layers": list(DEFAULT_LAYERS)},
     # Small and quick, for the offline demo on two CPU cores.
-    "demo": {"samples": 2_000, "positions": 5, "layers": [0.5], "norm_docs": 128},
+    "demo": {"samples": 2_000, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 128},
     # A first look in seconds on any hardware.
-    "fast": {"samples": 500, "positions": 5, "layers": [0.5], "norm_docs": 64},
+    "fast": {"samples": 500, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 64},
 }
 
 

@@ -41,6 +41,8 @@ def reader_section(data: RunData, k: int) -> str:
                 if e is None:
                     continue
                 scale = f" (scale {e['scale']:g})" if "scale" in e else ""
+                if e.get("pooled"):
+                    scale = " (the words most scales agree on)"
                 lines.append(f"  {READER_NAMES[reader]}{scale}: {format_tokens(e['tokens'], k)}")
         lines.append("")
     return "\n".join(lines).rstrip()

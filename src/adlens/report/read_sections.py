@@ -191,6 +191,7 @@ def tokens_context(
                         continue
                     cells[variant] = {
                         "scale": e.get("scale"),
+                        "pooled": bool(e.get("pooled")),
                         "score": e.get("scale_score"),
                         "chips": token_chips(
                             e.get("tokens") or [], verdicts.get((reader, layer, pos, variant))
