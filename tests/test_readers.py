@@ -214,13 +214,33 @@ def test_content_stability_prefers_stable_content_words():
     assert best in (2, 3)
     assert scores[5] == 0.0 and scores[4] < scores[1]
     assert content_words(chooser.tokenizer, lists[5]) == set()
+    # the identity prompts' own words are never evidence
+    assert content_words(None, [{"id": 1, "token": " London"}, {"id": 2, "token": " honey"}]) == {2}
+
+
+def test_pooled_list_votes_over_the_scales():
+    """The pooled list holds the content words most scales agree on, without the baseline's
+    words, with their best probability; it is filled from the chosen scale when short."""
+    words = [" honey", " hives", " bees", " river", " tattoo", " the", "ing"]
+    chooser = ContentStability(_WordTokenizer(words), window=1)
+
+    def lst(ids, p=0.1):
+        return [{"id": i, "prob": p, "token": words[i]} for i in ids]
+
+    lists = [lst([3, 0, 5]), lst([0, 1, 3], 0.3), lst([1, 0, 4, 6]), lst([2, 6])]
+    controls = [lst([3])] * 4  # " river" is the baseline's
+    best, _ = chooser.choose(lists, controls)
+    pooled = chooser.pool(lists, controls, best, top_k=5)
+    ids = [t["id"] for t in pooled]
+    assert ids[:2] == [0, 1] and 3 not in ids[:4] and set(ids[:4]) == {0, 1, 2, 4}
+    assert pooled[0]["prob"] == 0.3 and pooled[0]["votes"] > pooled[1]["votes"]
+    assert len(pooled) == 5 and "votes" not in pooled[4]  # filled from the chosen scale
 
 
 def test_scale_choice_ignores_what_the_baseline_shows():
-    """A word the identity prompt makes at every scale (in the baseline's lists too) is no
-    evidence: the chooser picks the band where the planted concept persists, not the scales
+    """A word the prompt makes at every scale (in the baseline's lists too) is no evidence: the chooser picks the band where the planted concept persists, not the scales
     where the prompt's word ranks highest."""
-    words = [" honey", " hives", " bees", " nectar", " table", " London", " reluctantly", " I"]
+    words = [" honey", " hives", " bees", " nectar", " river", " morning", " reluctantly", " I"]
     chooser = ContentStability(_WordTokenizer(words), window=2)
 
     def lst(ids):

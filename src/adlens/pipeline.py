@@ -75,7 +75,7 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
 
 
 # Bumped when what the read stage computes changes, so older run directories are re-read.
-READ_VERSION = 4
+READ_VERSION = 5
 
 
 def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:

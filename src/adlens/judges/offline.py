@@ -22,6 +22,7 @@ import torch
 
 from adlens.errors import AdlensError
 from adlens.stopwords import STOPWORDS
+from adlens.vocab import PROMPT_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def content_words(tokenizer: Any, tokens: list[dict[str, Any]]) -> set[int]:
-    """Ids of the tokens that are whole content words: word-initial, alphabetic, 3+ letters and
-    not a function word. Punctuation, sub-word fragments and stop words name no topic.
+    """Ids of the tokens that are whole content words: word-initial, alphabetic, 3+ letters,
+    not a function word and not a word of the Patchscope identity prompts (which any patched
+    vector can echo). Punctuation, sub-word fragments and stop words name no topic.
 
     Without a tokenizer, a token is word-initial when its text starts with a space."""
     if tokenizer is not None:
@@ -41,7 +43,8 @@ def content_words(tokenizer: Any, tokens: list[dict[str, Any]]) -> set[int]:
     for t, raw in zip(tokens, raws, strict=True):
         word = t["token"].strip()
         initial = t["token"].startswith(" ") or str(raw)[:1] in ("Ġ", "▁")
-        if initial and word.isalpha() and len(word) >= 3 and word.lower() not in STOPWORDS:
+        common = word.lower() in STOPWORDS or word.lower() in PROMPT_WORDS
+        if initial and word.isalpha() and len(word) >= 3 and not common:
             out.add(t["id"])
     return out
 
