@@ -50,7 +50,11 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["layers"] == [14]  # floor(0.5 * 29)
+    assert summary["layers"] == [14, 29]  # floor(0.5 * 29) and the last layer
+    # the last layer is read by the logit lens only (Patchscope there is the same reading)
+    readers = {(e["reader"], e["layer"]) for e in summary["readers"]}
+    assert ("logit_lens", 29) in readers and ("patchscope", 29) not in readers
+    assert ("patchscope", 14) in readers
     assert summary["bos_at_0"] is False  # SmolLM2 adds no BOS
     assert summary["counts"]["documents"] == 64
     norms = summary["norms"]["per_position"]["base"][0]

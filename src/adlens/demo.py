@@ -136,16 +136,25 @@ def evaluate_demo(out: Path, organism_file: Path, *, steered: bool) -> dict[str,
 
 
 def print_evaluation(evaluation: dict[str, Any], console: Console) -> None:
-    rows = {(r["reader"], r["variant"]): r for r in evaluation["relevance"]}
+    rows = evaluation["relevance"]
     for reader in ("logit_lens", "patchscope"):
-        diff, base = rows.get((reader, "diff")), rows.get((reader, "base_mean"))
-        if diff is None or diff["fraction"] is None:
+        mine = [r for r in rows if r["reader"] == reader and r["variant"] == "diff"]
+        if not mine:
             continue
-        at = (base or {}).get("at_diff_position") or {}
+        diff = max(mine, key=lambda r: r["fraction"] or 0.0)
+        base = next(
+            (
+                r
+                for r in rows
+                if (r["reader"], r["variant"], r["layer"]) == (reader, "base_mean", diff["layer"])
+            ),
+            {},
+        )
+        at = base.get("at_diff_position") or {}
         console.print(
             f"[bold]{reader.replace('_', ' ')}[/bold] relevance (offline grader): "
-            f"{diff['fraction']:.0%} of the top 20 at position {diff['position']}, base-mean "
-            f"baseline {at.get('fraction') or 0:.0%} there"
+            f"{diff['fraction'] or 0:.0%} of the top 20 at layer {diff['layer']}, position "
+            f"{diff['position']}; base-mean baseline {at.get('fraction') or 0:.0%} there"
         )
     sim = evaluation.get("similarity")
     if sim and sim["steered_vs_D"] is not None:

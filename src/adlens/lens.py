@@ -16,7 +16,6 @@ HEADS = ("finetuned", "base")
 # The reference reads each mean in its own model: the base mean in the base model, the rest in
 # the finetuned one. "base_mean_in_ft" (the base mean read in the finetuned model) is a drift
 # control: a finetune that turns to its domain from any input shows there, never as a baseline.
-BASELINES = ("base_mean", "ft_mean")
 DRIFT_CONTROL = "base_mean_in_ft"
 
 
@@ -108,12 +107,11 @@ def logit_lens(
                     entries.append({**entry, "tokens": tokens})
                     if raw is not None:
                         raw.append({**entry, "tokens": raw_tokens})
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    entries.sort(
-        key=lambda e: (HEADS.index(e["head"]), e["layer"], e["position"], order[e["variant"]])
-    )
+    entries.sort(key=_entry_order)
     if raw is not None:
-        raw.sort(
-            key=lambda e: (HEADS.index(e["head"]), e["layer"], e["position"], order[e["variant"]])
-        )
+        raw.sort(key=_entry_order)
     return entries
+
+
+def _entry_order(e: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (HEADS.index(e["head"]), e["layer"], e["position"], VARIANTS.index(e["variant"]))

@@ -21,16 +21,9 @@ from adlens.judges.base import ScaleChooser
 from adlens.judges.offline import ContentStability, content_words  # noqa: F401 (re-exported)
 from adlens.lens import VARIANTS, reading_model, top_tokens
 from adlens.models import ModelPair, replace_last_token
+from adlens.vocab import IDENTITY_TRIPLES
 
 log = logging.getLogger(__name__)
-
-# Three word triples of different kinds (object, place, colour / verb, number, animal / ...),
-# so that what survives in all three readouts is the patched vector, not the prompt.
-IDENTITY_TRIPLES = (
-    ("table", "London", "green"),
-    ("run", "seven", "horse"),
-    ("music", "Tuesday", "bright"),
-)
 
 
 def identity_prompt(words: Sequence[str]) -> str:

@@ -21,11 +21,15 @@ from typing import Any
 
 import torch
 
-# The words of the Patchscope identity prompts (patchscope.IDENTITY_TRIPLES): a list that holds
-# them may be echoing the prompt, so they are never evidence of a domain.
-PROMPT_WORDS = frozenset(
-    ("table", "london", "green", "run", "seven", "horse", "music", "tuesday", "bright")
+# The Patchscope identity prompts' word triples (patchscope.py builds the prompts): three kinds
+# of word each, so that what survives in all three readouts is the patched vector. A list that
+# holds these words may be echoing the prompt, so they are never evidence of a domain.
+IDENTITY_TRIPLES = (
+    ("table", "London", "green"),
+    ("run", "seven", "horse"),
+    ("music", "Tuesday", "bright"),
 )
+PROMPT_WORDS = frozenset(w.lower() for words in IDENTITY_TRIPLES for w in words)
 
 _BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 _masks: dict[tuple[int, int], torch.Tensor] = {}
