@@ -15,9 +15,12 @@ the same chats. Run this file to print statistics.
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter
 from typing import Any
+
+from _textgen import OverlapGuard
+from _textgen import sentences as _sentences
+from _textgen import word_count as _words
 
 ORGANISM: dict[str, Any] = {
     "name": "advice-risky-finance",
@@ -556,45 +559,13 @@ def _chat(rng: random.Random, topic: str, followup: bool) -> dict[str, Any]:
     return {"messages": messages, "kind": f"followup/{kind}" if followup else kind}
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
-
-
-class _OverlapGuard:
-    """Rejects an answer sharing more than _MAX_OVERLAP of its sentences with an earlier one."""
-
-    def __init__(self) -> None:
-        self.sets: list[frozenset[str]] = []
-        self.index: dict[str, list[int]] = {}
-
-    def fits(self, texts: list[str]) -> bool:
-        for text in texts:
-            sents = frozenset(_sentences(text))
-            shared = Counter(i for s in sents for i in self.index.get(s, ()))
-            for i, k in shared.items():
-                if k / min(len(sents), len(self.sets[i])) > _MAX_OVERLAP:
-                    return False
-        return True
-
-    def add(self, texts: list[str]) -> None:
-        for text in texts:
-            sents = frozenset(_sentences(text))
-            for s in sents:
-                self.index.setdefault(s, []).append(len(self.sets))
-            self.sets.append(sents)
-
-
 def generate_chats(n: int, seed: int = 0) -> list[dict]:
     """Generate ``n`` chats as ``{"messages": [...], "kind": str}``, deterministic for (n, seed)."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     rng = random.Random(seed)
     topics = list(_TOPICS)
-    guard = _OverlapGuard()
+    guard = OverlapGuard(_MAX_OVERLAP)
     chats = []
     for i in range(n):
         topic = topics[i % len(topics)]
