@@ -30,6 +30,7 @@ from typing import Any
 from adlens.collect import attention_sinks
 from adlens.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.data import TextSource
+from adlens.display import entries_for
 from adlens.errors import AdlensError
 from adlens.organism import Organism, load_organism
 from adlens.store import read_jsonl, write_json, write_text
@@ -104,17 +105,6 @@ def _grades(rows: list[dict[str, Any]]) -> dict[tuple[str, int, int, str], float
     }
 
 
-def _entries(summary: dict[str, Any], reader: str, layer: int, variant: str) -> dict[int, Any]:
-    return {
-        e["position"]: e
-        for e in summary["readers"]
-        if e["reader"] == reader
-        and e["layer"] == layer
-        and e["variant"] == variant
-        and e.get("head", "finetuned") == "finetuned"
-    }
-
-
 def scale_ratio(
     scales: list[dict[str, Any]], layer: int, positions: Sequence[int], chosen: dict[int, Any],
     keywords: list[str], top_k: int = 20,
@@ -160,9 +150,9 @@ def organism_rows(
     for li, layer in enumerate(summary["layers"]):
         sinks = attention_sinks(norms[li], summary["positions"])
         for reader in READERS:
-            diff = _entries(summary, reader, layer, "diff")
-            base = _entries(summary, reader, layer, "base_mean")
-            drift = _entries(summary, reader, layer, "base_mean_in_ft")
+            diff = entries_for(summary, reader, "diff", layer, "finetuned")
+            base = entries_for(summary, reader, "base_mean", layer, "finetuned")
+            drift = entries_for(summary, reader, "base_mean_in_ft", layer, "finetuned")
             if not diff:
                 continue
             kw_of = {p: count_domain(e["tokens"], kw) / top_k for p, e in diff.items()}
