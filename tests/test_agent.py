@@ -26,8 +26,8 @@ from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
 from adlens.data import TextSource
 from adlens.judges.client import JudgeClient
 from adlens.organism import load_organism
-from adlens.store import read_json, read_jsonl, write_json, write_jsonl
-from conftest import CORPUS
+from adlens.store import read_json, read_jsonl, write_jsonl
+from conftest import CORPUS, mark_steer_done
 from openai_stub import Reply, StubServer
 
 # Strings that name the finetune: none may reach the agent.
@@ -84,7 +84,7 @@ def run_dir(tiny_dirs, tmp_path_factory):
         "side": "finetuned",
         "positions": [{"layer": layer, "position": 1, "strength": 2.0}],
     }
-    write_json(out / "summary.json", summary)
+    mark_steer_done(out, summary)
     organism = root / "organism.json"
     organism.write_text(
         json.dumps(

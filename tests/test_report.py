@@ -22,7 +22,7 @@ from adlens.report.browser import dump_dom, js_errors, rendered_figures
 from adlens.report.build import SECTIONS, present_sections
 from adlens.report.load import RunView
 from adlens.report.tokens import pick_headline
-from conftest import CORPUS
+from conftest import CORPUS, mark_steer_done
 
 runner = CliRunner()
 BASE_SECTIONS = ["headline", "run", "tokens", "scales", "norms"]
@@ -275,6 +275,7 @@ def write_later_stages(run: Path) -> None:
         },
     )
     _write(run / "analyze" / "numbers_only.json", {"value": 3})
+    mark_steer_done(run, summary)
 
 
 @pytest.fixture(scope="module")

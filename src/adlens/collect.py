@@ -8,6 +8,7 @@ running sums instead of activations, so memory does not grow with the number of 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from safetensors.torch import load_file
 from adlens.data import TokenizedDocs
 from adlens.errors import AdlensError
 from adlens.models import ModelPair, forward_until
+from adlens.numerics import NonFiniteError, check_finite
 from adlens.progress import progress_bar
 from adlens.store import save_tensors
 
@@ -199,6 +201,30 @@ def _read_positions(
     return torch.stack([out[i].float().gather(1, gather.to(out[i].device)) for i in layer_ids])
 
 
+CHECKPOINT_SECONDS_ENV = "ADLENS_CHECKPOINT_SECONDS"
+CHECKPOINT_SECONDS = 30.0  # an interrupt or a crash loses at most this much collection
+
+
+class CollectionInterrupted(KeyboardInterrupt):
+    """Ctrl-C during collection; the message says what was kept for the rerun."""
+
+
+def checkpoint_seconds() -> float:
+    """Seconds between collection checkpoints: $ADLENS_CHECKPOINT_SECONDS (0: every batch)."""
+    value = os.environ.get(CHECKPOINT_SECONDS_ENV)
+    if value is None:
+        return CHECKPOINT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also rejects NaN
+        raise AdlensError(
+            f"${CHECKPOINT_SECONDS_ENV} must be a number of seconds >= 0 (got {value!r})."
+        )
+    return seconds
+
+
 def collect(
     pair: ModelPair,
     docs: TokenizedDocs,
@@ -209,34 +235,53 @@ def collect(
     norm_skip: int = 5,
     checkpoint: Path | None = None,
     checkpoint_tag: str = "",
-    checkpoint_every: int = 20,
+    every_seconds: float | None = None,
     on_batch: Callable[[int], None] | None = None,
     show_progress: bool = True,
 ) -> ActivationDiff:
     """Mean of h_F - h_B, h_B and h_F per (layer, position) over `docs`.
 
     `layers` are resolved model layer indices. `norm_inputs` (ids, mask) estimate each model's
-    expected activation norm at positions >= norm_skip. With `checkpoint`, partial sums are saved
-    every `checkpoint_every` batches (and on interruption), and a matching checkpoint
-    (same `checkpoint_tag`) is resumed.
+    expected activation norm at positions >= norm_skip; the estimate runs first. With
+    `checkpoint`, the norms of each model are saved beside it as soon as they are known, and
+    partial sums every `every_seconds` (default: checkpoint_seconds()) and on interruption; a
+    checkpoint with the same `checkpoint_tag` is resumed, any other is discarded.
     """
     if batch_size < 1:
         raise AdlensError("batch_size must be at least 1.")
+    every = checkpoint_seconds() if every_seconds is None else every_seconds
     n = len(docs)
+    expected = {s: torch.zeros(len(layers)) for s in SIDES}
+    t_norm = 0.0
+    if norm_inputs is not None:
+        t1 = time.perf_counter()
+        norms_file = None if checkpoint is None else checkpoint.with_name(NORMS_CHECKPOINT)
+        try:
+            expected = expected_norms(
+                pair,
+                layers,
+                *norm_inputs,
+                skip=norm_skip,
+                checkpoint=norms_file,
+                tag=checkpoint_tag,
+            )
+        except KeyboardInterrupt:
+            done = list(_load_norms(norms_file, checkpoint_tag, len(layers)))
+            kept = f"the {' and '.join(done)} model's expected norms" if done else "nothing"
+            raise CollectionInterrupted(f"during the expected-norm estimate; kept {kept}") from None
+        t_norm = time.perf_counter() - t1
     sums = RunningSums(len(layers), len(docs.labels), pair.d_model)
     if checkpoint is not None and checkpoint.exists():
         try:
-            meta = _checkpoint_tag(checkpoint)
-            if meta == checkpoint_tag:
+            if _checkpoint_tag(checkpoint) == checkpoint_tag:
                 sums.load(checkpoint)
                 log.info("resuming collection at document %d of %d", sums.count, n)
         except Exception:  # a corrupt or foreign checkpoint is discarded, never trusted
             sums = RunningSums(len(layers), len(docs.labels), pair.d_model)
     device = pair.device
     uniform = docs.uniform
-    t0 = time.perf_counter()
-    start = sums.count
-    batches = 0
+    t0 = last_save = time.perf_counter()
+    start = saved = sums.count
     try:
         with progress_bar("collecting", total=n, enabled=show_progress) as advance:
             advance(start)
@@ -253,26 +298,37 @@ def collect(
                 for side in SIDES:
                     with pair.use(side, upto=max(layers)) as model:
                         acts[side] = _read_positions(model, layers, ids, mask, index)
+                    check_finite(
+                        acts[side].transpose(1, 2),  # [layer, position, batch, d]
+                        f"the {side} model's activations (documents {lo}-{hi - 1})",
+                        stage="collect",
+                        layers=layers,
+                        positions=docs.labels,
+                    )
                 sums.add(acts["base"], acts["finetuned"])
-                batches += 1
                 advance(hi - lo)
                 if on_batch is not None:
                     on_batch(sums.count)
-                if checkpoint is not None and batches % checkpoint_every == 0:
+                if checkpoint is not None and time.perf_counter() - last_save >= every:
                     sums.save(checkpoint, {"tag": checkpoint_tag})
-    except BaseException:
-        if checkpoint is not None and sums.count > start:
+                    saved, last_save = sums.count, time.perf_counter()
+    except NonFiniteError:
+        raise  # sums up to the bad batch are fine, but the run cannot go on from them
+    except BaseException as err:
+        if checkpoint is not None and sums.count > saved:
             sums.save(checkpoint, {"tag": checkpoint_tag})
-            log.warning("interrupted: %d of %d documents saved; rerun to resume", sums.count, n)
+            saved = sums.count
+        kept = f"kept {saved} of {n} documents" if checkpoint else "kept nothing (no checkpoint)"
+        if checkpoint is not None and norm_inputs is not None:
+            kept += " and the expected norms"
+        if isinstance(err, KeyboardInterrupt):
+            raise CollectionInterrupted(f"during the collection; {kept}") from None
+        log.warning("collection stopped (%s): %s", type(err).__name__, kept)
         raise
     elapsed = time.perf_counter() - t0
     means = sums.means()
-    expected = {s: torch.zeros(len(layers)) for s in SIDES}
-    t_norm = 0.0
-    if norm_inputs is not None:
-        t1 = time.perf_counter()
-        expected = expected_norms(pair, layers, *norm_inputs, skip=norm_skip, batch_size=16)
-        t_norm = time.perf_counter() - t1
+    for name in ("diff", "base", "ft"):
+        check_finite(means[name], f"the mean {name} vector", stage="collect", layers=layers)
     return ActivationDiff(
         layers=list(layers),
         labels=list(docs.labels),
@@ -305,6 +361,9 @@ def _checkpoint_tag(path: Path) -> str:
         return (fh.metadata() or {}).get("tag", "")
 
 
+NORMS_CHECKPOINT = "partial_norms.safetensors"
+
+
 def expected_norms(
     pair: ModelPair,
     layers: list[int],
@@ -313,15 +372,23 @@ def expected_norms(
     *,
     skip: int = 5,
     batch_size: int = 16,
+    checkpoint: Path | None = None,
+    tag: str = "",
 ) -> dict[str, torch.Tensor]:
     """Mean ||h|| per layer over all real tokens at positions >= skip, for each model.
 
-    The first positions are skipped because attention sinks there have huge norms.
+    The first positions are skipped because attention sinks there have huge norms. With
+    `checkpoint`, each model's norms are saved as soon as they are known (with `tag`), and a
+    model whose norms are saved there under the same tag is not run again.
     """
-    out = {}
+    out = _load_norms(checkpoint, tag, len(layers))
     keep = mask.clone()
     keep[:, :skip] = 0
     for side in SIDES:
+        if side in out:
+            log.info("expected norms of the %s model: resumed", side)
+            continue
+        log.info("expected norms of the %s model: estimating on %d documents", side, len(ids))
         total = torch.zeros(len(layers), dtype=torch.float64)
         count = 0
         with pair.use(side, upto=max(layers)) as model:
@@ -336,4 +403,22 @@ def expected_norms(
                     total[li] += norms[b_keep].double().sum()
                 count += int(b_keep.sum())
         out[side] = (total / max(count, 1)).float()
+        check_finite(
+            out[side], f"the {side} model's expected norm", stage="collect (norms)", layers=layers
+        )
+        if checkpoint is not None:
+            save_tensors(dict(out), checkpoint, metadata={"tag": tag})
     return out
+
+
+def _load_norms(path: Path | None, tag: str, n_layers: int) -> dict[str, torch.Tensor]:
+    """The norms saved under `tag` at `path`; {} when there are none (or they are foreign)."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        if _checkpoint_tag(path) != tag:
+            return {}
+        saved = load_file(str(path))
+    except Exception:  # corrupt: estimate again
+        return {}
+    return {s: v for s, v in saved.items() if s in SIDES and v.shape == (n_layers,)}

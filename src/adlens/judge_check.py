@@ -26,7 +26,7 @@ from adlens.errors import AdlensError
 from adlens.judges.base import Verdict
 from adlens.judges.client import JudgeClient
 from adlens.organism import Organism, load_organism
-from adlens.store import RunDir, read_json, read_jsonl, write_json, write_text
+from adlens.store import RunDir, read_jsonl, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +120,7 @@ class JudgeCheck:
         device: str = "cpu",
     ):
         self.rd = RunDir(run_dir)
-        if not self.rd.summary_path.exists():
-            raise AdlensError(f"No summary.json in {self.rd.path}: run `adlens run` first.")
-        self.summary = read_json(self.rd.summary_path)
+        self.summary = self.rd.load_summary()
         self.organism = organism
         self.judge = judge.model_copy(update={"cache": False})  # measure: send every call
         self.device = device

@@ -9,6 +9,7 @@ import torch
 from adlens.collect import ActivationDiff
 from adlens.errors import AdlensError
 from adlens.models import ModelPair, find_final_norm, logit_softcap, unwrap
+from adlens.numerics import check_finite
 from adlens.vocab import clean_mask
 
 VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean", "base_mean_in_ft")
@@ -93,6 +94,13 @@ def logit_lens(
                     continue
                 vecs = torch.stack([diff.vector(layer, p, v) for p, v in keys])
                 probs = head_logits(pair, vecs, model).softmax(-1)
+                for (pos, variant), row in zip(keys, probs, strict=True):
+                    check_finite(
+                        row,
+                        f"the {head} head's probabilities of {variant} at layer {layer}, "
+                        f"position {pos}",
+                        stage="read (logit lens)",
+                    )
                 lists = top_tokens(pair.tokenizer, probs, top_k)
                 raws = top_tokens(pair.tokenizer, probs, top_k, clean=False)
                 for (pos, variant), tokens, raw_tokens in zip(keys, lists, raws, strict=True):

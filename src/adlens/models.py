@@ -18,6 +18,7 @@ from torch import nn
 
 from adlens.errors import AdlensError
 from adlens.hub import hub_unreachable
+from adlens.numerics import check_model_weights
 
 log = logging.getLogger(__name__)
 
@@ -466,6 +467,10 @@ class ModelPair:
         else:
             ft_model = load_causal_lm(finetuned, revision=finetuned_revision, **load)
             base_model_kept = base_model
+        # NaN weights would make every number of the run NaN: say so now, naming the weight.
+        check_model_weights(ft_model, "finetuned" if not adapter else "adapted")
+        if base_model_kept is not None:
+            check_model_weights(base_model_kept, "base")
         info = {
             "base": base,
             "finetuned": finetuned,

@@ -21,6 +21,7 @@ from adlens.judges.base import ScaleChooser
 from adlens.judges.offline import ContentStability, content_words  # noqa: F401 (re-exported)
 from adlens.lens import VARIANTS, reading_model, top_tokens
 from adlens.models import ModelPair, replace_last_token
+from adlens.numerics import check_finite
 from adlens.vocab import IDENTITY_TRIPLES
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,15 @@ def _variant_lists(
         # [n_variants * n_scales, d]: every variant at every scale, in one batch.
         vectors = (units[:, None, :] * scale_t[None, :, None] * norm).reshape(-1, units.shape[-1])
         probs = patched_probs(pair, layer, vectors, triples=triples, side=model)
+        for row, (variant, scale) in zip(
+            probs.transpose(0, 1), [(v, s) for v in mine for s in scales], strict=True
+        ):
+            check_finite(
+                row,
+                f"the patched probabilities of {variant} at layer {layer}, position {pos}, "
+                f"scale {scale:g}",
+                stage="read (Patchscope)",
+            )
         avg = intersect_and_average(probs, keep_top)
         lists = top_tokens(pair.tokenizer, avg, top_k)
         raws = top_tokens(pair.tokenizer, avg, top_k, clean=False)

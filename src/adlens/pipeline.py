@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens import __version__
-from adlens.collect import ActivationDiff, collect
+from adlens.collect import NORMS_CHECKPOINT, ActivationDiff, collect
 from adlens.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.data import (
     BUILTIN_CORPORA,
@@ -26,6 +26,7 @@ from adlens.data import (
     tokenize_documents,
     tokenize_for_norms,
 )
+from adlens.inputs import check_run_inputs
 from adlens.judges.client import uses_llm
 from adlens.judges.offline import ContentStability
 from adlens.lens import logit_lens
@@ -169,20 +170,29 @@ def run(
     """Run collect, read (unless `read=False`) and steer (unless `steer=False`; None: as
     config.steer.enabled) into `out`, reusing fresh cached stages.
 
-    Returns the summary (without reader entries when read=False)."""
+    summary.json always names the hashes of the stages it was built from; a stage whose inputs
+    changed is recomputed and the stages after it are invalidated. Returns the summary (without
+    reader entries when read=False)."""
     out = Path(out)
     check_writable(out)
     rd = RunDir(out)
     steer = read and (config.steer.enabled if steer is None else steer)
+    check_run_inputs(config, read=read, steer=steer)
     c_hash = collect_hash(config.models, config.collect)
     r_hash = read_hash(c_hash, config.read, config.judge)
     s_hash = steer_hash(r_hash, config)
-    collect_fresh = rd.stage_is_fresh("collect", c_hash)
-    read_fresh = not read or rd.stage_is_fresh("read", r_hash)
-    steer_fresh = not steer or rd.stage_is_fresh("steer", s_hash)
-    if collect_fresh and read_fresh and steer_fresh and rd.summary_path.exists():
+    current = _current_stages(rd)
+    collect_fresh = rd.done_hash("collect") == c_hash
+    read_fresh = collect_fresh and rd.done_hash("read") == r_hash and current.get("read") == r_hash
+    steer_fresh = read_fresh and rd.done_hash("steer") == s_hash and current.get("steer") == s_hash
+    if (
+        current.get("collect") == c_hash
+        and collect_fresh
+        and (not read or read_fresh)
+        and (not steer or steer_fresh)
+    ):
         log.info("all stages are cached in %s (config %s)", out, c_hash)
-        return read_json(rd.summary_path)
+        return rd.load_summary()
 
     if not collect_fresh:
         check_source(config.collect.dataset)
@@ -198,25 +208,55 @@ def run(
         models={**pair.info},
         dataset=config.collect.dataset.model_dump(),
         config=config.model_dump(),
-        config_hash={"collect": c_hash, "read": r_hash, **({"steer": s_hash} if steer else {})},
+        config_hash={
+            "collect": c_hash,
+            **({"read": r_hash} if read else {}),
+            **({"steer": s_hash} if steer else {}),
+        },
         timings={"load_models_s": round(t_load, 2)},
     )
     if inputs is None:
         log.info("collect: cached (config %s)", c_hash)
         diff = ActivationDiff.load(rd.stage("collect"))
     else:
+        rd.invalidate("collect", "read", "steer")
         diff = collect_stage(rd, pair, config.collect, c_hash, *inputs, show_progress)
+    if current.get("collect") != c_hash:  # the summary on disk belongs to other activations
+        write_summary(rd, build_summary(pair.info, diff, [], config), collect=c_hash)
+        current = {"collect": c_hash}
     if not read:
-        summary = build_summary(pair.info, diff, [], config)
-        write_json(rd.summary_path, summary)
-        return summary
-    if read_fresh and rd.summary_path.exists():
+        return rd.load_summary()
+    if read_fresh:
         log.info("read: cached (config %s)", r_hash)
-        summary = read_json(rd.summary_path)
+        summary = rd.load_summary()
     else:
+        rd.invalidate("read", "steer")
         summary = read_stage(rd, pair, diff, config, r_hash)
-    if steer:
+        summary = write_summary(rd, summary, collect=c_hash, read=r_hash)
+    if steer and not steer_fresh:
+        rd.invalidate("steer")
         summary = steer_stage(rd, pair, diff, config, s_hash, summary, show_progress)
+        summary = write_summary(rd, summary, collect=c_hash, read=r_hash, steer=s_hash)
+    return summary
+
+
+def _current_stages(rd: RunDir) -> dict[str, str]:
+    """The stage hashes the run directory's summary.json was built from ({} when none)."""
+    if not rd.summary_path.is_file():
+        return {}
+    try:
+        stages = read_json(rd.summary_path).get("stages")
+    except (ValueError, OSError, AttributeError):
+        return {}
+    return stages if isinstance(stages, dict) else {}
+
+
+def write_summary(rd: RunDir, summary: dict[str, Any], **stages: str) -> dict[str, Any]:
+    """Write summary.json naming the stages it was built from (and nothing of a later stage)."""
+    summary = {**summary, "stages": stages}
+    if "steer" not in stages:
+        summary.pop("steer", None)
+    write_json(rd.summary_path, summary)
     return summary
 
 
@@ -253,14 +293,12 @@ def steer_stage(
     if judges.offline:
         judges.coherence = offline_coherence_judge(pair, cfg.side)
     stage = rd.stage("steer")
-    (stage / "done.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     overview = SteerStage(stage, pair, diff, cfg, judges.coherence, digest, show_progress).run(
         targets
     )
     overview["judges"] = judges.describe()
     summary = {**summary, "steer": overview}
-    write_json(rd.summary_path, summary)
     rd.mark_done("steer", digest, {"positions": [[t[0], t[1]] for t in targets]})
     rd.update_manifest(
         timings={"steer_s": round(time.perf_counter() - t0, 2)},
@@ -281,7 +319,6 @@ def collect_stage(
 ) -> ActivationDiff:
     stage = rd.stage("collect")
     stage.mkdir(parents=True, exist_ok=True)
-    (stage / "done.json").unlink(missing_ok=True)
     checkpoint = stage / "partial.safetensors"
     diff = collect(
         pair,
@@ -306,6 +343,7 @@ def collect_stage(
     diff.save(stage)
     rd.mark_done("collect", digest, {"n_docs": diff.n_docs})
     checkpoint.unlink(missing_ok=True)
+    checkpoint.with_name(NORMS_CHECKPOINT).unlink(missing_ok=True)
     rd.update_manifest(
         counts={"documents": diff.n_docs, "dropped": diff.n_dropped, "requested": cfg.samples},
         timings={"collect_s": diff.meta["collect_seconds"], "norms_s": diff.meta["norm_seconds"]},
@@ -347,7 +385,6 @@ def read_stage(
     write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
     summary = build_summary(pair.info, diff, entries, config)
     summary["scale_chooser"] = chooser.name if chooser else ContentStability.name
-    write_json(rd.summary_path, summary)
     rd.mark_done("read", digest, {"entries": len(entries)})
     rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})
     return summary

@@ -23,6 +23,8 @@ from safetensors.torch import save_file
 
 from adlens.errors import AdlensError
 
+# Manifest fields that describe one command as a whole (see RunDir.update_manifest).
+REPLACED = ("models", "dataset", "config", "config_hash")
 LIBRARIES = ("adlens", "torch", "transformers", "peft", "accelerate", "datasets", "safetensors")
 
 
@@ -152,14 +154,106 @@ class RunDir:
             {"config_hash": digest, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **(info or {})},
         )
 
+    # ------------------------------------------------------------------ lineage
+    # summary.json names the config hash of each core stage it was built from (`stages`);
+    # every result derived from it records the hashes it depends on (`basis`). Whatever reads
+    # a run directory shows a result only when its basis is the current summary's.
+
+    def invalidate(self, *names: str) -> None:
+        """Forget that these stages finished (their inputs changed): they are recomputed, and
+        nothing reads their files as current."""
+        for name in names:
+            (self.stage(name) / "done.json").unlink(missing_ok=True)
+
+    def done_hash(self, name: str) -> str | None:
+        done = self.stage(name) / "done.json"
+        try:
+            return read_json(done).get("config_hash") if done.is_file() else None
+        except (ValueError, OSError, AttributeError):
+            return None
+
+    def load_summary(self) -> dict[str, Any]:
+        """summary.json, checked against the stages it names: an error when it belongs to other
+        activations than those collected; a stage that has been redone since is dropped."""
+        if not self.summary_path.is_file():
+            raise AdlensError(
+                f"No summary.json in {self.path}: run `adlens run ... --out {self.path}` first."
+            )
+        try:
+            summary = read_json(self.summary_path)
+        except (ValueError, OSError) as err:
+            raise AdlensError(f"{self.summary_path} is not readable JSON ({err}).") from None
+        if not isinstance(summary, dict):
+            raise AdlensError(f"{self.summary_path} does not hold a run summary.")
+        stages = summary.get("stages")
+        if not isinstance(stages, dict):  # written before summaries named their stages
+            return summary
+        if stages.get("collect") != self.done_hash("collect"):
+            raise AdlensError(
+                f"{self.summary_path} does not belong to the activations in {self.stage('collect')}"
+                " (a command was interrupted between them, or files were copied in): rerun "
+                "`adlens run` with the same options."
+            )
+        if "read" in stages and stages["read"] != self.done_hash("read"):
+            summary = {**summary, "readers": [], "stages": {"collect": stages["collect"]}}
+            summary.pop("steer", None)
+        elif "steer" in stages and stages["steer"] != self.done_hash("steer"):
+            summary = {**summary, "stages": {k: v for k, v in stages.items() if k != "steer"}}
+            summary.pop("steer", None)
+        return summary
+
+    def basis(self, summary: dict[str, Any], *names: str) -> dict[str, Any]:
+        """What a result derived from `summary` depends on: the hashes of these stages."""
+        stages = summary.get("stages") or {}
+        return {name: stages.get(name) for name in names}
+
+    @staticmethod
+    def is_current(result: Any, summary: dict[str, Any]) -> bool:
+        """True when a derived result (a dict with `basis`) was made from `summary`'s stages.
+        Results and summaries written before either carried hashes are taken as current."""
+        stages = summary.get("stages")
+        basis = result.get("basis") if isinstance(result, dict) else None
+        if not isinstance(stages, dict) or not isinstance(basis, dict):
+            return True
+        return all(stages.get(name) == digest for name, digest in basis.items())
+
+    def steer_is_current(self, summary: dict[str, Any]) -> bool:
+        """True when the files in steer/ belong to `summary` (a checked summary from
+        load_summary): its finished steer stage, or one under way from its readers."""
+        if not isinstance(summary.get("stages"), dict):  # older run directory: as it is
+            return True
+        return "steer" in summary["stages"] or self.steer_in_progress(summary)
+
+    def steer_in_progress(self, summary: dict[str, Any]) -> bool:
+        """True when steer/ holds a partial stage started from this summary's readers (the
+        manifest names the hashes of the command that started it)."""
+        planned = self.read_manifest().get("config_hash") or {}
+        progress = self.stage("steer") / "progress.json"
+        try:
+            started = read_json(progress).get("config_hash") if progress.is_file() else None
+        except (ValueError, OSError, AttributeError):
+            return False
+        stages = summary.get("stages") or {}
+        return (
+            started is not None
+            and started == planned.get("steer")
+            and planned.get("read") == stages.get("read")
+        )
+
     def update_manifest(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into manifest.json; REPLACED fields are replaced, not merged, so a
+        run directory reused for another config or pair keeps nothing of the old one."""
         manifest = self.read_manifest()
         manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S"))
         manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         manifest["versions"] = library_versions()
         manifest["command"] = " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])
         for key, value in fields.items():
-            if isinstance(value, dict) and isinstance(manifest.get(key), dict):
+            if (
+                key not in REPLACED
+                and isinstance(value, dict)
+                and isinstance(manifest.get(key), dict)
+            ):
                 manifest[key] = {**manifest[key], **value}
             else:
                 manifest[key] = value

@@ -12,7 +12,7 @@ from typing import Any
 
 from adlens.collect import attention_sinks
 from adlens.errors import AdlensError
-from adlens.store import RunDir, read_json, read_jsonl
+from adlens.store import RunDir, read_jsonl
 
 
 @dataclass
@@ -27,14 +27,12 @@ class RunData:
     @classmethod
     def load(cls, run_dir: Path | str) -> RunData:
         rd = RunDir(Path(run_dir))
-        if not rd.summary_path.exists():
-            raise AdlensError(
-                f"No summary.json in {rd.path}: run `adlens run --out {rd.path} ...` first."
-            )
-        summary = read_json(rd.summary_path)
-        samples = read_jsonl(rd.path / "steer" / "samples.jsonl")
-        if not any(not r.get("steered") for r in samples):
-            samples += read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")
+        summary = rd.load_summary()
+        samples = []
+        if rd.steer_is_current(summary):  # never another config's steering samples
+            samples = read_jsonl(rd.path / "steer" / "samples.jsonl")
+            if not any(not r.get("steered") for r in samples):
+                samples += read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")
         return cls(rd.path, summary, rd.read_manifest(), samples)
 
     # ------------------------------------------------------------------ positions

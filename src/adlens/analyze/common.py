@@ -44,11 +44,13 @@ class RunContext:
 
     @property
     def collect_hash(self) -> str:
-        return str(self.manifest.get("config_hash", {}).get("collect", ""))
+        """The hash of the activations on disk (the manifest names the latest command's)."""
+        return str(RunDir(self.path).done_hash("collect") or "")
 
     @property
     def read_hash(self) -> str:
-        return str(self.manifest.get("config_hash", {}).get("read", ""))
+        stages = self.summary.get("stages") or self.manifest.get("config_hash") or {}
+        return str(stages.get("read", ""))
 
     @property
     def out_dir(self) -> Path:
@@ -142,6 +144,7 @@ class RunContext:
         return None
 
     def save(self, name: str, result: dict[str, Any]) -> dict[str, Any]:
+        result = {**result, "basis": {"collect": self.collect_hash}}
         write_json(self.out_dir / f"{name}.json", result)
         return {**result, "cached": False}
 
@@ -163,7 +166,7 @@ def open_run(run_dir: Path | str, pair: ModelPair | None = None) -> RunContext:
         first = str(err).splitlines()[0]
         raise AdlensError(f"{path}/manifest.json holds no usable run config ({first}).") from None
     diff = ActivationDiff.load(rd.stage("collect"))
-    summary = read_json(rd.summary_path) if rd.summary_path.is_file() else {}
+    summary = rd.load_summary() if rd.summary_path.is_file() else {}
     return RunContext(path, manifest, config, diff, summary, pair)
 
 

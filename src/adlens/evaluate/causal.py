@@ -503,7 +503,8 @@ def run_causal(
     cfg = cfg or CausalConfig()
     rd = RunDir(run_dir)
     manifest = rd.read_manifest()
-    if not manifest.get("config") or not (rd.stage("collect") / "activations.json").is_file():
+    collected = rd.done_hash("collect")
+    if not manifest.get("config") or collected is None:
         raise AdlensError(f"{rd.path} is not a finished run: run `adlens run` first.")
     digest = causal_hash(cfg, manifest, organism_fingerprint(organism))
     out = rd.path / "evaluate" / "causal.json"
@@ -525,6 +526,7 @@ def run_causal(
     report = causal_effect(pair, diff, {"D": d_docs, "R": r_docs}, cfg, show_progress)
     result = {
         "config_hash": digest,
+        "basis": {"collect": collected},
         "config": cfg.model_dump(),
         "mode": cfg.mode,
         "formula": {

@@ -288,9 +288,7 @@ def evaluate_relevance(
     t0 = time.perf_counter()
     cfg = config or RelevanceConfig()
     rd = RunDir(run_dir)
-    if not rd.summary_path.exists():
-        raise AdlensError(f"No summary.json in {rd.path}: run `adlens run` first.")
-    summary = read_json(rd.summary_path)
+    summary = rd.load_summary()
     target = organism if isinstance(organism, Organism) else load_organism(organism)
     others = [c if isinstance(c, Organism) else load_organism(c) for c in controls]
     entries = select_entries(summary, cfg)
@@ -358,6 +356,7 @@ def evaluate_relevance(
         "fingerprint": grader.fingerprint(),
         "config": cfg.model_dump(),
         "config_hash": digest,
+        "basis": rd.basis(summary, "collect", "read"),
         "controls": [c.name for c in others if c.name not in skipped],
         "skipped_controls": skipped,
         "frequent_tokens": (

@@ -39,7 +39,7 @@ from adlens.evaluate.documents import (
 )
 from adlens.evaluate.embedder import Embedder, embed, load_embedder, resolve_embedder
 from adlens.progress import progress_bar
-from adlens.store import config_hash, read_json, read_jsonl, write_json
+from adlens.store import RunDir, config_hash, read_json, read_jsonl, write_json
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,10 @@ def steering_similarity(
 
     cfg = cfg or SimilarityConfig()
     run_dir = Path(run_dir)
-    rows = read_samples(run_dir)
+    rd = RunDir(run_dir)
+    summary = rd.load_summary() if rd.summary_path.is_file() else {}
+    # Samples of an earlier steering config in this directory are not this run's.
+    rows = read_samples(run_dir) if rd.steer_is_current(summary) else []
     steered_texts, unsteered_texts, strength = split_samples(rows)
     if not steered_texts or not unsteered_texts:
         raise AdlensError(
@@ -269,6 +272,7 @@ def steering_similarity(
         p["strength"] = strength[(p["layer"], p["position"])]
     result = {
         "config_hash": digest,
+        "basis": rd.basis(summary, "collect", "read", "steer"),
         "config": cfg.model_dump(),
         "embedder": embedder.identity,
         "formula": FORMULA,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens.errors import AdlensError
+from adlens.store import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,15 @@ class RunView:
     agent_table: list[dict[str, Any]] = field(default_factory=list)
     agent_runs: list[AgentRunView] = field(default_factory=list)
     analyses: list[AnalysisView] = field(default_factory=list)
+    # Results in the directory made from an earlier config: named, never shown.
+    stale: list[str] = field(default_factory=list)
+
+    def current(self, result: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
+        """`result` when it was made from this summary's stages, else None (noted as stale)."""
+        if result is None or RunDir.is_current(result, self.summary):
+            return result
+        self.stale.append(what)
+        return None
 
     @property
     def readers(self) -> list[dict[str, Any]]:
@@ -105,21 +115,23 @@ def load_run(run_dir: Path | str) -> RunView:
     path = Path(run_dir)
     if not path.is_dir():
         raise AdlensError(f"Run directory {path} does not exist.")
-    summary = _dict(read_json_safe(path / "summary.json"))
-    if summary is None:
-        raise AdlensError(
-            f"{path} has no readable summary.json: run `adlens run ... --out {path}` first."
-        )
+    rd = RunDir(path)
+    summary = rd.load_summary()  # checked against the stages it names
+    stages = summary.get("stages")
+    read_current = not isinstance(stages, dict) or "read" in stages
     view = RunView(
         path=path,
         manifest=_dict(read_json_safe(path / "manifest.json")) or {},
         summary=summary,
-        scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl"),
+        scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl") if read_current else [],
     )
-    _load_steer(view)
+    if rd.steer_is_current(summary):
+        _load_steer(view)
+    elif (path / "steer").is_dir():
+        view.stale.append("steer/ (steering of an earlier config)")
     _load_evaluate(view)
     _load_agent(view)
-    view.analyses = load_analyses(path / "analyze")
+    view.analyses = load_analyses(path / "analyze", view)
     return view
 
 
@@ -150,10 +162,10 @@ def _load_steer(view: RunView) -> None:
 
 def _load_evaluate(view: RunView) -> None:
     ev = view.path / "evaluate"
-    view.relevance = _dict(read_json_safe(ev / "relevance.json"))
-    view.relevance_rows = read_jsonl_safe(ev / "relevance.jsonl")
-    view.similarity = _dict(read_json_safe(ev / "similarity.json"))
-    view.causal = _dict(read_json_safe(ev / "causal.json"))
+    view.relevance = view.current(_dict(read_json_safe(ev / "relevance.json")), "relevance")
+    view.relevance_rows = read_jsonl_safe(ev / "relevance.jsonl") if view.relevance else []
+    view.similarity = view.current(_dict(read_json_safe(ev / "similarity.json")), "similarity")
+    view.causal = view.current(_dict(read_json_safe(ev / "causal.json")), "causal effect")
 
 
 def _load_agent(view: RunView) -> None:
@@ -162,7 +174,7 @@ def _load_agent(view: RunView) -> None:
         return
     view.agent_table = read_jsonl_safe(root / "table.jsonl")
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        result = _dict(read_json_safe(folder / "result.json"))
+        result = view.current(_dict(read_json_safe(folder / "result.json")), f"agent {folder.name}")
         if result is None:
             continue
         transcript = folder / str(result.get("transcript") or "transcript.jsonl")
@@ -178,11 +190,14 @@ def _load_agent(view: RunView) -> None:
         )
 
 
-def load_analyses(folder: Path) -> list[AnalysisView]:
-    """RUN_DIR/analyze/<name>.json files that carry a plotly figure dict under "figure"."""
+def load_analyses(folder: Path, view: RunView | None = None) -> list[AnalysisView]:
+    """RUN_DIR/analyze/<name>.json files that carry a plotly figure dict under "figure" (with
+    `view`: only those made from its summary's activations)."""
     out = []
     for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         data = _dict(read_json_safe(f))
+        if view is not None:
+            data = view.current(data, f"analysis {f.stem}")
         figure = _dict(data.get("figure")) if data else None
         if data is None or figure is None:
             continue

@@ -141,7 +141,12 @@ def run_context(view: RunView) -> dict[str, Any]:
         "positions": [position_label(p, view.bos_at_0) for p in s.get("positions") or []],
         "bos": bos,
         "counts": list(counts.items()),
-        "notes": [str(n) for n in s.get("notes") or []],
+        "notes": [str(n) for n in s.get("notes") or []]
+        + [
+            f"Not shown: {what}, made from an earlier configuration of this run directory; "
+            "rerun the command that made it."
+            for what in view.stale
+        ],
         "timings": list((m.get("timings") or {}).items()),
         "versions": list((m.get("versions") or {}).items()),
         "command": m.get("command"),
