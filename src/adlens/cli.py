@@ -6,6 +6,7 @@ import functools
 import inspect
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,7 +64,10 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except AdlensError as err:
-            console.print(f"[red]error:[/red] {escape(str(err))}")  # paths may hold [ ]
+            # One line, however long: no wrapping at the terminal's width.
+            msg = re.sub(r"\s*\n\s*", " ", str(err).strip())
+            # paths and values may hold [ ] or :x:, which rich would read as markup or emoji
+            console.print(f"[red]error:[/red] {escape(msg)}", soft_wrap=True, emoji=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             console.print(
@@ -205,21 +209,11 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         judge: JudgeBackend = "auto",
         verbose: Verbose = False,
     ) -> None:
-        from adlens.config import (
-            CollectConfig,
-            JudgeConfig,
-            ModelsConfig,
-            ReadConfig,
-            RunConfig,
-            SteerConfig,
-            parse_layers,
-            parse_scales,
-            steer_preset,
-        )
+        from adlens.config import RunConfig, parse_layers, parse_scales, steer_preset
         from adlens.config import (
             preset as get_preset,
         )
-        from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET, TextSource
+        from adlens.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET
         from adlens.display import norms_table, print_summary
         from adlens.pipeline import run as run_pipeline
 
@@ -236,33 +230,38 @@ def _pipeline_command(read: bool, steer_always: bool = False):
             steer_values["final_max_new_tokens"] = max_new_tokens
         if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
             dataset_config = DEFAULT_HUB_CONFIG
+        from pydantic import ValidationError
+
+        # From plain values, so an error's loc names the section (collect.positions is not
+        # steer.positions) and maps to its flag.
+        raw = {
+            "models": {
+                "base": base,
+                "finetuned": finetuned,
+                "dtype": dtype,
+                "device": device,
+                "device_map": device_map,
+                "trust_remote_code": trust_remote_code,
+            },
+            "collect": {
+                "dataset": {
+                    "name": dataset,
+                    "config": dataset_config,
+                    "split": split,
+                    "text_column": text_column,
+                    "seed": seed,
+                },
+                "batch_size": batch_size,
+                **values,
+            },
+            "read": {"scales": parse_scales(scales) if scales else None},
+            "steer": steer_values,
+            "judge": {"backend": judge_backend(judge)},
+        }
         try:
-            cfg = RunConfig(
-                models=ModelsConfig(
-                    base=base,
-                    finetuned=finetuned,
-                    dtype=dtype,
-                    device=device,
-                    device_map=device_map,
-                    trust_remote_code=trust_remote_code,
-                ),
-                collect=CollectConfig(
-                    dataset=TextSource(
-                        name=dataset,
-                        config=dataset_config,
-                        split=split,
-                        text_column=text_column,
-                        seed=seed,
-                    ),
-                    batch_size=batch_size,
-                    **values,
-                ),
-                read=ReadConfig(scales=parse_scales(scales) if scales else None),
-                steer=SteerConfig(**steer_values),
-                judge=JudgeConfig(backend=judge_backend(judge)),
-            )
-        except ValueError as err:  # pydantic: name the field
-            raise AdlensError(str(err).replace("\n", " ")) from None
+            cfg = RunConfig.model_validate(raw)
+        except ValidationError as err:
+            raise AdlensError(_first_error(err, PIPELINE_FLAGS)) from None
         summary = run_pipeline(cfg, out, read=read)
         if read:
             print_summary(summary, Console())
@@ -308,12 +307,11 @@ def show(
 ) -> None:
     """Print a run's readers (logit lens, Patchscope) and norms per position."""
     from adlens.display import print_summary
-    from adlens.store import read_json
+    from adlens.inputs import check_number
+    from adlens.store import RunDir
 
-    path = run_dir / "summary.json"
-    if not path.exists():
-        raise AdlensError(f"No summary.json in {run_dir}: run `adlens run` first.")
-    print_summary(read_json(path), Console(), n=tokens)
+    check_number("--tokens", tokens, at_least=1)
+    print_summary(RunDir(run_dir).load_summary(), Console(), n=tokens)
 
 
 @app.command()
@@ -409,6 +407,7 @@ def train(
     from pydantic import ValidationError
 
     from adlens.data import TextSource
+    from adlens.inputs import check_device
     from adlens.train import TrainConfig, train_organism
     from adlens.variants import parse_variants, train_variants
 
@@ -441,6 +440,7 @@ def train(
         )
     except ValidationError as err:
         raise AdlensError(_first_error(err)) from None
+    check_device(device)
     if variants:
         ratios, sizes = parse_variants(variants)
         if any(r > 0 for r in ratios) and cfg.mix_source is None:
@@ -454,11 +454,54 @@ def train(
     console.print(f"organism in {path}/")
 
 
-def _first_error(err: Any) -> str:
-    """One line from a pydantic ValidationError: the option and what is wrong with it."""
+# pydantic loc -> the flag that set it, where the field's name is not the flag's.
+PIPELINE_FLAGS: dict[tuple[str, ...], str] = {
+    ("collect", "dataset", "name"): "--dataset",
+    ("collect", "dataset", "config"): "--dataset-config",
+    ("steer", "positions"): "--steer-positions",
+    ("steer", "final_max_new_tokens"): "--max-new-tokens",
+    ("read", "scales"): "--scales",
+    ("judge", "backend"): "--judge",
+}
+_TYPE_PARTS = ("int", "float", "str", "bool", "none")
+
+
+def _first_error(err: Any, flags: dict[tuple[str, ...], str] | None = None) -> str:
+    """One line from a pydantic ValidationError: the flag and what is wrong with it.
+
+    The flag is `flags[loc]` when given, else the field's own name (`batch_size` -> --batch-size);
+    union and list members in the loc (`list[int]`, `0`) are left out."""
     e = err.errors()[0]
-    where = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "input"
-    return f"{where}: {e['msg']} (got {e.get('input')!r})."
+    loc = tuple(
+        str(part)
+        for part in e.get("loc", ())
+        if isinstance(part, str) and "[" not in part and part not in _TYPE_PARTS
+    )
+    if (flags or {}).get(loc):
+        where = flags[loc]  # type: ignore[index]
+    elif loc:
+        where = "--" + loc[-1].replace("_", "-")
+    else:
+        where = "input"
+    return f"{where}: {_error_text(e)} (got {e.get('input')!r})."
+
+
+def _error_text(e: dict[str, Any]) -> str:
+    ctx = e.get("ctx") or {}
+    bounds = {
+        "greater_than_equal": ("must be at least", "ge"),
+        "greater_than": ("must be greater than", "gt"),
+        "less_than_equal": ("must be at most", "le"),
+        "less_than": ("must be less than", "lt"),
+    }
+    if isinstance(e.get("input"), float) and e["input"] != e["input"]:
+        return "must be a number, not NaN"
+    if e.get("type") in bounds:
+        text, key = bounds[e["type"]]
+        return f"{text} {ctx.get(key)}"
+    msg = str(e.get("msg", "invalid")).splitlines()[0]
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return msg.replace("Input should be", "must be")
 
 
 study_app = typer.Typer(
@@ -497,11 +540,18 @@ def _study(
     sizes: str | None = None,
     overrides: dict[str, Any],
 ) -> None:
+    from pydantic import ValidationError
+
+    from adlens.inputs import check_number
     from adlens.study import STUDY_RATIOS, STUDY_SIZES, STUDY_TRAIN, run_study, study_table
     from adlens.train import TrainConfig
     from adlens.variants import parse_variants
 
-    cfg = TrainConfig(**(STUDY_TRAIN | {k: v for k, v in overrides.items() if v is not None}))
+    check_number("--samples", samples, at_least=1)
+    try:
+        cfg = TrainConfig(**(STUDY_TRAIN | {k: v for k, v in overrides.items() if v is not None}))
+    except ValidationError as err:
+        raise AdlensError(_first_error(err)) from None
     rows = run_study(
         kind,
         out,
@@ -583,12 +633,20 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 
     if not path.exists():
         raise AdlensError(f"Organism file {path} does not exist.")
+    if path.is_dir():  # a folder that `adlens train` wrote
+        from adlens.organism import ORGANISM_FILES
+
+        found = next((path / n for n in ORGANISM_FILES if (path / n).is_file()), None)
+        if found is None:
+            raise AdlensError(f"No organism.json in {path}: pass an organism json/yaml file.")
+        path = found
     try:
-        data = (
-            yaml.safe_load(path.read_text())
-            if path.suffix in (".yaml", ".yml")
-            else json.loads(path.read_text())
-        )
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except UnicodeDecodeError:  # a ValueError too: caught first
+        raise AdlensError(f"Cannot read {path}: it is not UTF-8 text.") from None
+    except OSError as err:
+        raise AdlensError(f"Cannot read {path}: {err.strerror or err}.") from None
     except (ValueError, yaml.YAMLError) as err:
         raise AdlensError(f"Cannot read {path}: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -615,8 +673,10 @@ def demo(
 ) -> None:
     """Offline demo: find what the bundled demo organism was finetuned on (no network, no key)."""
     from adlens.demo import run_demo
+    from adlens.inputs import check_number
 
     _setup_logging(verbose)
+    check_number("--samples", samples, at_least=1)
     run_demo(out, samples=samples, steer=steer, judge=judge_backend(judge), console=Console())
 
 

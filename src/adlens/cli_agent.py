@@ -81,10 +81,8 @@ def agent_command(
     black_box_budgets: Annotated[
         str, typer.Option(help="Budgets of the black-box baseline ('none': skip it).")
     ] = "0,5",
-    repeats: Annotated[int, typer.Option(min=1, help="Runs per agent and budget.")] = 1,
-    grader_repeats: Annotated[
-        int, typer.Option(min=1, help="Grader calls per hypothesis (median).")
-    ] = 3,
+    repeats: Annotated[int, typer.Option(help="Runs per agent and budget.")] = 1,
+    grader_repeats: Annotated[int, typer.Option(help="Grader calls per hypothesis (median).")] = 3,
     judge: JudgeBackend = "auto",
     model: Model = None,
     base_url: BaseUrl = None,
@@ -98,14 +96,12 @@ def agent_command(
         ),
     ] = False,
     max_llm_calls: Annotated[
-        int | None, typer.Option(min=1, help="LLM replies per run (default 15 + 2 x budget).")
+        int | None, typer.Option(help="LLM replies per run (default 15 + 2 x budget).")
     ] = None,
-    max_tokens: Annotated[
-        int, typer.Option(min=1, help="Prompt + completion tokens per run.")
-    ] = 400_000,
-    temperature: Annotated[float, typer.Option(min=0, help="Agent LLM temperature.")] = 0.7,
+    max_tokens: Annotated[int, typer.Option(help="Prompt + completion tokens per run.")] = 400_000,
+    temperature: Annotated[float, typer.Option(help="Agent LLM temperature.")] = 0.7,
     max_reply_tokens: Annotated[
-        int, typer.Option(min=16, help="Tokens per agent reply (a small local model: 512).")
+        int, typer.Option(help="Tokens per agent reply (a small local model: 512).")
     ] = 2048,
     device: Annotated[
         str, typer.Option(help="Where the models run for ask_models/steer.")
@@ -140,12 +136,33 @@ def agent_command(
 
 
 def _agent(run_dir: Path, **kw: Any) -> None:
+    from pydantic import ValidationError
+
     from adlens.agent import AgentConfig, RunData, make_client, run_agents
+    from adlens.cli import _first_error
     from adlens.config import JudgeConfig
+    from adlens.errors import AdlensError
+    from adlens.inputs import check_base_url, check_device, check_number
     from adlens.organism import load_organism
 
     adl = parse_budgets(kw["budgets"], "--budgets")
     blackbox = parse_budgets(kw["black_box_budgets"], "--black-box-budgets")
+    check_number("--repeats", kw["repeats"], at_least=1)
+    check_number("--grader-repeats", kw["grader_repeats"], at_least=1)
+    try:
+        cfg = AgentConfig(
+            max_llm_calls=kw["max_llm_calls"],
+            max_total_tokens=kw["max_tokens"],
+            temperature=kw["temperature"],
+            max_reply_tokens=kw["max_reply_tokens"],
+            protocol="text" if kw["no_tools"] else "auto",
+            device=kw["device"],
+        )
+    except ValidationError as err:
+        raise AdlensError(_first_error(err, {("max_total_tokens",): "--max-tokens"})) from None
+    check_device(kw["device"])
+    if kw["judge"] != "local":
+        check_base_url(kw["base_url"])
     organism = load_organism(kw["organism"]) if kw["organism"] else None
     RunData.load(run_dir)  # a missing run directory is reported before any LLM setup
     root = Path(run_dir) / "agent"
@@ -160,14 +177,6 @@ def _agent(run_dir: Path, **kw: Any) -> None:
             log_path=root / "grader_calls.jsonl",
             judge=judge,
         )
-    cfg = AgentConfig(
-        max_llm_calls=kw["max_llm_calls"],
-        max_total_tokens=kw["max_tokens"],
-        temperature=kw["temperature"],
-        max_reply_tokens=kw["max_reply_tokens"],
-        protocol="text" if kw["no_tools"] else "auto",
-        device=kw["device"],
-    )
     out = Console()
 
     def show(result: dict[str, Any]) -> None:
@@ -203,7 +212,7 @@ def grade_command(
     organism: Annotated[
         Path, typer.Option(help="The organism (organism.json/yaml or its folder).")
     ],
-    repeats: Annotated[int, typer.Option(min=1, help="Grader calls per hypothesis (median).")] = 3,
+    repeats: Annotated[int, typer.Option(help="Grader calls per hypothesis (median).")] = 3,
     judge: JudgeBackend = "auto",
     model: Annotated[
         str | None, typer.Option(help="Grader LLM (default: $ADLENS_JUDGE_MODEL).")
@@ -231,8 +240,12 @@ def grade_command(
 def _grade(run_dir: Path, **kw: Any) -> None:
     from adlens.agent import grade_all, make_client
     from adlens.config import JudgeConfig
+    from adlens.inputs import check_base_url, check_number
     from adlens.organism import load_organism
 
+    check_number("--repeats", kw["repeats"], at_least=1)
+    if kw["judge"] != "local":
+        check_base_url(kw["base_url"])
     organism = load_organism(kw["organism"])
     root = Path(run_dir) / "agent"
     client = make_client(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,11 +31,42 @@ Patchscope = Annotated[
 Layer = Annotated[int | None, typer.Option(help="Model layer (default: the run's first).")]
 
 
+# Smallest sensible value of each numeric option (by the analysis' argument name): the
+# analyses trust their arguments, so 0, negatives and NaN are refused here, in one line.
+MINIMA = {
+    "positions": 1,
+    "samples": 1,
+    "batch_size": 1,
+    "n_components": 1,
+    "read": 1,
+    "top_k": 1,
+    "cov_docs": 1,
+    "cov_tokens": 1,
+    "shrinkage": 0,
+}
+FLAGS = {"n_components": "--components"}
+
+
+def _checked(fn: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
+    from adlens.errors import AdlensError
+    from adlens.inputs import check_number
+
+    for name, minimum in MINIMA.items():
+        flag = FLAGS.get(name, "--" + name.replace("_", "-"))
+        check_number(
+            flag, kw.get(name), at_least=minimum, at_most=1 if name == "shrinkage" else None
+        )
+    bad = [a for a in kw.get("alphas", []) if not math.isfinite(a)]
+    if bad:
+        raise AdlensError(f"--alphas: give finite numbers like 0,0.5,1 (got {bad[0]}).")
+    return fn(**kw)
+
+
 def _call(fn: Callable[..., dict[str, Any]], verbose: bool, **kw: Any) -> dict[str, Any]:
     from adlens.cli import _setup_logging, handle_errors  # here: cli imports this module
 
     _setup_logging(verbose)
-    result = handle_errors(fn)(**kw)
+    result = handle_errors(_checked)(fn, **kw)
     out = Console()
     out.print(f"[bold]{result['title']}[/bold]")
     out.print(result["caption"])

@@ -130,6 +130,7 @@ def relevance(
 def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     from pydantic import ValidationError
 
+    from adlens.cli import _first_error
     from adlens.config import JudgeConfig
     from adlens.data import TextSource
     from adlens.errors import AdlensError
@@ -144,9 +145,7 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
             reference_docs=kw["reference_docs"],
         )
     except ValidationError as err:
-        e = err.errors()[0]
-        name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "option"
-        raise AdlensError(f"{name}: {e['msg']} (got {e.get('input')!r}).") from None
+        raise AdlensError(_first_error(err)) from None
     backend = judge_backend(kw["judge"])
     judge = JudgeConfig(
         model=kw["judge_model"],
@@ -268,22 +267,23 @@ def similarity(
 
 
 def _option_error(err: Any) -> Exception:
+    from adlens.cli import _first_error
     from adlens.errors import AdlensError
 
-    e = err.errors()[0]
-    name = "--" + str(e["loc"][0]).replace("_", "-") if e.get("loc") else "option"
-    return AdlensError(f"{name}: {e['msg']} (got {e.get('input')!r}).")
+    return AdlensError(_first_error(err))
 
 
 def _similarity(run_dir: Path, organism: Path, options: dict[str, Any], force: bool) -> None:
     from pydantic import ValidationError
 
     from adlens.evaluate.similarity import SimilarityConfig, steering_similarity
+    from adlens.inputs import check_device
 
     try:
         cfg = SimilarityConfig(**options)
     except ValidationError as err:
         raise _option_error(err) from None
+    check_device(cfg.device)
     result = steering_similarity(run_dir, organism, cfg, force=force)
     out = Console()
     out.print(similarity_table(result))
@@ -397,6 +397,7 @@ def _causal(run_dir: Path, organism: Path, options: dict[str, Any], **kw: Any) -
 
     from adlens.errors import AdlensError
     from adlens.evaluate.causal import CausalConfig, run_causal
+    from adlens.inputs import check_device, check_dtype
 
     spec = options.pop("positions")
     try:
@@ -408,6 +409,9 @@ def _causal(run_dir: Path, organism: Path, options: dict[str, Any], **kw: Any) -
         cfg = CausalConfig(**options)
     except ValidationError as err:
         raise _option_error(err) from None
+    device = check_device(kw["device"]) if kw.get("device") else None
+    if kw.get("dtype"):
+        check_dtype(kw["dtype"], device)
     result = run_causal(run_dir, organism, cfg, **kw)
     out = Console()
     out.print(causal_table(result))

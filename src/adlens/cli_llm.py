@@ -54,12 +54,10 @@ def start_command(
     ] = None,
     n_ctx: Annotated[
         int | None,
-        typer.Option(
-            min=256, help="Context length (default: a bundled model's own; 8192 for a .gguf)."
-        ),
+        typer.Option(help="Context length (default: a bundled model's own; 8192 for a .gguf)."),
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(min=1, help="CPU threads (default: all cores but one).")
+        int | None, typer.Option(help="CPU threads (default: all cores but one).")
     ] = None,
     tools: Annotated[
         bool,
@@ -70,13 +68,14 @@ def start_command(
             "plain-text call protocol.",
         ),
     ] = False,
-    wait: Annotated[float, typer.Option(min=1, help="Seconds to wait for the server.")] = 180,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 180,
 ) -> None:
     """Start the server in the background; returns once it answers."""
     from adlens.cli import handle_errors
     from adlens.local_llm import FUNCTION_CALLING_FORMAT, start
 
-    server = handle_errors(start)(
+    server = handle_errors(_start)(
+        start,
         model,
         port=port,
         n_ctx=n_ctx,
@@ -88,6 +87,16 @@ def start_command(
     print(f"local LLM {server.model} at {server.base_url} (pid {server.pid}, log {server.log})")
     print("use it with --judge local, or point any OpenAI client at it:")
     print(f"export ADLENS_JUDGE_BASE_URL={server.base_url} ADLENS_JUDGE_MODEL={server.model}")
+
+
+def _start(start: Any, model: str, **kw: Any) -> Any:
+    from adlens.inputs import check_number
+
+    check_number("--port", kw["port"], at_least=0, at_most=65535)
+    check_number("--n-ctx", kw["n_ctx"], at_least=256)
+    check_number("--threads", kw["threads"], at_least=1)
+    check_number("--wait", kw["wait_s"], at_least=1)
+    return start(model, **kw)
 
 
 @llm_app.command("stop")
@@ -136,17 +145,17 @@ def check_command(
         Path, typer.Option(help="The organism (organism.json/yaml or its folder).")
     ],
     judge: JudgeBackend = "local",
-    samples: Annotated[int, typer.Option(min=1, help="Steering samples judged.")] = 40,
-    lists: Annotated[int, typer.Option(min=1, help="Reader token lists graded.")] = 8,
-    tournaments: Annotated[int, typer.Option(min=1, help="Patchscope scale choices.")] = 6,
-    grade_repeats: Annotated[int, typer.Option(min=1, help="Grader calls per hypothesis.")] = 3,
+    samples: Annotated[int, typer.Option(help="Steering samples judged.")] = 40,
+    lists: Annotated[int, typer.Option(help="Reader token lists graded.")] = 8,
+    tournaments: Annotated[int, typer.Option(help="Patchscope scale choices.")] = 6,
+    grade_repeats: Annotated[int, typer.Option(help="Grader calls per hypothesis.")] = 3,
     agent: Annotated[
-        int, typer.Option(min=0, help="Interactions of the agent run (0: no agent run).")
+        int, typer.Option(help="Interactions of the agent run (0: no agent run).")
     ] = 5,
-    agent_llm_calls: Annotated[int, typer.Option(min=1, help="LLM calls of the agent run.")] = 12,
+    agent_llm_calls: Annotated[int, typer.Option(help="LLM calls of the agent run.")] = 12,
     max_tokens: Annotated[
         int | None,
-        typer.Option(min=16, help="Tokens per judge answer (default 1024; a local judge 512)."),
+        typer.Option(help="Tokens per judge answer (default 1024; a local judge 512)."),
     ] = None,
     device: Annotated[str, typer.Option(help="Where the models run (offline judges, agent).")] = (
         "cpu"
@@ -179,9 +188,21 @@ def check_command(
 
 def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
     from adlens.config import JudgeConfig
+    from adlens.inputs import check_device, check_number
     from adlens.judge_check import check_judges
 
     backend = judge_backend(kw["judge"], llm_only=True)
+    for flag, minimum in (
+        ("samples", 1),
+        ("lists", 1),
+        ("tournaments", 1),
+        ("grade_repeats", 1),
+        ("agent", 0),
+        ("agent_llm_calls", 1),
+        ("max_tokens", 16),
+    ):
+        check_number("--" + flag.replace("_", "-"), kw[flag], at_least=minimum)
+    check_device(kw["device"])
 
     def show(fig: Any) -> None:  # one line per judge as it finishes: the check takes minutes
         print(

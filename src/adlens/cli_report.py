@@ -35,9 +35,12 @@ def report_command(
 
 
 def _report(run_dir: Path, *, open_: bool, screenshot: bool, out: Path | None) -> None:
+    from adlens.errors import AdlensError
     from adlens.report import build_report
     from adlens.report import screenshot as take_screenshot
 
+    if run_dir.exists() and not run_dir.is_dir():
+        raise AdlensError(f"{run_dir} is a file, not a run directory.")
     console = Console(stderr=True)
     path = build_report(run_dir, out)
     console.print(f"report in {path}")

@@ -19,7 +19,7 @@ def validate_command(
             "--organism", help="Only these suite organisms (repeat the option); default: all."
         ),
     ] = None,
-    samples: Annotated[int, typer.Option(help="Brown documents per organism.", min=1)] = 1000,
+    samples: Annotated[int, typer.Option(help="Brown documents per organism.")] = 1000,
     layers: Annotated[
         str | None,
         typer.Option(help="Comma-separated layers (fractions or indices); default: the run's."),
@@ -39,8 +39,10 @@ def validate_command(
 
 def _validate(out: Path, names: list[str] | None, samples: int, layers: str | None) -> None:
     from adlens.config import parse_layers
+    from adlens.inputs import check_number
     from adlens.validate import validate
 
+    check_number("--samples", samples, at_least=1)
     result = validate(
         out, names=names, samples=samples, layers=parse_layers(layers) if layers else None
     )

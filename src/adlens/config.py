@@ -3,6 +3,7 @@ is hashed; a cached result is reused only when the hash matches."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -200,7 +201,7 @@ def parse_scales(spec: str) -> list[float]:
         raise AdlensError(
             f"--scales: give comma-separated numbers like 0.5,1,2 (got {spec!r})."
         ) from None
-    if not scales or scales[0] <= 0:
+    if not scales or scales[0] <= 0 or not all(math.isfinite(x) for x in scales):
         raise AdlensError(f"--scales: give positive numbers like 0.5,1,2 (got {spec!r}).")
     return scales
 

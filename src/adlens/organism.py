@@ -311,7 +311,12 @@ def texts_sha256(texts: list[str]) -> str:
 
 
 def _read(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AdlensError(f"Cannot read organism file {path}: it is not UTF-8 text.") from None
+    except OSError as err:
+        raise AdlensError(f"Cannot read organism file {path}: {err.strerror or err}.") from None
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml

@@ -101,7 +101,12 @@ def load_sweep(path: Path | str) -> tuple[SweepConfig, Path]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise AdlensError(f"Sweep file {path} does not exist.")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AdlensError(f"Cannot read sweep file {path}: it is not UTF-8 text.") from None
+    except OSError as err:  # a folder, no permission
+        raise AdlensError(f"Cannot read sweep file {path}: {err.strerror or err}.") from None
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
