@@ -69,9 +69,11 @@ def handle_errors(fn):
             # paths and values may hold [ ] or :x:, which rich would read as markup or emoji
             console.print(f"[red]error:[/red] {escape(msg)}", soft_wrap=True, emoji=False)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
+            # The collection says what it kept; other stages keep what they finished.
+            kept = str(err) or "finished stages and steering samples are kept"
             console.print(
-                "[yellow]interrupted:[/yellow] finished work is saved; rerun the same command to resume."
+                f"[yellow]interrupted:[/yellow] {escape(kept)}; rerun the same command to resume."
             )
             raise typer.Exit(130) from None
 
