@@ -96,6 +96,23 @@ def adlens(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, s
 # --- the cases of the issue, in a fresh process ---------------------------------------------
 
 
+def test_unparseable_flags_are_one_line_and_bare_commands_show_help_once(tmp_path):
+    """What typer itself rejects (a value that is not a number, an unknown option, a missing
+    one) is one line too, naming the flag and where the help is; exit code 2 as click has it."""
+    out = tmp_path / "out"
+    for args, words in (
+        (("run", "--finetuned", "x", "--samples", "abc", "--out", out), ("--samples", "integer")),
+        (("run", "--finetuned", "x", "--bogus", "--out", out), ("--bogus", "adlens run --help")),
+        (("run", "--out", out), ("--finetuned",)),
+    ):
+        code, output = adlens(*args)
+        assert code == 2
+        assert_one_error(output, code, *words)
+    assert not out.exists()
+    code, output = adlens()
+    assert code == 0 and output.count("Usage: ") == 1
+
+
 def test_json_array_is_read(pair, tmp_path):
     data = tmp_path / "docs.json"
     data.write_text(json.dumps([LINE.format(i=i) for i in range(20)]))

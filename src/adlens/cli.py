@@ -683,8 +683,30 @@ def demo(
 
 
 def main() -> None:
+    import sys
+
+    try:  # typer vendors click from 0.2x on
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError:  # `adlens` or a group alone: the help, shown
+        code = 0
+    except click_errors.UsageError as err:  # a value that does not parse, an unknown option
+        command = err.ctx.command_path if err.ctx else "adlens"
+        console.print(
+            f"[red]error:[/red] {escape(err.format_message())} (see `{command} --help`)",
+            soft_wrap=True,
+            emoji=False,
+        )
+        code = err.exit_code
+    except click_errors.Abort:
+        console.print("[yellow]interrupted[/yellow]")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
