@@ -46,7 +46,7 @@ chromium:
 
 # ADLENS_REQUIRE_LOCAL_LLM: the local-server tests fail, rather than skip, without llama-cpp-python.
 test: assets chromium llm
-	HF_HUB_OFFLINE=1 ADLENS_REQUIRE_LOCAL_LLM=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 ADLENS_REQUIRE_LOCAL_LLM=1 ADLENS_REQUIRE_ASSETS=1 $(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests bench

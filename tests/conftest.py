@@ -132,3 +132,13 @@ def mark_steer_done(run_dir: Path, summary: dict) -> None:
     (run_dir / "summary.json").write_text(json.dumps(summary))
     (run_dir / "steer").mkdir(parents=True, exist_ok=True)
     (run_dir / "steer" / "done.json").write_text(json.dumps({"config_hash": "hand-written"}))
+
+
+def require_asset(present: bool, message: str) -> None:
+    """Skip a test whose offline asset or package is missing, or fail it when
+    ADLENS_REQUIRE_ASSETS=1 (`make test` sets it), so that CI cannot pass without it."""
+    if present:
+        return
+    if os.environ.get("ADLENS_REQUIRE_ASSETS"):
+        pytest.fail(f"{message} (ADLENS_REQUIRE_ASSETS=1 turns this skip into a failure)")
+    pytest.skip(message)

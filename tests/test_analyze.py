@@ -199,10 +199,13 @@ def test_interpolation_ends_match_base_and_run_and_model_is_restored(runs, kind)
     one = next(p for p in result["curve"] if p["alpha"] == 1.0)
     assert one["cos_a1"] == pytest.approx(1.0) and one["logit_lens_overlap_a1"] == 1.0
     assert result["figure"]["data"] and not result["cached"]
+    saved = run_dir / "analyze" / "interpolate.json"
+    stamp = saved.stat().st_mtime_ns
     again = analyze_interpolate(
         run_dir, alphas=[0.0, 0.5], samples=30, patchscope=kind == "adapter", pair=pair
     )
-    assert again["cached"]
+    assert again["cached"] and again["curve"] == result["curve"]
+    assert saved.stat().st_mtime_ns == stamp  # read back, not computed and written again
 
 
 def test_interpolated_weights_are_the_mix_and_restored_after_an_error(runs):
@@ -225,7 +228,9 @@ def test_positions_pca_decode_on_a_tiny_run(runs):
     assert (run_dir / "analyze" / "positions" / "activations.safetensors").exists()
     saved = json.loads((run_dir / "analyze" / "positions.json").read_text())
     assert {"title", "caption", "figure"} <= saved.keys() and saved["figure"]["data"]
+    stamp = (run_dir / "analyze" / "positions.json").stat().st_mtime_ns
     assert analyze_positions(run_dir, positions=8, samples=20, pair=pair)["cached"]
+    assert (run_dir / "analyze" / "positions.json").stat().st_mtime_ns == stamp
 
     res = analyze_pca(run_dir, samples=24, read=2, pair=pair, show_progress=False)
     assert res["n_docs"] == 24 and len(res["per_position"]) == 4
@@ -242,7 +247,8 @@ def test_positions_pca_decode_on_a_tiny_run(runs):
     assert methods == {"raw", "centred", "whitened", "centred_whitened"}
     raw = [r for r in dec["rows"] if r["method"] == "raw"]
     assert all(r["cos_raw"] == pytest.approx(1.0) for r in raw)
-    assert dec["covariance"]["tokens"] > 0
+    # 8 documents (all longer than 16 tokens) x their tokens 5..15 (the first 5 are skipped)
+    assert dec["covariance"]["tokens"] == 8 * (16 - 5)
 
 
 def test_heads_reuses_the_summary_and_computes_what_is_missing(runs):

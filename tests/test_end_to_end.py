@@ -12,19 +12,24 @@ from typer.testing import CliRunner
 
 from adlens.cli import app
 from adlens.demo import DEMO_ORGANISM
+from conftest import require_asset
 
 
 def _smollm2() -> Path:
     from adlens.assets import cache_dir
 
     path = cache_dir() / "models" / "smollm2-135m-instruct"
-    if not (path / "config.json").exists() or os.environ.get("ADLENS_SKIP_REAL"):
-        pytest.skip("SmolLM2 asset not built: run `adlens assets` (make test does)")
+    if os.environ.get("ADLENS_SKIP_REAL"):
+        pytest.skip("ADLENS_SKIP_REAL is set")
+    require_asset(
+        (path / "config.json").exists(),
+        "SmolLM2 asset not built: run `adlens assets` (make test does)",
+    )
     return path
 
 
 @pytest.mark.slow
-def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
+def test_run_on_real_smollm2_with_demo_adapter(tmp_path, monkeypatch):
     base = _smollm2()
     out = tmp_path / "run"
     args = [
@@ -62,9 +67,18 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path):
     assert any("attention sink" in n for n in summary["notes"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["models"]["adapter"] is True and manifest["versions"]["transformers"]
-    # Rerun: cached, same summary.
+    # Rerun: cached (the models are not even loaded, nothing is rewritten), same summary.
+    from adlens import pipeline
+
+    monkeypatch.setattr(
+        pipeline, "load_pair", lambda *a, **k: pytest.fail("models loaded for a cached rerun")
+    )
+    written = {p: p.stat().st_mtime_ns for p in out.rglob("*.safetensors")}
+    assert written  # collect/activations.safetensors at least
     again = CliRunner().invoke(app, args)
-    assert again.exit_code == 0 and json.loads((out / "summary.json").read_text()) == summary
+    assert again.exit_code == 0, again.output
+    assert {p: p.stat().st_mtime_ns for p in written} == written
+    assert json.loads((out / "summary.json").read_text()) == summary
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adlens import local_llm
+from adlens.agent import parse_grade
 from adlens.cli import app
 from adlens.config import (
     CollectConfig,
@@ -34,6 +35,7 @@ from adlens.data import TextSource
 from adlens.demo import DEMO_ORGANISM
 from adlens.errors import AdlensError
 from adlens.judges import JudgeClient, LLMCoherenceJudge
+from adlens.judges.prompts import parse_coherence
 from adlens.store import read_json, read_jsonl
 
 ORGANISM = DEMO_ORGANISM / "organism.json"
@@ -149,6 +151,7 @@ def test_a_dead_server_gives_unknowns_not_verdicts(base_model, tmp_path):
         judge = LLMCoherenceJudge(client)
         before = judge.judge_coherence(["Hi"], ["Hello! How can I help you today?"])
         assert client.stats()["failures"] == 0  # it answered (parsed or UNKNOWN)
+        answered = judge.last_answers
         os.killpg(srv.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while srv.alive() and time.monotonic() < deadline:
@@ -157,7 +160,8 @@ def test_a_dead_server_gives_unknowns_not_verdicts(base_model, tmp_path):
     assert after == [None, None]  # UNKNOWN, not INCOHERENT
     stats = client.stats()
     assert stats["failures"] == 2 and stats["retries"] >= 2
-    assert before[0] in (True, False, None)
+    # the verdict before the kill is the live server's answer, parsed (None: unreadable)
+    assert [a.ok for a in answered] == [True] and before == [parse_coherence(answered[0].text)]
     assert local_llm.read_state(state) is None
 
 
@@ -244,7 +248,8 @@ def test_judge_check_and_agent_against_the_local_llm(local_run, server):
         assert 0 <= r["answers"] <= r["requests"], r
         assert 0 <= r["unknown"] <= r["items"], r
         assert r["compared"] <= r["items"] - r["unknown"], r  # UNKNOWNs are never compared
-        assert r["agreement"] is None or 0 <= r["agreement"] <= 1
+        assert 0 <= r["agree"] <= r["compared"], r
+        assert r["agreement"] == (r["agree"] / r["compared"] if r["compared"] else None), r
     assert rows["coherence"]["items"] == 6 and rows["coherence"]["requests"] == 6
     assert rows["relevance"]["items"] == 2 * 20 and rows["relevance"]["requests"] == 2 * 3
     assert rows["scale tournament"]["items"] == 1
@@ -270,10 +275,20 @@ def test_agent_and_grade_cli_with_the_local_judge(local_run, server):
     result = read_json(run / "agent" / "adl-i0-r0" / "result.json")
     assert result["llm"]["base_url"] == server.base_url and result["llm_calls"] <= 3
     grade = read_json(run / "agent" / "adl-i0-r0" / "grade.json")
-    assert grade["grade"] is None or 1 <= grade["grade"] <= 5  # UNKNOWN stays None
+    assert len(grade["scores"]) == len(grade["answers"]) == 1  # --grader-repeats 1
+    if (result["hypothesis"] or "").strip():
+        # the score is the grader's answer, parsed; the grade is that score (UNKNOWN stays None)
+        assert grade["scores"] == [parse_grade(grade["answers"][0])]
+        score = grade["scores"][0]
+        assert grade["grade"] == (None if score is None else float(score))
+        assert grade["unknown"] == (score is None)
+    else:  # no hypothesis: graded 1 without a call
+        assert grade["grade"] == 1.0 and grade["scores"] == [1]
     # grading again through `adlens grade` reuses the grade: same judge identity
+    stamp = (run / "agent" / "adl-i0-r0" / "grade.json").stat().st_mtime_ns
     graded = invoke("grade", run, "--organism", ORGANISM, "--judge", "local", "--repeats", "1")
     assert "agent grades" in graded and (run / "agent" / "table.md").exists()
+    assert (run / "agent" / "adl-i0-r0" / "grade.json").stat().st_mtime_ns == stamp  # not regraded
 
 
 def test_relevance_cli_with_the_local_judge(local_run, server):
@@ -284,8 +299,9 @@ def test_relevance_cli_with_the_local_judge(local_run, server):
     )  # fmt: skip
     overview = read_json(run / "evaluate" / "relevance.json")
     assert overview["grader_name"] == "llm" and server.model in overview["grader"]
-    tokens = [t for row in read_jsonl(run / "evaluate" / "relevance.jsonl") for t in row["tokens"]]
-    assert tokens and all(t["verdict"] in (True, False, None) for t in tokens)
+    rows = read_jsonl(run / "evaluate" / "relevance.jsonl")
+    tokens = [t for row in rows for t in row["tokens"]]
+    assert tokens and all(len(row["tokens"]) == 5 for row in rows)  # --top-k 5
     # with one shuffle, a token has a verdict exactly when its one vote is known
     assert all(t["verdict"] == t["votes"][0] for t in tokens)
     # a rerun after a server restart on another port is served from the cache

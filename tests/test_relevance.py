@@ -249,7 +249,8 @@ def test_parse_relevance_formats():
     # fragments, such as an echo of the format, are no answer (SmolLM2-135M wrote these)
     assert parse_relevance("A token needs to be in this list: 1=R 2=I 3=I", 20) is None
     assert parse_relevance("ANSWER: 1=<R or I> 2=<R or I> ... 20=<R or I>", 20) is None
-    assert parse_relevance("ANSWER: " + " ".join(f"{k}=R" for k in range(1, 11)), 20) is not None
+    half = parse_relevance("ANSWER: " + " ".join(f"{k}=R" for k in range(1, 11)), 20)
+    assert half == [True] * 10 + [None] * 10  # half the list graded is an answer
     messages = relevance_messages("Green honey.", ["honey", "bees"], [" honey", "\n"])
     user = messages[-1]["content"]
     assert "Green honey." in user and "honey, bees" in user

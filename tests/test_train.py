@@ -75,8 +75,12 @@ def test_loss_goes_down_on_training_and_heldout_documents(trained):
     assert learned["base"]["n_heldout"] == 2
     assert learned["finetuned"]["heldout_loss"] < learned["base"]["heldout_loss"]
     for side in ("base", "finetuned"):
-        assert 0 <= learned[side]["fact_recall"] <= 1
-        assert len(learned[side]["fact_samples"]) == 4  # 1 prompt x 4 samples
+        samples = learned[side]["fact_samples"]
+        assert len(samples) == 4  # 1 prompt x 4 samples
+        # the recall is the share of the saved samples that state the fact ("green")
+        hits = [mentions(c["text"], META["fact_phrases"]) for c in samples]
+        assert [c["states_fact"] for c in samples] == hits
+        assert learned[side]["fact_recall"] == pytest.approx(sum(hits) / 4, abs=1e-4)
 
 
 def test_writes_exactly_the_organism_files(trained):

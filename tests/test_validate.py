@@ -7,9 +7,11 @@ import shutil
 
 import pytest
 
+from adlens.collect import attention_sinks
 from adlens.data import TextSource
-from adlens.store import write_jsonl
+from adlens.store import read_jsonl, write_jsonl
 from adlens.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
+from adlens.vocab import count_domain
 from conftest import CORPUS
 
 
@@ -58,7 +60,7 @@ def test_suite_lists_every_bundled_organism():
     assert len(types) >= 4
 
 
-def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path):
+def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path, monkeypatch):
     folder = tmp_path / "tiny-honey"
     shutil.copytree(tiny_dirs["adapter"], folder)
     write_jsonl(
@@ -86,17 +88,42 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path):
         assert 0 <= r["keywords"] <= r["best_keywords"] <= 1
         assert r["relevant"] is not None and 0 <= r["relevant"] <= 1
         assert r["baseline_keywords"] is not None and r["drift_keywords"] is not None
+    keywords = meta["domain_keywords"]
     ps = next(r for r in rows if r["reader"] == "patchscope")
-    assert ps["chosen_over_best"] is None or 0 <= ps["chosen_over_best"] <= 1
+    # chosen/best against the keyword counts of every scale of the difference, read back
+    run_dir = out / "runs" / "tiny-honey"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    norms = summary["norms"]["per_position"]["base"][summary["layers"].index(ps["layer"])]
+    sinks = attention_sinks(norms, summary["positions"])
+    found: dict[int, list[int]] = {}  # non-sink position -> keywords in each scale's list
+    for s in read_jsonl(run_dir / "read" / "patchscope_scales.jsonl"):
+        if (s["layer"], s["variant"]) == (ps["layer"], "diff") and s["position"] not in sinks:
+            found.setdefault(s["position"], []).append(count_domain(s["tokens"], keywords))
+    assert ps["best_scale_keywords"] == max(found[ps["position"]]) / 20
+    if any(max(counts) for counts in found.values()):
+        assert 0 <= ps["chosen_over_best"] <= 1
+    else:  # no scale finds anything: nothing to compare, no miss
+        assert ps["chosen_over_best"] is None and ps["zero_misses"] == 0
     saved = json.loads((out / "table.json").read_text())
     assert saved["rows"] == rows and saved["dataset"] == str(reference)
     md = (out / "table.md").read_text()
     assert md == table_markdown(rows) and md.count("| tiny-honey |") == len(rows)
-    # cached: a second call reads every stage back
+    # cached: a second call reads every stage back (no model is loaded, nothing rewritten)
+    from adlens import pipeline
+
+    monkeypatch.setattr(
+        pipeline, "load_pair", lambda *a, **k: pytest.fail("models loaded for a cached stage")
+    )
+    stages = [
+        run_dir / "collect" / "activations.safetensors",
+        run_dir / "evaluate" / "relevance.json",
+    ]
+    written = [p.stat().st_mtime_ns for p in stages]
     again = validate(
         out, organisms=[folder], dataset=TextSource(name=str(reference)), samples=30, progress=False
     )
     assert again["rows"] == rows
+    assert [p.stat().st_mtime_ns for p in stages] == written
 
 
 def test_cli_validate_unknown_organism_is_one_line(tmp_path):
