@@ -119,7 +119,8 @@ def test_json_array_is_read(pair, tmp_path):
     out = tmp_path / "run"
     code, output = adlens("collect", *models(pair, data), "--out", out)
     assert code == 0, output
-    assert (out / "collect" / "activations.safetensors").exists()
+    info = json.loads((out / "collect" / "activations.json").read_text())
+    assert info["n_docs"] == 8 and info["n_seen"] == 8  # --samples 8 of the array's 20
 
 
 @pytest.mark.parametrize(

@@ -263,13 +263,6 @@ def test_sigkill_in_norms_then_sigint_in_collection_resume_bit_identical(
     _resume_to_the_end(pair_dirs, out, kept, reference)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug in collect.py: RunningSums.add updates the six sums one by one and counts the "
-    "batch last; an interrupt between two updates leaves part of a batch in the sums, the "
-    "handler saves them (count > saved) and the resumed run adds that batch again",
-)
 def test_interrupt_between_any_two_statements_of_the_sum_update_resumes_exactly(
     tokenizer, tmp_path
 ):

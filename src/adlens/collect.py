@@ -145,34 +145,49 @@ class ActivationDiff:
 
 
 class RunningSums:
-    """fp64 sums of the per-document statistics; checkpointable so a killed run resumes."""
+    """fp64 sums of the per-document statistics; checkpointable so a killed run resumes.
+
+    The sums and their document count change together, in one assignment: Ctrl-C lands
+    between any two statements, and a checkpoint must never hold part of a batch."""
 
     def __init__(self, n_layers: int, n_pos: int, d: int):
         vec = (n_layers, n_pos, d)
         nrm = (n_layers, n_pos)
         shapes = {"diff": vec, "base": vec, "ft": vec}
         shapes |= {"norm_base": nrm, "norm_ft": nrm, "norm_diff": nrm}
-        self.sums = {k: torch.zeros(s, dtype=torch.float64) for k, s in shapes.items()}
-        self.count = 0  # documents consumed (rows of TokenizedDocs)
+        zeros = {k: torch.zeros(s, dtype=torch.float64) for k, s in shapes.items()}
+        self._state: tuple[dict[str, torch.Tensor], int] = (zeros, 0)
+
+    @property
+    def sums(self) -> dict[str, torch.Tensor]:
+        return self._state[0]
+
+    @property
+    def count(self) -> int:
+        """Documents consumed (rows of TokenizedDocs)."""
+        return self._state[1]
 
     def add(self, h_base: torch.Tensor, h_ft: torch.Tensor) -> None:
         """h_*: [n_layers, batch, n_pos, d] float32 activations at the read positions."""
         diff = h_ft - h_base
-        s = self.sums
-        s["diff"] += diff.sum(1, dtype=torch.float64).cpu()
-        s["base"] += h_base.sum(1, dtype=torch.float64).cpu()
-        s["ft"] += h_ft.sum(1, dtype=torch.float64).cpu()
-        s["norm_base"] += h_base.norm(dim=-1).sum(1, dtype=torch.float64).cpu()
-        s["norm_ft"] += h_ft.norm(dim=-1).sum(1, dtype=torch.float64).cpu()
-        s["norm_diff"] += diff.norm(dim=-1).sum(1, dtype=torch.float64).cpu()
-        self.count += h_base.shape[1]
+        batch = {
+            "diff": diff,
+            "base": h_base,
+            "ft": h_ft,
+            "norm_base": h_base.norm(dim=-1),
+            "norm_ft": h_ft.norm(dim=-1),
+            "norm_diff": diff.norm(dim=-1),
+        }
+        sums, count = self._state
+        new = {k: sums[k] + v.sum(1, dtype=torch.float64).cpu() for k, v in batch.items()}
+        self._state = (new, count + h_base.shape[1])
 
     def means(self) -> dict[str, torch.Tensor]:
         return {k: (v / max(self.count, 1)).float() for k, v in self.sums.items()}
 
     def save(self, path: Path, extra: dict[str, str]) -> None:
-        tensors = dict(self.sums)
-        tensors["count"] = torch.tensor([self.count], dtype=torch.int64)
+        sums, count = self._state
+        tensors = {**sums, "count": torch.tensor([count], dtype=torch.int64)}
         save_tensors(tensors, path, metadata=extra)
 
     def load(self, path: Path) -> None:
@@ -180,8 +195,7 @@ class RunningSums:
         for k in self.sums:
             if t[k].shape != self.sums[k].shape:
                 raise ValueError("checkpoint shape mismatch")
-            self.sums[k] = t[k].double()
-        self.count = int(t["count"][0])
+        self._state = ({k: t[k].double() for k in self.sums}, int(t["count"][0]))
 
 
 def _read_positions(
