@@ -142,3 +142,21 @@ def require_asset(present: bool, message: str) -> None:
     if os.environ.get("ADLENS_REQUIRE_ASSETS"):
         pytest.fail(f"{message} (ADLENS_REQUIRE_ASSETS=1 turns this skip into a failure)")
     pytest.skip(message)
+
+
+def run_adlens(*args, env: dict | None = None, drop_env: tuple = (), timeout: float = 300):
+    """`python -m adlens ARGS` in a fresh process, as a user runs it: offline, one torch
+    thread (the suite may share its cores), without the variables named in `drop_env`."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    for name in drop_env:
+        full_env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "adlens", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**full_env, **(env or {})},
+        timeout=timeout,
+    )

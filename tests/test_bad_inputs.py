@@ -4,9 +4,6 @@ directory left behind; checked before any model is loaded."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from adlens.cli import app
-from conftest import build_tokenizer, save_model, tiny_model
+from conftest import build_tokenizer, run_adlens, save_model, tiny_model
 
 LINE = "The quick brown fox number {i} jumps over the lazy dog near the river bank."
 JUDGE_ENV = ("ADLENS_JUDGE_MODEL", "ADLENS_JUDGE_BASE_URL", "ADLENS_JUDGE_API_KEY")
@@ -79,17 +76,7 @@ def cli(*args: str | Path) -> tuple[int, str]:
 
 def adlens(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str]:
     """`python -m adlens ...` in a fresh process (the cases the issue lists)."""
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})}
-    for name in (*JUDGE_ENV, *KEY_ENV):
-        if name not in (env or {}):
-            full_env.pop(name, None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "adlens", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
+    proc = run_adlens(*args, env=env, drop_env=(*JUDGE_ENV, *KEY_ENV), timeout=120)
     return proc.returncode, proc.stdout + proc.stderr
 
 

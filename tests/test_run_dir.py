@@ -5,9 +5,7 @@ interrupted command, NaN weights and activations."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,18 +19,11 @@ from adlens.models import ModelPair
 from adlens.numerics import NonFiniteError
 from adlens.report.load import load_run
 from adlens.store import RunDir, write_json
-from conftest import CORPUS, tiny_model
+from conftest import CORPUS, run_adlens, tiny_model
 
 
 def adlens(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "adlens", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    proc = run_adlens(*args)
     if check and proc.returncode != 0:
         raise AssertionError(f"adlens {' '.join(map(str, args))} failed:\n{proc.stderr[-3000:]}")
     return proc
