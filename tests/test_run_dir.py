@@ -154,9 +154,10 @@ def test_stale_evaluation_is_named_not_shown(tiny_dirs, corpus, tmp_path):
     relevance = {"organism": "x", "best": [], "basis": {"collect": stages["collect"]}}
     write_json(out / "evaluate" / "relevance.json", {**relevance, "basis": stages})
     write_json(out / "evaluate" / "causal.json", {"basis": {"collect": "old"}, "positions": []})
+    write_json(out / "agent" / "adl-i5-r0" / "result.json", {"basis": {**stages, "read": "old"}})
     view = load_run(out)
-    assert view.relevance is not None and view.causal is None
-    assert view.stale == ["causal effect"]
+    assert view.relevance is not None and view.causal is None and view.agent_runs == []
+    assert view.stale == ["causal effect", "agent adl-i5-r0"]
 
 
 def test_nan_adapter_is_one_line_and_writes_nothing(tiny_dirs, corpus, tmp_path):
