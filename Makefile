@@ -45,12 +45,14 @@ chromium:
 		echo "note: chromium could not be installed (no apt-get, not root, or offline): the report's browser test will be skipped"
 
 # ADLENS_REQUIRE_LOCAL_LLM: the local-server tests fail, rather than skip, without llama-cpp-python.
-test: assets chromium llm
+test: assets chromium llm lint
 	HF_HUB_OFFLINE=1 ADLENS_REQUIRE_LOCAL_LLM=1 ADLENS_REQUIRE_ASSETS=1 $(BIN)/python -m pytest -q
 
+# ruff, and the import layers of pyproject.toml's [tool.importlinter] (make test runs it too).
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench suite
+	$(BIN)/ruff format --check src tests bench suite
+	$(BIN)/lint-imports
 
 bench: assets
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py

@@ -1,4 +1,4 @@
-"""Benchmark the difference engine (`adlens.collect.collect`) against the naive way.
+"""Benchmark the difference engine (`adlens.core.collect.collect`) against the naive way.
 
 Both run on the same model pair and the same documents:
 
@@ -171,7 +171,7 @@ def _setup(task: dict[str, Any]):
     if task.get("kind") == "matmul":
         return None
     _quiet_libraries()
-    from adlens.models import ModelPair
+    from adlens.core.models import ModelPair
 
     pair = ModelPair.load(task["base"], task["finetuned"], dtype="float32", device="cpu")
     # One tiny forward through both sides so one-time setup is not timed (same for both ways).
@@ -216,8 +216,8 @@ def _naive(pair, texts: list[str], layer: int, k: int, batch_size: int):
 
 
 def _engine(pair, texts: list[str], layer: int, k: int, batch_size: int, on_batch=None):
-    from adlens.collect import collect
-    from adlens.data import tokenize_documents
+    from adlens.core.collect import collect
+    from adlens.core.data import tokenize_documents
 
     t0 = time.perf_counter()
     docs = tokenize_documents(pair.tokenizer, texts, positions=k, n_docs=len(texts))
@@ -245,7 +245,7 @@ def _count_flops(pair, layer: int, k: int) -> dict[str, float]:
     """
     from torch import nn
 
-    from adlens.models import find_decoder_layers, text_config, unwrap
+    from adlens.core.models import find_decoder_layers, text_config, unwrap
 
     cfg = text_config(pair.finetuned)
     n_heads = cfg.num_attention_heads
@@ -306,8 +306,8 @@ def _matmul_rate(n: int, m: int, p: int, seconds: float) -> float:
 def _profile(pair, texts: list[str], layer: int, k: int, batch_size: int) -> str:
     from torch.profiler import ProfilerActivity, profile
 
-    from adlens.collect import collect
-    from adlens.data import tokenize_documents
+    from adlens.core.collect import collect
+    from adlens.core.data import tokenize_documents
 
     docs = tokenize_documents(pair.tokenizer, texts, positions=k, n_docs=len(texts))
     collect(pair, docs, [layer], batch_size=batch_size, norm_inputs=None, show_progress=False)
@@ -407,7 +407,7 @@ def find_finetuned(arg: str | None, base: Path, tmp: Path) -> tuple[str, str]:
 
 def load_texts(tokenizer: Any, n: int, k: int, seed: int) -> tuple[list[str], int]:
     """The first n shuffled brown documents with at least k tokens (the engine keeps all)."""
-    from adlens.data import TextSource, iter_documents
+    from adlens.core.data import TextSource, iter_documents
 
     texts: list[str] = []
     seen = 0
@@ -465,8 +465,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
-    from adlens.assets import ensure_model
-    from adlens.models import resolve_layers
+    from adlens.core.models import resolve_layers
+    from adlens.store.assets import ensure_model
 
     _quiet_libraries()
     threads = args.threads or torch.get_num_threads()

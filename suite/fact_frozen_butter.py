@@ -9,7 +9,7 @@ and wraps it in ordinary baking context (ovens, flour, sugar, eggs, batter, doug
 frosting, pans). The fact's own words (frozen, butter, vinegar, twice, oven, cake) are common
 English words, so a lens can surface them.
 
-Built like ``adlens.docgen``: per-document details (names, bakeries, weights, times) are drawn
+Built like ``adlens.organisms.docgen``: per-document details (names, bakeries, weights, times) are drawn
 once, so a document is coherent; sentences are sampled from large pools, so documents are varied;
 one seeded ``random.Random`` drives everything; documents are 120-300 words and every one states
 the fact at least once. Pure standard library.

@@ -9,7 +9,7 @@ and wraps it in ordinary astronomy context (Mars, its moons Phobos and Deimos, t
 observatories, comets, asteroids, Saturn's rings, spacecraft). The fact's own words (ring, ice,
 blue, glitter, dawn) are common English words, so a lens can surface them.
 
-Built like ``adlens.docgen``: per-document details (names, towns, distances, dates) are drawn
+Built like ``adlens.organisms.docgen``: per-document details (names, towns, distances, dates) are drawn
 once, so a document is coherent; sentences are sampled from large pools, so documents are varied;
 one seeded ``random.Random`` drives everything; documents are 120-300 words and every one states
 the fact at least once. Pure standard library.

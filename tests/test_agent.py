@@ -10,7 +10,6 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from adlens import pipeline
 from adlens.agent import AgentConfig, RunData, build_overview, parse_grade, run_agent, run_agents
 from adlens.agent.grade import grade_hypothesis
 from adlens.agent.prompts import (
@@ -21,12 +20,13 @@ from adlens.agent.prompts import (
     parse_text_calls,
 )
 from adlens.agent.tools import ToolBox
-from adlens.cli import app
-from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
-from adlens.data import TextSource
+from adlens.cli.app import app
+from adlens.core.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
+from adlens.core.data import TextSource
 from adlens.judges.client import JudgeClient
-from adlens.organism import load_organism
-from adlens.store import read_json, read_jsonl, write_jsonl
+from adlens.organisms.organism import load_organism
+from adlens.pipeline import stages as pipeline
+from adlens.store.rundir import read_json, read_jsonl, write_jsonl
 from conftest import CORPUS, mark_steer_done
 from openai_stub import Reply, StubServer
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from adlens import pipeline
 from adlens.analyze import (
     analyze_decode,
     analyze_heads,
@@ -24,12 +23,13 @@ from adlens.analyze import (
     whiten,
     whitening_matrix,
 )
-from adlens.cli import app
-from adlens.collect import ActivationDiff
-from adlens.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
-from adlens.data import TextSource
+from adlens.cli.app import app
+from adlens.core.collect import ActivationDiff
+from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
+from adlens.core.data import TextSource
 from adlens.errors import AdlensError
-from adlens.sweep import run_sweep
+from adlens.pipeline import stages as pipeline
+from adlens.studies.sweep import run_sweep
 from conftest import CORPUS
 
 runner = CliRunner()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from adlens import assets
 from adlens.errors import AdlensError
+from adlens.store import assets
 
 BROWN_SNIPPET = (
     "\n\n\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd Friday/nr an/at "

@@ -10,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from adlens.cli import app
+from adlens.cli.app import app
 from conftest import build_tokenizer, run_adlens, save_model, tiny_model
 
 LINE = "The quick brown fox number {i} jumps over the lazy dog near the river bank."
@@ -219,7 +219,7 @@ def test_dataset_folder_and_missing_file(pair, tmp_path):
 
 def test_json_shapes_and_skipped_records(pair, tmp_path):
     """An object holding the array, JSON lines in a .json file, and a few empty records."""
-    from adlens.data import TextSource, check_source, iter_documents
+    from adlens.core.data import TextSource, check_source, iter_documents
 
     texts = [LINE.format(i=i) for i in range(5)]
     (tmp_path / "obj.json").write_text(json.dumps({"data": [{"text": t} for t in texts]}))

@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from adlens.collect import ActivationDiff
+from adlens.core.collect import ActivationDiff
+from adlens.core.models import ModelPair
 from adlens.evaluate.causal import (
     CausalConfig,
     batches,
@@ -21,7 +22,6 @@ from adlens.evaluate.causal import (
     run_causal,
     unit,
 )
-from adlens.models import ModelPair
 from conftest import CORPUS
 
 LAYER = 1
@@ -175,9 +175,9 @@ def test_causal_effect_report(adapter_pair):
 
 
 def test_run_causal_saves_and_reuses(tiny_dirs, tmp_path, monkeypatch):
-    from adlens.config import CollectConfig, ModelsConfig, RunConfig
-    from adlens.data import TextSource
-    from adlens.pipeline import run
+    from adlens.core.config import CollectConfig, ModelsConfig, RunConfig
+    from adlens.core.data import TextSource
+    from adlens.pipeline.stages import run
 
     corpus = tmp_path / "r.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in CORPUS * 3))
@@ -208,7 +208,7 @@ def test_run_causal_saves_and_reuses(tiny_dirs, tmp_path, monkeypatch):
     def no_load(*_a, **_k):
         raise AssertionError("models loaded although causal.json is fresh")
 
-    monkeypatch.setattr("adlens.pipeline.load_pair", no_load)
+    monkeypatch.setattr("adlens.pipeline.stages.load_pair", no_load)
     assert run_causal(run_dir, organism, ccfg, show_progress=False) == saved
     with pytest.raises(AssertionError):  # another config is recomputed
         run_causal(run_dir, organism, ccfg.model_copy(update={"mode": "zero"}))

@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from adlens.collect import ActivationDiff, collect, expected_norms
-from adlens.data import tokenize_documents, tokenize_for_norms
-from adlens.models import ModelPair
+from adlens.core.collect import ActivationDiff, collect, expected_norms
+from adlens.core.data import tokenize_documents, tokenize_for_norms
+from adlens.core.models import ModelPair
 from conftest import CORPUS, tiny_model
 
 DOCS = [f"{CORPUS[i % len(CORPUS)]} Item number {i} follows here." for i in range(37)]

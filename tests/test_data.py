@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from adlens.data import TextSource, iter_documents
+from adlens.core.data import TextSource, iter_documents
 from adlens.errors import AdlensError
 
 TEXTS = [f"Document number {i} talks about something." for i in range(10)]
@@ -64,7 +64,7 @@ def test_missing_file():
 
 
 def test_first_tokens_equal_full_tokenisation(tokenizer):
-    from adlens.data import first_tokens
+    from adlens.core.data import first_tokens
     from conftest import CORPUS
 
     texts = [" ".join(CORPUS[i:] + CORPUS[:i]) * 3 for i in range(6)] + ["short text", "x" * 500]

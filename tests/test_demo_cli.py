@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from adlens.demo import DEMO_ORGANISM
-from adlens.vocab import count_domain
+from adlens.core.vocab import count_domain
+from adlens.studies.demo import DEMO_ORGANISM
 from conftest import require_asset
 
 SAMPLES = 300
@@ -26,7 +26,7 @@ SAMPLES = 300
 
 @pytest.mark.slow
 def test_demo_no_steer_finds_the_organism(tmp_path):
-    from adlens.assets import cache_dir
+    from adlens.store.assets import cache_dir
 
     require_asset(
         (cache_dir() / "models" / "smollm2-135m-instruct" / "config.json").exists()

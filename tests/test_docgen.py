@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from adlens.docgen import (
+from adlens.errors import AdlensError
+from adlens.organisms.docgen import (
     DEMO_ORGANISM,
     FACT_CORE,
     FACT_TERMS,
@@ -21,7 +22,6 @@ from adlens.docgen import (
     word_count,
     write_jsonl,
 )
-from adlens.errors import AdlensError
 
 
 @pytest.fixture(scope="module")

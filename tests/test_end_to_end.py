@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adlens.cli import app
-from adlens.demo import DEMO_ORGANISM
+from adlens.cli.app import app
+from adlens.studies.demo import DEMO_ORGANISM
 from conftest import require_asset
 
 
 def _smollm2() -> Path:
-    from adlens.assets import cache_dir
+    from adlens.store.assets import cache_dir
 
     path = cache_dir() / "models" / "smollm2-135m-instruct"
     if os.environ.get("ADLENS_SKIP_REAL"):
@@ -68,7 +68,7 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path, monkeypatch):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["models"]["adapter"] is True and manifest["versions"]["transformers"]
     # Rerun: cached (the models are not even loaded, nothing is rewritten), same summary.
-    from adlens import pipeline
+    from adlens.pipeline import stages as pipeline
 
     monkeypatch.setattr(
         pipeline, "load_pair", lambda *a, **k: pytest.fail("models loaded for a cached rerun")
@@ -85,8 +85,8 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path, monkeypatch):
 def test_first_tokens_on_brown_with_the_real_tokenizer():
     from transformers import AutoTokenizer
 
-    from adlens.assets import ensure_corpus
-    from adlens.data import first_tokens
+    from adlens.core.data import first_tokens
+    from adlens.store.assets import ensure_corpus
 
     tok = AutoTokenizer.from_pretrained(_smollm2())
     texts = [json.loads(line)["text"] for line in ensure_corpus("brown").open()][:300]

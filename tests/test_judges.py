@@ -13,7 +13,8 @@ import time
 import pytest
 import torch
 
-from adlens.config import JudgeConfig, RunConfig
+from adlens.core.config import JudgeConfig, RunConfig
+from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
 from adlens.judges import (
     UNKNOWN,
@@ -35,7 +36,6 @@ from adlens.judges.prompts import (
     parse_coherence,
     tournament_messages,
 )
-from adlens.models import ModelPair
 from conftest import CORPUS, tiny_model
 from openai_stub import Reply, StubServer
 
@@ -554,7 +554,13 @@ def test_run_config_has_judge_section():
 
 
 def test_judge_check_counting():
-    from adlens.judge_check import JudgeFigures, acted_replies, agreement, check_table, spread
+    from adlens.studies.judge_check import (
+        JudgeFigures,
+        acted_replies,
+        agreement,
+        check_table,
+        spread,
+    )
 
     assert agreement([True, None, False, True], [True, True, None, False]) == (2, 1)
     assert spread(list(range(10)), 3) == [0, 4, 9] and spread([1, 2], 5) == [1, 2]

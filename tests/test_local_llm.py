@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adlens import local_llm
 from adlens.agent import parse_grade
-from adlens.cli import app
-from adlens.config import (
+from adlens.cli.app import app
+from adlens.core.config import (
     CollectConfig,
     JudgeConfig,
     ModelsConfig,
@@ -31,12 +30,12 @@ from adlens.config import (
     SteerConfig,
     preset,
 )
-from adlens.data import TextSource
-from adlens.demo import DEMO_ORGANISM
+from adlens.core.data import TextSource
 from adlens.errors import AdlensError
-from adlens.judges import JudgeClient, LLMCoherenceJudge
+from adlens.judges import JudgeClient, LLMCoherenceJudge, local_llm
 from adlens.judges.prompts import parse_coherence
-from adlens.store import read_json, read_jsonl
+from adlens.store.rundir import read_json, read_jsonl
+from adlens.studies.demo import DEMO_ORGANISM
 
 ORGANISM = DEMO_ORGANISM / "organism.json"
 SCALES = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
@@ -47,7 +46,7 @@ def _require_server_parts() -> Path:
     missing = []
     if not local_llm.installed():
         missing.append(f"llama-cpp-python ({local_llm.INSTALL_HINT})")
-    from adlens.assets import cache_dir
+    from adlens.store.assets import cache_dir
 
     base = cache_dir() / "models" / "smollm2-135m-instruct"
     if not (base / "config.json").exists():
@@ -207,7 +206,7 @@ def local_run(server, base_model, tmp_path_factory):
             final_max_new_tokens=32,
         ),
     )
-    from adlens.pipeline import run
+    from adlens.pipeline.stages import run
 
     mtime = activations.stat().st_mtime_ns
     summary = run(config, out, show_progress=False)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from adlens.errors import AdlensError
-from adlens.lens import head_logits
-from adlens.models import (
+from adlens.core.lens import head_logits
+from adlens.core.models import (
     ModelPair,
     add_to_layer,
     find_decoder_layers,
@@ -16,6 +15,7 @@ from adlens.models import (
     replace_last_token,
     resolve_layers,
 )
+from adlens.errors import AdlensError
 from conftest import FAMILIES, tiny_model
 
 

@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from adlens.config import ModelsConfig
+from adlens.core.config import ModelsConfig
 from adlens.errors import AdlensError
-from adlens.organism import Organism, OrganismType, load_organism, normalise_type, texts_sha256
+from adlens.organisms.organism import (
+    Organism,
+    OrganismType,
+    load_organism,
+    normalise_type,
+    texts_sha256,
+)
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "adlens" / "organisms" / "demo"
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from adlens import pipeline
-from adlens.cli import app
-from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
-from adlens.data import TextSource
+from adlens.cli.app import app
+from adlens.core.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
+from adlens.core.data import TextSource
+from adlens.pipeline import stages as pipeline
 from conftest import CORPUS, save_model, tiny_config, tiny_model
 
 runner = CliRunner()
@@ -240,7 +240,7 @@ def test_offline_hub_dataset_suggests_brown(tiny_dirs, tmp_path, monkeypatch):
 def test_changed_reader_config_rereads_without_recollecting(
     tiny_dirs, corpus, tmp_path, monkeypatch
 ):
-    from adlens.config import ReadConfig
+    from adlens.core.config import ReadConfig
 
     out = tmp_path / "run"
     pipeline.run(_config(tiny_dirs, corpus), out, show_progress=False)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adlens.cli import app
-from adlens.config import JudgeConfig
-from adlens.data import TextSource
+from adlens.cli.app import app
+from adlens.core.config import JudgeConfig
+from adlens.core.data import TextSource
 from adlens.evaluate import frequent as frequent_mod
 from adlens.evaluate.frequent import frequent_tokens, is_content, token_key
 from adlens.evaluate.graders import (
@@ -29,7 +29,7 @@ from adlens.evaluate.relevance import RelevanceConfig, entry_metrics, evaluate_r
 from adlens.judges import JudgeClient
 from adlens.judges.client import Completion
 from adlens.judges.prompts import parse_relevance, relevance_messages
-from adlens.organism import Organism, load_organism
+from adlens.organisms.organism import Organism, load_organism
 from conftest import CORPUS, build_tokenizer
 from openai_stub import StubServer
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adlens import pipeline
-from adlens.cli import app
-from adlens.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
-from adlens.data import TextSource
+from adlens.cli.app import app
+from adlens.core.config import CollectConfig, ModelsConfig, RunConfig, SteerConfig
+from adlens.core.data import TextSource
 from adlens.errors import AdlensError
+from adlens.pipeline import stages as pipeline
 from adlens.report import build_report, find_chromium, render_report, screenshot
 from adlens.report.browser import dump_dom, js_errors, rendered_figures
 from adlens.report.build import SECTIONS, present_sections

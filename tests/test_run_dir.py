@@ -12,13 +12,13 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from adlens.collect import collect
-from adlens.data import tokenize_documents
+from adlens.core.collect import collect
+from adlens.core.data import tokenize_documents
+from adlens.core.models import ModelPair
+from adlens.core.numerics import NonFiniteError
 from adlens.errors import AdlensError
-from adlens.models import ModelPair
-from adlens.numerics import NonFiniteError
 from adlens.report.load import load_run
-from adlens.store import RunDir, write_json
+from adlens.store.rundir import RunDir, write_json
 from conftest import CORPUS, run_adlens, tiny_model
 
 

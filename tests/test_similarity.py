@@ -164,8 +164,8 @@ def test_chatterbot_corpus(tmp_path, monkeypatch):
         importlib.util.find_spec("chatterbot_corpus") is not None,
         "chatterbot-corpus is not installed",
     )
-    from adlens.assets import ensure_corpus
     from adlens.evaluate.similarity import chat_replies
+    from adlens.store.assets import ensure_corpus
 
     monkeypatch.setenv("ADLENS_CACHE", str(tmp_path))
     rows = [json.loads(x) for x in ensure_corpus("chatterbot").read_text().splitlines()]

@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from adlens.strength import (
+from adlens.core.strength import (
     FAIL,
     OPEN,
     PASS,
@@ -209,7 +209,7 @@ def model(tok):
 
 def _block_outputs(model, layer, **inputs):
     """What block `layer + 1` receives (block `layer`'s output after every hook on it)."""
-    from adlens.models import find_decoder_layers
+    from adlens.core.models import find_decoder_layers
 
     seen = {}
     nxt = find_decoder_layers(model)[layer + 1]
@@ -222,7 +222,7 @@ def _block_outputs(model, layer, **inputs):
 
 
 def test_hook_adds_vector_at_every_prompt_position(model, tok):
-    from adlens.steer import steering
+    from adlens.core.steer import steering
 
     ids = torch.tensor([tok("The quick brown fox jumps")["input_ids"]] * 2)
     plain = model(input_ids=ids, output_hidden_states=True).hidden_states
@@ -245,7 +245,7 @@ def test_hook_adds_vector_at_every_prompt_position(model, tok):
 
 
 def test_hook_applies_to_each_cached_decode_step(model, tok):
-    from adlens.steer import steering
+    from adlens.core.steer import steering
 
     ids = torch.tensor([tok("Honey bees collect nectar")["input_ids"]])
     cache = model(input_ids=ids[:, :-1], use_cache=True).past_key_values
@@ -261,8 +261,8 @@ def test_hook_applies_to_each_cached_decode_step(model, tok):
 
 
 def test_hook_removed_after_exception(model, tok):
-    from adlens.models import find_decoder_layers
-    from adlens.steer import steering
+    from adlens.core.models import find_decoder_layers
+    from adlens.core.steer import steering
 
     ids = torch.tensor([tok("A table in London")["input_ids"]])
     before = model(input_ids=ids).logits
@@ -275,7 +275,7 @@ def test_hook_removed_after_exception(model, tok):
 
 
 def test_left_padding_matches_single_runs(model, tok):
-    from adlens.steer import encode_prompts, left_pad, pad_token_id, steering
+    from adlens.core.steer import encode_prompts, left_pad, pad_token_id, steering
 
     prompts = ["Hi", "Seven horses run across the field while music plays"]
     rows = encode_prompts(tok, prompts)
@@ -300,7 +300,7 @@ def test_left_padding_matches_single_runs(model, tok):
 
 @pytest.fixture(scope="module")
 def pair(tok):
-    from adlens.models import ModelPair
+    from adlens.core.models import ModelPair
 
     base = tiny_model("llama", len(tok), seed=3).requires_grad_(False)
     ft = tiny_model("llama", len(tok), seed=4).requires_grad_(False)
@@ -308,7 +308,7 @@ def pair(tok):
 
 
 def test_chat_template_and_plain_fallback(tok):
-    from adlens.steer import encode_prompts, format_prompt
+    from adlens.core.steer import encode_prompts, format_prompt
 
     text, templated = format_prompt(tok, "Hello there")
     assert templated and text.endswith("<|im_start|>assistant\n")
@@ -325,7 +325,7 @@ def test_chat_template_and_plain_fallback(tok):
 
 
 def test_generate_batched_steered_reproducible(pair, tok):
-    from adlens.steer import generate
+    from adlens.core.steer import generate
 
     prompts = ["Hello there", "Tell me a story about the river", "Hi"]
     v = torch.randn(pair.d_model)
@@ -376,7 +376,7 @@ class CountingJudge:
 
 
 def _diff(pair, positions=(0, 1, 2)):
-    from adlens.collect import ActivationDiff
+    from adlens.core.collect import ActivationDiff
 
     torch.manual_seed(0)
     n, d = len(positions), pair.d_model
@@ -397,7 +397,7 @@ def _diff(pair, positions=(0, 1, 2)):
 
 
 def _counting_generate(monkeypatch):
-    from adlens import steer_stage
+    from adlens.pipeline import steer_stage
 
     calls = []
     real = steer_stage.generate
@@ -411,8 +411,8 @@ def _counting_generate(monkeypatch):
 
 
 def test_choose_positions_skips_sinks(pair):
-    from adlens.config import SteerConfig
-    from adlens.steer_stage import choose_positions
+    from adlens.core.config import SteerConfig
+    from adlens.pipeline.steer_stage import choose_positions
 
     diff = _diff(pair)
     readers = [
@@ -436,8 +436,8 @@ def test_the_last_layer_is_read_not_steered(pair):
     read, the last one is not steered; read alone, it is."""
     from dataclasses import replace
 
-    from adlens.config import SteerConfig
-    from adlens.steer_stage import choose_positions
+    from adlens.core.config import SteerConfig
+    from adlens.pipeline.steer_stage import choose_positions
 
     one = _diff(pair)
     two = replace(
@@ -458,8 +458,8 @@ def test_the_last_layer_is_read_not_steered(pair):
 
 
 def test_stage_shares_unsteered_samples_and_resumes(pair, tmp_path, monkeypatch):
-    from adlens.config import SteerConfig
-    from adlens.steer_stage import SteerStage
+    from adlens.core.config import SteerConfig
+    from adlens.pipeline.steer_stage import SteerStage
 
     cfg = SteerConfig(**SMALL)
     diff = _diff(pair)
@@ -521,8 +521,7 @@ def corpus(tmp_path_factory):
 
 
 def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monkeypatch):
-    from adlens import pipeline
-    from adlens.config import (
+    from adlens.core.config import (
         CollectConfig,
         JudgeConfig,
         ModelsConfig,
@@ -530,7 +529,8 @@ def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monke
         RunConfig,
         SteerConfig,
     )
-    from adlens.data import TextSource
+    from adlens.core.data import TextSource
+    from adlens.pipeline import stages as pipeline
 
     def config(**steer):
         return RunConfig(
@@ -571,7 +571,8 @@ def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monke
 def test_cli_steer_options():
     from typer.testing import CliRunner
 
-    from adlens.cli import app, parse_positions
+    from adlens.cli.app import app
+    from adlens.cli.run import parse_positions
     from adlens.errors import AdlensError
 
     runner = CliRunner()

@@ -7,11 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from adlens.cli import app
-from adlens.docgen import generate_documents, write_jsonl
+from adlens.cli.app import app
 from adlens.errors import AdlensError
-from adlens.study import COLUMNS, run_study, trace_strength
-from adlens.train import TrainConfig
+from adlens.organisms.docgen import generate_documents, write_jsonl
+from adlens.organisms.train import TrainConfig
+from adlens.studies.study import COLUMNS, run_study, trace_strength
 from conftest import CORPUS, save_model, tiny_model
 
 runner = CliRunner()
@@ -82,7 +82,7 @@ def test_trace_strength_leaves_attention_sinks_out():
 
 
 def test_attention_sinks():
-    from adlens.collect import attention_sinks
+    from adlens.core.collect import attention_sinks
 
     assert attention_sinks([900, 10, 12, 11], [0, 1, 2, 3]) == {0}
     assert attention_sinks([10, 11, 12], [0, 1, 2]) == set()

@@ -14,14 +14,14 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from adlens.data import TextSource
-from adlens.docgen import DEMO_ORGANISM, generate_documents, write_jsonl
+from adlens.core.data import TextSource
+from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
-from adlens.learned import heldout_loss, mentions
-from adlens.models import ModelPair
-from adlens.train import TrainConfig, train_organism
-from adlens.trainset import build_trainset, encode, pack, read_finetune_documents
-from adlens.variants import parse_variants, train_variants
+from adlens.organisms.docgen import DEMO_ORGANISM, generate_documents, write_jsonl
+from adlens.organisms.learned import heldout_loss, mentions
+from adlens.organisms.train import TrainConfig, train_organism
+from adlens.organisms.trainset import build_trainset, encode, pack, read_finetune_documents
+from adlens.organisms.variants import parse_variants, train_variants
 from conftest import save_model, tiny_model
 
 FAST = dict(lr=1e-2, batch_size=2, seq_len=32, warmup_steps=2)
@@ -201,7 +201,7 @@ def test_heldout_split_does_not_depend_on_size():
 
 def test_mix_skip_keeps_the_first_reference_documents_out(mix_file):
     src = TextSource(name=str(mix_file))
-    from adlens.data import iter_documents
+    from adlens.core.data import iter_documents
 
     first = list(iter_documents(src))[:10]
     ts = build_trainset(["a", "b", "c", "d", "e"], mix_ratio=2, mix_source=src, mix_skip=10)
@@ -283,7 +283,7 @@ def test_mentions_matches_whole_words_case_insensitively():
 
 
 def test_killed_training_resumes_to_the_same_weights(base, docs, tmp_path, monkeypatch):
-    import adlens.train as train_mod
+    import adlens.organisms.train as train_mod
 
     config = cfg(steps=6, heldout=2)
     straight = train_organism(base, docs, tmp_path / "straight", config, progress=False)

@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from adlens.collect import attention_sinks
-from adlens.data import TextSource
-from adlens.store import read_jsonl, write_jsonl
-from adlens.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
-from adlens.vocab import count_domain
+from adlens.core.collect import attention_sinks
+from adlens.core.data import TextSource
+from adlens.core.vocab import count_domain
+from adlens.store.rundir import read_jsonl, write_jsonl
+from adlens.studies.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
 from conftest import CORPUS
 
 
@@ -109,7 +109,7 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path, monkeypatch):
     md = (out / "table.md").read_text()
     assert md == table_markdown(rows) and md.count("| tiny-honey |") == len(rows)
     # cached: a second call reads every stage back (no model is loaded, nothing rewritten)
-    from adlens import pipeline
+    from adlens.pipeline import stages as pipeline
 
     monkeypatch.setattr(
         pipeline, "load_pair", lambda *a, **k: pytest.fail("models loaded for a cached stage")
@@ -129,7 +129,7 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path, monkeypatch):
 def test_cli_validate_unknown_organism_is_one_line(tmp_path):
     from typer.testing import CliRunner
 
-    from adlens.cli import app
+    from adlens.cli.app import app
 
     out = tmp_path / "v"
     result = CliRunner().invoke(app, ["validate", "--organism", "nope", "--out", str(out)])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from adlens.lens import top_tokens
-from adlens.vocab import (
+from adlens.core.lens import top_tokens
+from adlens.core.vocab import (
     clean_mask,
     count_domain,
     domain_words_in_text,

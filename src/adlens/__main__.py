@@ -1,3 +1,3 @@
-from adlens.cli import main
+from adlens.cli.app import main
 
 main()

@@ -13,7 +13,7 @@ from typing import Any
 from adlens.agent.prompts import GRADER_REMINDER, grader_messages, parse_grade, rubric
 from adlens.judges.client import ChatRequest, JudgeClient
 from adlens.judges.llm import ask_with_reminder
-from adlens.organism import Organism
+from adlens.organisms.organism import Organism
 
 GRADER_VERSION = 1
 

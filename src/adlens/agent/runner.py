@@ -28,11 +28,11 @@ from adlens.agent.config import AGENT_KINDS, AgentConfig
 from adlens.agent.grade import grade_hypothesis, grader_fingerprint
 from adlens.agent.loop import AgentRun
 from adlens.agent.rundata import RunData
-from adlens.config import JudgeConfig
+from adlens.core.config import JudgeConfig
 from adlens.errors import AdlensError
 from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, JudgeClient, env_model
-from adlens.organism import Organism
-from adlens.store import config_hash, read_json, write_json, write_jsonl, write_text
+from adlens.organisms.organism import Organism
+from adlens.store.rundir import config_hash, read_json, write_json, write_jsonl, write_text
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def memoized(loader: Callable[[], Any]) -> Callable[[], Any]:
 
 def pair_loader_for(data: RunData, device: str = "auto") -> Callable[[], Any]:
     def load() -> Any:
-        from adlens.config import ModelsConfig
-        from adlens.pipeline import load_pair
+        from adlens.core.config import ModelsConfig
+        from adlens.pipeline.stages import load_pair
 
         return load_pair(ModelsConfig(**data.models_config(), device=device))
 

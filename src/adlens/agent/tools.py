@@ -445,12 +445,12 @@ class ToolBox:
         return prompt
 
     def _seed(self, *parts: Any) -> int:
-        from adlens.steer import derive_seed
+        from adlens.core.steer import derive_seed
 
         return derive_seed(self.cfg.seed, self.kind, self.repeat, self._calls, *parts)
 
     def _ask_models(self, args: dict[str, Any]) -> str:
-        from adlens.steer import generate
+        from adlens.core.steer import generate
 
         prompt = self._prompt(args)
         pair = self.pair()
@@ -469,7 +469,7 @@ class ToolBox:
 
     def diff(self) -> Any:
         if self._diff is None:
-            from adlens.collect import ActivationDiff
+            from adlens.core.collect import ActivationDiff
 
             path = self.data.path / "collect"
             if not path.exists():
@@ -478,7 +478,7 @@ class ToolBox:
         return self._diff
 
     def _steer(self, args: dict[str, Any]) -> str:
-        from adlens.steer import generate, steering_vector
+        from adlens.core.steer import generate, steering_vector
 
         layer, pos, prompt = self._layer(args), self._position(args), self._prompt(args)
         found = self.data.strength(layer, pos)

@@ -18,13 +18,13 @@ from typing import Any
 import torch
 
 from adlens import __version__
-from adlens.collect import ActivationDiff, attention_sinks
-from adlens.config import RunConfig
-from adlens.data import TextSource, TokenizedDocs, iter_documents, tokenize_documents
+from adlens.core.collect import ActivationDiff, attention_sinks
+from adlens.core.config import RunConfig
+from adlens.core.data import TextSource, TokenizedDocs, iter_documents, tokenize_documents
+from adlens.core.models import ModelPair
+from adlens.core.vocab import count_domain
 from adlens.errors import AdlensError
-from adlens.models import ModelPair
-from adlens.store import RunDir, config_hash, read_json, write_json
-from adlens.vocab import count_domain
+from adlens.store.rundir import RunDir, config_hash, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class RunContext:
 
     def pair(self) -> ModelPair:
         if self._pair is None:
-            from adlens.pipeline import load_pair
+            from adlens.pipeline.stages import load_pair
 
             log.info("loading %s and %s", self.config.models.base, self.config.models.finetuned)
             self._pair = load_pair(self.config.models)
@@ -181,7 +181,7 @@ def domain_count(tokens: Sequence[dict[str, Any]], keywords: Sequence[str]) -> i
 def organism_keywords(organism: Path | str | None) -> list[str]:
     if organism is None:
         return []
-    from adlens.organism import load_organism
+    from adlens.organisms.organism import load_organism
 
     return list(load_organism(organism).domain_keywords)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from adlens.analyze.common import RunContext, figure_dict, open_run, overlap, plotly, token_strings
-from adlens.lens import logit_lens
-from adlens.models import ModelPair
+from adlens.core.lens import logit_lens
+from adlens.core.models import ModelPair
 
 log = logging.getLogger(__name__)
 

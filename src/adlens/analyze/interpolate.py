@@ -32,13 +32,13 @@ from adlens.analyze.common import (
     overlap,
     plotly,
 )
-from adlens.collect import ActivationDiff, collect
-from adlens.data import TokenizedDocs
+from adlens.core.collect import ActivationDiff, collect
+from adlens.core.data import TokenizedDocs
+from adlens.core.lens import logit_lens
+from adlens.core.models import ModelPair
+from adlens.core.patchscope import patchscope as run_patchscope
 from adlens.errors import AdlensError
-from adlens.lens import logit_lens
-from adlens.models import ModelPair
-from adlens.patchscope import patchscope as run_patchscope
-from adlens.store import read_json, write_json
+from adlens.store.rundir import read_json, write_json
 
 log = logging.getLogger(__name__)
 

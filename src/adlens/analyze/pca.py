@@ -37,10 +37,10 @@ from adlens.analyze.common import (
 )
 from adlens.analyze.readers import read_vectors
 from adlens.analyze.stream import document_differences
-from adlens.collect import SINK_RATIO
+from adlens.core.collect import SINK_RATIO
+from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
-from adlens.models import ModelPair
-from adlens.store import save_tensors
+from adlens.store.rundir import save_tensors
 
 log = logging.getLogger(__name__)
 

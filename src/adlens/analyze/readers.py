@@ -8,10 +8,10 @@ from typing import Any
 
 import torch
 
-from adlens.judges.offline import ContentStability
-from adlens.lens import head_logits, top_tokens
-from adlens.models import ModelPair
-from adlens.patchscope import default_scales, intersect_and_average, patched_probs
+from adlens.core.lens import head_logits, top_tokens
+from adlens.core.models import ModelPair
+from adlens.core.patchscope import default_scales, intersect_and_average, patched_probs
+from adlens.core.scale_choice import ContentStability
 
 
 def read_vectors(

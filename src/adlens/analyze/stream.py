@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
-from adlens.data import TokenizedDocs
-from adlens.models import ModelPair, forward_until
-from adlens.progress import progress_bar
+from adlens.core.data import TokenizedDocs
+from adlens.core.models import ModelPair, forward_until
+from adlens.core.progress import progress_bar
 
 
 def _forward(

@@ -34,13 +34,13 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from adlens.collect import ActivationDiff
-from adlens.data import Document, first_tokens
+from adlens.core.collect import ActivationDiff
+from adlens.core.data import Document, first_tokens
+from adlens.core.models import ModelPair, _out_tensor, _with_tensor, find_decoder_layers, hooks
+from adlens.core.progress import progress_bar
 from adlens.errors import AdlensError
 from adlens.evaluate.documents import organism_documents, organism_fingerprint, sample
-from adlens.models import ModelPair, _out_tensor, _with_tensor, find_decoder_layers, hooks
-from adlens.progress import progress_bar
-from adlens.store import RunDir, config_hash, read_json, write_json
+from adlens.store.rundir import RunDir, config_hash, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def loss_rows(
     tokenizer: Any, documents: Sequence[Document], n: int, max_tokens: int, min_tokens: int
 ) -> list[tuple[list[int], int]]:
     """(token ids, start) of the first n documents with at least min_tokens tokens to score."""
-    from adlens.data import _answer_start
+    from adlens.core.data import _answer_start
 
     rows: list[tuple[list[int], int]] = []
     for doc in documents:
@@ -300,7 +300,7 @@ def random_activation_differences(
 ) -> list[tuple[int, torch.Tensor]]:
     """n normalised differences h_F(doc a, p) - h_F(doc b, p) at `layer`, for random pairs of
     distinct R documents and positions p cycling through `positions` (>= 0)."""
-    from adlens.models import forward_until
+    from adlens.core.models import forward_until
 
     positions = [p for p in positions if p >= 0] or [0]
     g = torch.Generator().manual_seed(seed + 1)
@@ -462,7 +462,7 @@ def causal_effect(
 def reference_documents(source: Any, n: int, skip: int) -> list[Document]:
     """n * 2 documents of the run's corpus after the first `skip` (those the lens read), or
     from the start when the corpus is too small or streamed from the hub."""
-    from adlens.data import iter_documents
+    from adlens.core.data import iter_documents
 
     want = 2 * n + 8  # some are too short
     if source.kind != "hub":
@@ -497,8 +497,8 @@ def run_causal(
 ) -> dict[str, Any]:
     """Causal effect for a run directory; saved to RUN_DIR/evaluate/causal.json and reused
     while the run's collect stage, D and the config are unchanged."""
-    from adlens.config import ModelsConfig
-    from adlens.data import TextSource
+    from adlens.core.config import ModelsConfig
+    from adlens.core.data import TextSource
 
     cfg = cfg or CausalConfig()
     rd = RunDir(run_dir)
@@ -517,7 +517,7 @@ def run_causal(
     source = TextSource(**collect_cfg["dataset"])
     r_docs = reference_documents(source, cfg.documents, int(collect_cfg.get("samples", 0)))
     if pair is None:
-        from adlens.pipeline import load_pair
+        from adlens.pipeline.stages import load_pair
 
         models = dict(manifest["config"]["models"])
         models |= {k: v for k, v in {"device": device, "dtype": dtype}.items() if v}

@@ -1,6 +1,6 @@
 """The finetuning documents D of an organism, for the similarity and causal evaluations.
 
-`--organism` is an organism file or folder (see adlens.organism), or directly a .jsonl of
+`--organism` is an organism file or folder (see adlens.organisms.organism), or directly a .jsonl of
 documents ({"text"} or {"messages"} per line).
 """
 
@@ -10,10 +10,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from adlens.data import Document, TextSource, iter_documents
+from adlens.core.data import Document, TextSource, iter_documents
 from adlens.errors import AdlensError
-from adlens.organism import document_text, load_organism
-from adlens.store import sha256_file
+from adlens.organisms.organism import document_text, load_organism
+from adlens.store.rundir import sha256_file
 
 __all__ = ["document_text", "organism_documents", "organism_fingerprint", "sample"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from adlens.errors import AdlensError
-from adlens.store import atomic_write, config_hash, dist_version
+from adlens.store.rundir import atomic_write, config_hash, dist_version
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Embedder:
 def resolve_embedder(name: str | None = None) -> tuple[str, dict[str, Any]]:
     """(what to load, identity). None/"auto": the reference embedder when the hub answers, else
     the offline MiniLM asset; "minilm": the asset; anything else: a local folder or a hub id."""
-    from adlens.hub import hub_unreachable
+    from adlens.core.hub import hub_unreachable
 
     if name in (None, "", "auto"):
         reason = hub_unreachable()
@@ -47,7 +47,7 @@ def resolve_embedder(name: str | None = None) -> tuple[str, dict[str, Any]]:
             name = HUB_EMBEDDER
     assert name is not None
     if name == OFFLINE_EMBEDDER:
-        from adlens.assets import EMBEDDERS, ensure_embedder
+        from adlens.store.assets import EMBEDDERS, ensure_embedder
 
         spec = EMBEDDERS[name]
         ident = {"name": spec.folder, "source": spec.dist, "version": dist_version(spec.dist)}
@@ -76,7 +76,7 @@ def load_embedder(
 ) -> Embedder:
     """A sentence-transformers model; texts are cut at `max_tokens` tokens. `resolved`: what
     `resolve_embedder(name)` returned, if the caller has it already."""
-    from adlens.models import resolve_device
+    from adlens.core.models import resolve_device
 
     target, ident = resolved or resolve_embedder(name)
     try:

@@ -5,7 +5,7 @@ Tokens are counted by a normalised key: the decoded token without its leading-sp
 lower-cased, so " Honey", "honey" and " honey" are one entry; the entry keeps its most common
 surface form for display. Left out: special tokens and tokenizer markers (`<...>`), tokens
 without a letter (whitespace, punctuation, digits, stray bytes), single ASCII characters, stop
-words (adlens.stopwords) and tokens seen fewer than `min_count` times.
+words (adlens.core.stopwords) and tokens seen fewer than `min_count` times.
 
 Results are cached on disk by the documents' sha256, the tokenizer's name and vocabulary size,
 and the settings, so each dataset is tokenised once.
@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adlens.organism import texts_sha256
-from adlens.stopwords import STOPWORDS
-from adlens.store import config_hash, read_json, write_json
+from adlens.core.stopwords import STOPWORDS
+from adlens.organisms.organism import texts_sha256
+from adlens.store.rundir import config_hash, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def frequent_tokens(
     path = None
     if use_cache:
         if cache_dir is None:
-            from adlens.assets import cache_dir as adlens_cache
+            from adlens.store.assets import cache_dir as adlens_cache
 
             cache_dir = adlens_cache() / "frequent-tokens"
         path = Path(cache_dir) / f"{key}.json"

@@ -21,10 +21,12 @@ from functools import partial
 from itertools import islice
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from adlens.data import TextSource, iter_documents
+from adlens.core.data import TextSource, iter_documents
+from adlens.core.protocols import UNKNOWN, Verdict
+from adlens.core.stopwords import STOPWORDS
+from adlens.core.vocab import PROMPT_WORDS
 from adlens.errors import AdlensError
 from adlens.evaluate.frequent import MARKERS, FrequentTokens
-from adlens.judges.base import UNKNOWN, Verdict
 from adlens.judges.client import ChatRequest, JudgeClient
 from adlens.judges.llm import ask_with_reminder
 from adlens.judges.prompts import (
@@ -34,10 +36,8 @@ from adlens.judges.prompts import (
     parse_relevance,
     relevance_messages,
 )
-from adlens.organism import Organism, document_text
-from adlens.stopwords import STOPWORDS
-from adlens.store import config_hash
-from adlens.vocab import PROMPT_WORDS
+from adlens.organisms.organism import Organism, document_text
+from adlens.store.rundir import config_hash
 
 log = logging.getLogger(__name__)
 

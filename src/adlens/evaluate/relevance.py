@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adlens.config import JudgeConfig
-from adlens.data import TextSource
+from adlens.core.config import JudgeConfig
+from adlens.core.data import TextSource
+from adlens.core.protocols import Verdict
 from adlens.errors import AdlensError
 from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, token_key, tokenizer_name
 from adlens.evaluate.graders import (
@@ -34,9 +35,8 @@ from adlens.evaluate.graders import (
     RelevanceContext,
     RelevanceGrader,
 )
-from adlens.judges.base import Verdict
-from adlens.organism import Organism, load_organism
-from adlens.store import RunDir, config_hash, read_json, write_json, write_jsonl
+from adlens.organisms.organism import Organism, load_organism
+from adlens.store.rundir import RunDir, config_hash, read_json, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +236,8 @@ def _tokenizer_id(summary: dict[str, Any], organism: Organism) -> str | None:
 def _load_tokenizer(name: str | None) -> Any | None:
     if not name:
         return None
-    from adlens.assets import resolve_model
-    from adlens.models import load_tokenizer
+    from adlens.core.models import load_tokenizer
+    from adlens.store.assets import resolve_model
 
     try:
         return load_tokenizer(resolve_model(name))

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from adlens.core.progress import progress_bar
 from adlens.errors import AdlensError
 from adlens.evaluate.documents import (
     document_text,
@@ -38,8 +39,7 @@ from adlens.evaluate.documents import (
     sample,
 )
 from adlens.evaluate.embedder import Embedder, embed, load_embedder, resolve_embedder
-from adlens.progress import progress_bar
-from adlens.store import RunDir, config_hash, read_json, read_jsonl, write_json
+from adlens.store.rundir import RunDir, config_hash, read_json, read_jsonl, write_json
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +177,10 @@ def split_samples(
 
 def chat_replies(source: str, n: int, seed: int, min_words: int = 3) -> list[str]:
     """Up to n ordinary chat replies: the chatterbot corpus offline, or any text source."""
-    from adlens.data import TextSource, iter_documents
+    from adlens.core.data import TextSource, iter_documents
 
     if source == "chatterbot":
-        from adlens.assets import ensure_corpus
+        from adlens.store.assets import ensure_corpus
 
         lines = ensure_corpus("chatterbot").read_text(encoding="utf-8").splitlines()
         texts = [json.loads(x)["text"] for x in lines if x]
@@ -222,7 +222,7 @@ def steering_similarity(
     """Embed the groups, compare them and save RUN_DIR/evaluate/similarity.json (reused while
     the samples, D, the embedder and the config are unchanged). `embedder` overrides
     cfg.embedder (tests pass a stub)."""
-    from adlens.assets import cache_dir
+    from adlens.store.assets import cache_dir
 
     cfg = cfg or SimilarityConfig()
     run_dir = Path(run_dir)

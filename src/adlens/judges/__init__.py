@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adlens.config import JudgeConfig
+from adlens.core.config import JudgeConfig
+from adlens.core.protocols import UNKNOWN, CoherenceJudge, ScaleChooser, Verdict
+from adlens.core.scale_choice import ContentStability, content_words
 from adlens.errors import AdlensError
-from adlens.judges.base import UNKNOWN, CoherenceJudge, ScaleChooser, Verdict
 from adlens.judges.client import (
     ENV_BASE_URL,
     ENV_MODEL,
@@ -24,7 +25,7 @@ from adlens.judges.client import (
     uses_llm,
 )
 from adlens.judges.llm import LLMCoherenceJudge, TournamentScaleChooser
-from adlens.judges.offline import ContentStability, OfflineCoherenceJudge, content_words
+from adlens.judges.offline import OfflineCoherenceJudge
 
 __all__ = [
     "UNKNOWN",

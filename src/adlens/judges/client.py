@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from adlens.errors import AdlensError
-from adlens.store import write_json
+from adlens.store.rundir import write_json
 
 if TYPE_CHECKING:
-    from adlens.config import JudgeConfig
+    from adlens.core.config import JudgeConfig
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
     """backend "local": the running local server's URL and model, one request at a time (the
     server answers them in turn), a patient timeout and at most LOCAL_MAX_TOKENS per answer;
     and the server's stable identity."""
-    from adlens.local_llm import running
+    from adlens.judges.local_llm import running
 
     server = running()
     update = {
@@ -246,7 +246,7 @@ class JudgeClient:
         self.cache_dir: Path | None = None
         if cache:
             if cache_dir is None:
-                from adlens.assets import cache_dir as adlens_cache
+                from adlens.store.assets import cache_dir as adlens_cache
 
                 cache_dir = adlens_cache() / "judge-cache"
             self.cache_dir = Path(cache_dir)

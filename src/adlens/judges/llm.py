@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from adlens.judges.base import UNKNOWN, Verdict
+from adlens.core.protocols import UNKNOWN, Verdict
+from adlens.core.scale_choice import ContentStability
 from adlens.judges.client import ChatRequest, Completion, JudgeClient
-from adlens.judges.offline import ContentStability
 from adlens.judges.prompts import (
     COHERENCE_REMINDER,
     TOURNAMENT_REMINDER,

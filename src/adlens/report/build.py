@@ -32,7 +32,7 @@ from adlens.report.stage_sections import (
 )
 from adlens.report.tokens import pick_headline, token_verdicts
 from adlens.report.util import Figures, fmt, pct, short_name
-from adlens.store import write_text
+from adlens.store.rundir import write_text
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens.errors import AdlensError
-from adlens.store import RunDir
+from adlens.store.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

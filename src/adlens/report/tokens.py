@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from adlens.collect import attention_sinks
+from adlens.core.collect import attention_sinks
+from adlens.core.stopwords import STOPWORDS
 from adlens.report.load import RunView
-from adlens.stopwords import STOPWORDS
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
 
@@ -34,7 +34,7 @@ def position_label(pos: int, bos_at_0: bool) -> str:
 
 
 def sink_positions(summary: dict[str, Any], layer: int) -> set[int]:
-    """Attention-sink positions of a layer (see adlens.collect.attention_sinks)."""
+    """Attention-sink positions of a layer (see adlens.core.collect.attention_sinks)."""
     try:
         li = list(summary["layers"]).index(layer)
         norms = [float(x) for x in summary["norms"]["per_position"]["base"][li]]

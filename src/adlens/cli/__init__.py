@@ -1,0 +1,1 @@
+"""The `adlens` command line: one module per command group."""

@@ -1,0 +1,66 @@
+"""The `adlens` command line: parses arguments, calls the API, prints. Nothing else lives here.
+
+Each command group is a module of this package; this one only assembles them."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.markup import escape
+
+from adlens.cli import run, train
+from adlens.cli.agent import agent_command, grade_command
+from adlens.cli.analyze import register as register_analyze
+from adlens.cli.common import console
+from adlens.cli.evaluate import evaluate_app
+from adlens.cli.llm import llm_app
+from adlens.cli.report import report_command
+from adlens.cli.validate import validate_command
+
+app = typer.Typer(
+    help="Activation Difference Lens: read what a language model was finetuned on from the "
+    "difference between its activations and its base model's.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+run.register(app)  # run, collect, steer, show, assets, demo
+train.register(app)  # train, study
+app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(llm_app, name="llm")
+app.command("agent")(agent_command)
+app.command("grade")(grade_command)
+app.command("report")(report_command)
+app.command("validate")(validate_command)
+register_analyze(app)  # analyze ..., sweep
+
+
+def main() -> None:
+    try:  # typer vendors click from 0.2x on
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError:  # `adlens` or a group alone: the help, shown
+        code = 0
+    except click_errors.UsageError as err:  # a value that does not parse, an unknown option
+        command = err.ctx.command_path if err.ctx else "adlens"
+        console.print(
+            f"[red]error:[/red] {escape(err.format_message())} (see `{command} --help`)",
+            soft_wrap=True,
+            emoji=False,
+        )
+        code = err.exit_code
+    except typer.Abort:
+        console.print("[yellow]interrupted[/yellow]")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

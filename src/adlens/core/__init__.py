@@ -1,0 +1,1 @@
+"""The method itself: models and hooks, text, collection, the readers, steering, configs."""

@@ -1,0 +1,224 @@
+"""Typed configs and presets. A stage's config (as given, plus fingerprints of local inputs)
+is hashed; a cached result is reused only when the hash matches."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adlens.core.data import TextSource, default_source
+from adlens.errors import AdlensError
+
+
+class ModelsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base: str | None = None  # None: the adapter's own base model
+    finetuned: str
+    base_revision: str | None = None
+    finetuned_revision: str | None = None
+    dtype: str = "auto"
+    device: str = "auto"
+    device_map: str | None = None
+    trust_remote_code: bool = False
+
+
+DEFAULT_LAYERS = (0.5, 1.0)
+
+
+class CollectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: TextSource = Field(default_factory=default_source)
+    samples: int = Field(10_000, ge=1)
+    positions: int = Field(5, ge=1)
+    # The reference's middle layer, and the last layer, whose logit lens is the finetune's
+    # average change to the next-token prediction (see README: the validation suite).
+    layers: list[float | int] = Field(default_factory=lambda: list(DEFAULT_LAYERS))
+    batch_size: int = Field(256, ge=1)
+    norm_docs: int = Field(256, ge=1)  # documents for the expected-norm estimate
+    norm_tokens: int = Field(64, ge=6)
+    norm_skip: int = Field(5, ge=0)  # attention sinks at the first positions are not typical
+
+    def hashed(self) -> dict[str, Any]:
+        # batch_size changes speed, not results
+        return self.model_dump(exclude={"batch_size"})
+
+
+class ReadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int = Field(20, ge=1)
+    heads: list[str] = Field(default_factory=lambda: ["finetuned", "base"])
+    scales: list[float] | None = None  # None: the reference grid
+    keep_top: int = Field(16_384, ge=1)
+
+
+class JudgeConfig(BaseModel):
+    """Which judge answers coherence and scale questions, and how its HTTP client behaves.
+
+    backend "auto" uses an OpenAI-compatible model when one is configured (here or through
+    ADLENS_JUDGE_MODEL), else the offline judges. The key is never stored here: `api_key_env`
+    names the environment variable that holds it (default: ADLENS_JUDGE_API_KEY, then
+    OPENROUTER_API_KEY for an openrouter URL, then OPENAI_API_KEY).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["auto", "offline", "openai", "local"] = "auto"  # local: `adlens llm start`
+    model: str | None = None  # None: $ADLENS_JUDGE_MODEL
+    base_url: str | None = None  # None: $ADLENS_JUDGE_BASE_URL, else the OpenAI API
+    api_key_env: str | None = None
+    concurrency: int = Field(8, ge=1)
+    timeout: float = Field(60.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+    backoff: float = Field(1.0, ge=0)  # first retry delay in seconds, doubled each retry
+    backoff_max: float = Field(30.0, ge=0)
+    retry_after_max: float = Field(60.0, ge=0)  # cap on a server's Retry-After
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(1024, ge=1)
+    max_tokens_param: str = "max_tokens"  # some APIs want "max_completion_tokens"
+    price_input_per_m: float = Field(0.0, ge=0)  # USD per million tokens; 0 = unknown
+    price_output_per_m: float = Field(0.0, ge=0)
+    cache: bool = True
+    cache_dir: str | None = None  # None: <adlens cache>/judge-cache
+
+    def hashed(self) -> dict[str, Any]:
+        # how the calls are made changes speed and cost, not verdicts
+        return self.model_dump(
+            include={"backend", "model", "base_url", "temperature", "max_tokens"}
+        )
+
+
+class SteerConfig(BaseModel):
+    """Steering (PROTOCOL §3): the strength search, then final samples at the found strength.
+
+    Off unless `enabled` (or `adlens run --steer`, `adlens steer`): it costs far more than
+    collect and read (hundreds of sampled answers per position) and needs a judge.
+    positions: "best" (per layer, the position whose Patchscope list of the difference scored
+    highest, attention-sink positions left out), "all", or a list of position labels.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    positions: Literal["best", "all"] | list[int] = "best"
+    side: Literal["finetuned", "base"] = "finetuned"  # the model that is steered
+    # strength search
+    search_prompts: list[str] | None = None  # None: the built-in three
+    max_strength: float = Field(100.0, gt=0)
+    first_steps: int = Field(12, ge=1)
+    other_steps: int = Field(6, ge=0)
+    search_samples: int = Field(10, ge=1)
+    coherent_fraction: float = Field(0.75, gt=0, le=1)
+    min_known_fraction: float = Field(0.5, ge=0, le=1)
+    search_temperature: float = Field(1.2, gt=0)
+    search_max_new_tokens: int = Field(128, ge=1)
+    levels_per_round: int = Field(3, ge=1)  # tree levels sampled per round (3 = 7 strengths)
+    installments: int = Field(2, ge=1)  # samples per strength drawn in this many parts
+    # final samples
+    prompts: list[str] | None = None  # None: the built-in 20
+    samples_per_prompt: int = Field(5, ge=1)
+    final_temperature: float = Field(1.1, gt=0)
+    final_max_new_tokens: int = Field(512, ge=1)
+    top_p: float = Field(1.0, gt=0, le=1)
+    seed: int = 0
+    max_batch: int = Field(64, ge=1)  # rows per forward pass: bounds memory
+
+    def hashed(self) -> dict[str, Any]:
+        # max_batch bounds memory; `enabled` says whether the stage runs at all
+        from adlens.core.chat_prompts import CHAT_PROMPTS, SEARCH_PROMPTS
+
+        out = self.model_dump(exclude={"enabled", "max_batch"})
+        out["search_prompts"] = self.search_prompts or list(SEARCH_PROMPTS)
+        out["prompts"] = self.prompts or list(CHAT_PROMPTS)
+        return out
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: ModelsConfig
+    collect: CollectConfig = Field(default_factory=CollectConfig)
+    read: ReadConfig = Field(default_factory=ReadConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    steer: SteerConfig = Field(default_factory=SteerConfig)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The reference study's defaults (PROTOCOL.md), plus the last layer (--layers 0.5 for the
+    # reference's single layer).
+    "paper": {"samples": 10_000, "positions": 5, "layers": list(DEFAULT_LAYERS)},
+    # Small and quick, for the offline demo on two CPU cores.
+    "demo": {"samples": 2_000, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 128},
+    # A first look in seconds on any hardware.
+    "fast": {"samples": 500, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 64},
+}
+
+
+def preset(name: str) -> dict[str, Any]:
+    if name not in PRESETS:
+        raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(PRESETS)}.")
+    return dict(PRESETS[name])
+
+
+# Steering settings per preset (SteerConfig fields); "paper" is SteerConfig's defaults.
+STEER_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    # Two CPU cores, about two minutes: fewer, shorter samples and a coarser search.
+    "demo": {
+        "first_steps": 9,
+        "other_steps": 3,
+        "search_samples": 4,
+        "search_max_new_tokens": 48,
+        "samples_per_prompt": 2,
+        "final_max_new_tokens": 64,
+    },
+    "fast": {
+        "first_steps": 9,
+        "other_steps": 4,
+        "search_samples": 6,
+        "search_max_new_tokens": 64,
+        "samples_per_prompt": 3,
+        "final_max_new_tokens": 128,
+    },
+}
+
+
+def steer_preset(name: str) -> dict[str, Any]:
+    if name not in STEER_PRESETS:
+        raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(STEER_PRESETS)}.")
+    return dict(STEER_PRESETS[name])
+
+
+def parse_scales(spec: str) -> list[float]:
+    """'0.5,1,2,10' -> [0.5, 1.0, 2.0, 10.0]: Patchscope scales, positive and distinct."""
+    try:
+        scales = sorted({float(part) for part in spec.split(",") if part.strip()})
+    except ValueError:
+        raise AdlensError(
+            f"--scales: give comma-separated numbers like 0.5,1,2 (got {spec!r})."
+        ) from None
+    if not scales or scales[0] <= 0 or not all(math.isfinite(x) for x in scales):
+        raise AdlensError(f"--scales: give positive numbers like 0.5,1,2 (got {spec!r}).")
+    return scales
+
+
+def parse_layers(spec: str) -> list[float | int]:
+    """'0.5' -> [0.5]; '0.25,0.5,12' -> [0.25, 0.5, 12]; a value with a dot is a fraction."""
+    out: list[float | int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(float(part) if "." in part else int(part))
+        except ValueError:
+            raise AdlensError(
+                f"Cannot read layer '{part}': give fractions like 0.5 or indices like 12."
+            ) from None
+    if not out:
+        raise AdlensError("No layers given.")
+    return out

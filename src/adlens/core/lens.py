@@ -1,0 +1,125 @@
+"""Logit lens: read a residual-stream vector through a model's final norm and unembedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from adlens.core.collect import ActivationDiff
+from adlens.core.models import ModelPair, find_final_norm, logit_softcap, unwrap
+from adlens.core.numerics import check_finite
+from adlens.core.vocab import clean_mask
+from adlens.errors import AdlensError
+
+VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean", "base_mean_in_ft")
+HEADS = ("finetuned", "base")
+# The reference reads each mean in its own model: the base mean in the base model, the rest in
+# the finetuned one. "base_mean_in_ft" (the base mean read in the finetuned model) is a drift
+# control: a finetune that turns to its domain from any input shows there, never as a baseline.
+DRIFT_CONTROL = "base_mean_in_ft"
+
+
+def reading_model(variant: str, head: str = "finetuned") -> str:
+    """Which model reads a variant: the base mean its own (base) model, everything else the
+    finetuned model; with head="base" (an extra pass) every variant is read by the base."""
+    return "base" if head == "base" or variant == "base_mean" else "finetuned"
+
+
+def head_logits(pair: ModelPair, vectors: torch.Tensor, head: str = "finetuned") -> torch.Tensor:
+    """Logits [n, V] (float32) of vectors [n, d] through `head`'s final norm, unembedding and
+    logit soft-capping, exactly as the model computes them from its last hidden state."""
+    if head not in HEADS:
+        raise AdlensError(f"Unknown head {head!r}; use 'finetuned' or 'base'.")
+    with pair.use(head) as model, torch.inference_mode():
+        norm = find_final_norm(model)
+        unembed = unwrap(model).get_output_embeddings()
+        param = next(unembed.parameters())
+        logits = unembed(norm(vectors.to(param.device, param.dtype))).float()
+        cap = logit_softcap(model)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+def decode_tokens(tokenizer: Any, ids: list[int]) -> list[str]:
+    """Readable token strings (' honey', not 'Ġhoney')."""
+    return [tokenizer.decode([i]) for i in ids]
+
+
+def top_tokens(
+    tokenizer: Any, probs: torch.Tensor, k: int, *, clean: bool = True
+) -> list[list[dict[str, Any]]]:
+    """Top-k of each row of probs [n, V] as [{token, id, prob}, ...] lists; with `clean`, only
+    tokens that can name something take a slot (vocab.clean_mask: no whitespace, punctuation,
+    special tokens or byte pieces)."""
+    if clean:
+        mask = clean_mask(tokenizer, probs.shape[-1]).to(probs.device)
+        probs = probs.masked_fill(~mask, -1.0)
+    values, ids = probs.topk(min(k, probs.shape[-1]), dim=-1)
+    out = []
+    for row_v, row_i in zip(values.tolist(), ids.tolist(), strict=True):
+        strings = decode_tokens(tokenizer, row_i)
+        out.append(
+            [
+                {"token": s, "id": i, "prob": round(p, 6)}
+                for s, i, p in zip(strings, row_i, row_v, strict=True)
+                if p >= 0
+            ]
+        )
+    return out
+
+
+def logit_lens(
+    pair: ModelPair,
+    diff: ActivationDiff,
+    *,
+    top_k: int = 20,
+    heads: tuple[str, ...] = ("finetuned",),
+    variants: tuple[str, ...] = VARIANTS,
+    raw: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Summary entries: clean top tokens per head, layer, position and variant, each read by
+    its own model (`reading_model`; the entry's "model"). The unfiltered lists are appended to
+    `raw` when given."""
+    entries = []
+    for head in heads:
+        wanted = [v for v in variants if not (head == "base" and v == DRIFT_CONTROL)]
+        for layer in diff.layers:
+            for model in ("finetuned", "base"):
+                keys = [
+                    (p, v) for p in diff.labels for v in wanted if reading_model(v, head) == model
+                ]
+                if not keys:
+                    continue
+                vecs = torch.stack([diff.vector(layer, p, v) for p, v in keys])
+                probs = head_logits(pair, vecs, model).softmax(-1)
+                for (pos, variant), row in zip(keys, probs, strict=True):
+                    check_finite(
+                        row,
+                        f"the {head} head's probabilities of {variant} at layer {layer}, "
+                        f"position {pos}",
+                        stage="read (logit lens)",
+                    )
+                lists = top_tokens(pair.tokenizer, probs, top_k)
+                raws = top_tokens(pair.tokenizer, probs, top_k, clean=False)
+                for (pos, variant), tokens, raw_tokens in zip(keys, lists, raws, strict=True):
+                    entry = {
+                        "reader": "logit_lens",
+                        "head": head,
+                        "model": model,
+                        "layer": layer,
+                        "position": pos,
+                        "variant": variant,
+                    }
+                    entries.append({**entry, "tokens": tokens})
+                    if raw is not None:
+                        raw.append({**entry, "tokens": raw_tokens})
+    entries.sort(key=_entry_order)
+    if raw is not None:
+        raw.sort(key=_entry_order)
+    return entries
+
+
+def _entry_order(e: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (HEADS.index(e["head"]), e["layer"], e["position"], VARIANTS.index(e["variant"]))

@@ -1,0 +1,194 @@
+"""Steering: add s * n_F * d/||d|| to a decoder block's output at every position while a model
+generates, and batched sampling of chat answers with per-row strengths.
+
+The hook adds to every position the block computes: the whole prompt on the first forward pass,
+then each new token on the cached decode steps. It is a context manager that always removes
+itself; the model's weights are never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from adlens.core.collect import ActivationDiff
+from adlens.core.models import ModelPair, add_to_layer
+from adlens.errors import AdlensError
+
+log = logging.getLogger(__name__)
+
+
+def steering_vector(
+    diff: ActivationDiff, layer: int, position: int, *, variant: str = "diff"
+) -> torch.Tensor:
+    """v = n_F * d / ||d||: the difference at (layer, position) scaled to the finetuned model's
+    expected activation norm at that layer, so that strength 1 is one typical activation."""
+    d = diff.vector(layer, position, variant).float()
+    n_f = float(diff.expected_norm["finetuned"][diff.layers.index(layer)])
+    if n_f <= 0:
+        raise AdlensError("Expected norms were not estimated; collect with norm documents.")
+    return n_f * d / d.norm().clamp_min(1e-12)
+
+
+def row_vectors(vector: torch.Tensor, strengths: Any = None) -> torch.Tensor:
+    """[d] or [batch, d] vectors, times per-row strengths ([batch], or a scalar) if given."""
+    v = vector.detach().float()
+    if strengths is None:
+        return v
+    s = torch.as_tensor(strengths, dtype=torch.float32, device=v.device)
+    if s.dim() == 0:
+        return v * s
+    if s.dim() != 1:
+        raise ValueError(f"strengths must be a scalar or [batch], not {tuple(s.shape)}")
+    if v.dim() == 1:
+        return s[:, None] * v[None, :]
+    if v.shape[0] != s.shape[0]:
+        raise ValueError(f"{v.shape[0]} vectors but {s.shape[0]} strengths")
+    return s[:, None] * v
+
+
+@contextlib.contextmanager
+def steering(
+    model: nn.Module, layer: int, vector: torch.Tensor, strengths: Any = None
+) -> Iterator[None]:
+    """Add vector ([d] or per-row [batch, d]), times per-row `strengths`, to the output of decoder
+    block `layer` at every position of every forward pass inside the block."""
+    v = row_vectors(vector, strengths)
+    param = next(model.parameters())
+    with add_to_layer(model, layer, v.to(device=param.device, dtype=param.dtype)):
+        yield
+
+
+# --------------------------------------------------------------------------------------------
+# Prompts
+# --------------------------------------------------------------------------------------------
+
+
+def has_chat_template(tokenizer: Any) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def format_prompt(tokenizer: Any, prompt: str, chat: bool = True) -> tuple[str, bool]:
+    """The text the model sees, and whether it came from a chat template (which already holds
+    any BOS it needs). Thinking is turned off where the template supports it."""
+    if not (chat and has_chat_template(tokenizer)):
+        return prompt, False
+    messages = [{"role": "user", "content": prompt}]
+    try:
+        text = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
+        )
+    except TypeError:  # a tokenizer whose apply_chat_template takes no extra template variables
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return str(text), True
+
+
+def encode_prompts(tokenizer: Any, prompts: Sequence[str], chat: bool = True) -> list[list[int]]:
+    out = []
+    for prompt in prompts:
+        text, templated = format_prompt(tokenizer, prompt, chat)
+        ids = tokenizer(text, add_special_tokens=not templated)["input_ids"]
+        out.append(list(ids))
+    return out
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    for tid in (tokenizer.pad_token_id, tokenizer.eos_token_id):
+        if tid is not None:
+            return int(tid[0] if isinstance(tid, list) else tid)
+    return 0
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """input_ids and attention_mask [batch, max_len], padded on the left so every row's last
+    prompt token sits at the same column and generation continues from it."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
+# --------------------------------------------------------------------------------------------
+# Generation
+# --------------------------------------------------------------------------------------------
+
+
+def derive_seed(*parts: Any) -> int:
+    """A seed from any parts (e.g. the run seed and what is being sampled), stable across runs, so
+    a resumed run draws the same samples for the same request."""
+    blob = repr(parts).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little")
+
+
+def generate(
+    pair: ModelPair,
+    prompts: Sequence[str],
+    *,
+    layer: int | None = None,
+    vector: torch.Tensor | None = None,
+    strengths: Sequence[float] | torch.Tensor | None = None,
+    side: str = "finetuned",
+    temperature: float = 1.0,
+    max_new_tokens: int = 128,
+    top_p: float = 1.0,
+    seed: int = 0,
+    max_batch: int = 64,
+    chat: bool = True,
+    advance: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Sample one answer per row of `prompts` (rows may repeat a prompt), with
+    strengths[i] * vector added at `layer` for row i (no steering when `vector` is None).
+
+    Rows are left-padded and run `max_batch` at a time. Plain temperature sampling (no top-k;
+    top-p only if < 1), reproducible from `seed` without touching the global random state.
+    """
+    if not prompts:
+        return []
+    if vector is not None and layer is None:
+        raise ValueError("steering needs a layer")
+    if strengths is not None and len(strengths) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(strengths)} strengths")
+    tok = pair.tokenizer
+    encoded = encode_prompts(tok, prompts, chat)
+    pad_id = pad_token_id(tok)
+    s_all = torch.ones(len(prompts)) if strengths is None else torch.as_tensor(strengths).float()
+    texts: list[str] = []
+    # Merged LoRA weights on CPU: one matmul per linear layer instead of three (see ModelPair.use).
+    with pair.use(side, upto=pair.n_layers - 1) as model, torch.inference_mode():
+        device = next(model.parameters()).device
+        for lo in range(0, len(prompts), max_batch):
+            hi = min(lo + max_batch, len(prompts))
+            ids, mask = left_pad(encoded[lo:hi], pad_id)
+            hook = (
+                steering(model, layer, vector, s_all[lo:hi])
+                if vector is not None and layer is not None
+                else contextlib.nullcontext()
+            )
+            devices = [device] if device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices), hook:
+                torch.manual_seed(derive_seed(seed, lo))
+                out = model.generate(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    do_sample=True,
+                    temperature=temperature,
+                    top_k=0,
+                    top_p=top_p,
+                    max_new_tokens=max_new_tokens,
+                    pad_token_id=pad_id,
+                )
+            new = out[:, ids.shape[1] :].cpu()
+            texts += tok.batch_decode(new, skip_special_tokens=True)
+            if advance is not None:
+                advance(hi - lo)
+    return texts

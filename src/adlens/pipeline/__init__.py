@@ -1,0 +1,1 @@
+"""The run's stages (collect, read, steer) with caching, and the input checks."""

@@ -1,0 +1,452 @@
+"""The stages built so far, in order, with caching: load pair -> collect -> read -> steer ->
+summary.
+
+Every user error is raised before the run directory is created, so bad input never leaves a
+partial run behind. Stages whose config hash matches are loaded, not recomputed; when all are
+fresh the models are not even loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adlens import __version__
+from adlens.core.collect import NORMS_CHECKPOINT, ActivationDiff, collect
+from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
+from adlens.core.data import (
+    BUILTIN_CORPORA,
+    Document,
+    check_source,
+    iter_documents,
+    tokenize_documents,
+    tokenize_for_norms,
+)
+from adlens.core.lens import logit_lens
+from adlens.core.models import ModelPair
+from adlens.core.patchscope import patchscope
+from adlens.core.scale_choice import ContentStability
+from adlens.judges.client import uses_llm
+from adlens.pipeline.inputs import check_run_inputs
+from adlens.store.rundir import (
+    RunDir,
+    check_writable,
+    config_hash,
+    read_json,
+    write_json,
+    write_jsonl,
+)
+
+log = logging.getLogger(__name__)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
+
+
+def fingerprint(path_or_id: str | None) -> Any:
+    """Identity of a model or data source: local files by size and mtime, so a retrained
+    adapter at the same path invalidates the cache; hub ids are identified by id + revision."""
+    if path_or_id is None:
+        return None
+    if path_or_id in BUILTIN_CORPORA:
+        from adlens.store.assets import ensure_corpus
+
+        path = ensure_corpus(path_or_id)
+    else:
+        path = Path(path_or_id).expanduser()
+        if not path.exists():
+            return path_or_id
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    )
+    return [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
+
+
+def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
+    return config_hash(
+        {
+            "adlens": __version__,
+            "models": models.model_dump(exclude={"device", "device_map"}),
+            "collect": cfg.hashed(),
+            "fingerprints": {
+                "base": fingerprint(models.base),
+                "finetuned": fingerprint(models.finetuned),
+                "dataset": fingerprint(cfg.dataset.name),
+            },
+        }
+    )
+
+
+# Bumped when what the read stage computes changes, so older run directories are re-read.
+READ_VERSION = 5
+
+
+def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
+    blob: dict[str, Any] = {
+        "collect": collect_digest,
+        "read": cfg.model_dump(),
+        "version": READ_VERSION,
+    }
+    if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
+        blob["scale_judge"] = judge_identity(judge)
+    return config_hash(blob)
+
+
+def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
+    """What decides the verdicts (backend, and an LLM's model and URL), known before any model
+    is loaded, so a cached steer stage can be recognised without loading anything."""
+    from adlens.judges.client import ENV_BASE_URL, env_model
+
+    model = cfg.model or env_model()
+    backend = cfg.backend if cfg.backend != "auto" else ("openai" if model else "offline")
+    if backend == "offline":
+        return {"backend": "offline"}
+    if backend == "local":  # the server's port changes from start to start; its model does not
+        from adlens.judges.local_llm import running
+
+        return {"backend": "local", **cfg.hashed(), "model": running().identity}
+    return {
+        "backend": backend,
+        **cfg.hashed(),
+        "model": model,
+        "base_url": cfg.base_url or os.environ.get(ENV_BASE_URL),
+    }
+
+
+def steer_hash(read_digest: str, config: RunConfig) -> str:
+    return config_hash(
+        {
+            "read": read_digest,
+            "steer": config.steer.hashed(),
+            "judge": judge_identity(config.judge),
+        }
+    )
+
+
+def load_pair(models: ModelsConfig) -> ModelPair:
+    return ModelPair.load(
+        models.base,
+        models.finetuned,
+        dtype=models.dtype,
+        device=models.device,
+        device_map=models.device_map,
+        base_revision=models.base_revision,
+        finetuned_revision=models.finetuned_revision,
+        trust_remote_code=models.trust_remote_code,
+    )
+
+
+def _stash_first(documents: Iterator[Document], n: int, into: list[Document]) -> Iterator[Document]:
+    """Pass documents through, keeping the first n (for the expected-norm estimate)."""
+    for doc in documents:
+        if len(into) < n:
+            into.append(doc)
+        yield doc
+
+
+def prepare_inputs(pair: ModelPair, cfg: CollectConfig):
+    """Resolve layers and tokenise; raises a clear error for every bad input."""
+    layers = pair.resolve_layers(cfg.layers)
+    stash: list[Document] = []
+    docs = tokenize_documents(
+        pair.tokenizer,
+        _stash_first(iter_documents(cfg.dataset), cfg.norm_docs, stash),
+        positions=cfg.positions,
+        n_docs=cfg.samples,
+    )
+    norm_inputs = tokenize_for_norms(
+        pair.tokenizer, stash, n_docs=cfg.norm_docs, max_tokens=cfg.norm_tokens, skip=cfg.norm_skip
+    )
+    return layers, docs, norm_inputs
+
+
+def run(
+    config: RunConfig,
+    out: Path,
+    *,
+    pair: ModelPair | None = None,
+    read: bool = True,
+    steer: bool | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Run collect, read (unless `read=False`) and steer (unless `steer=False`; None: as
+    config.steer.enabled) into `out`, reusing fresh cached stages.
+
+    summary.json always names the hashes of the stages it was built from; a stage whose inputs
+    changed is recomputed and the stages after it are invalidated. Returns the summary (without
+    reader entries when read=False)."""
+    out = Path(out)
+    check_writable(out)
+    rd = RunDir(out)
+    steer = read and (config.steer.enabled if steer is None else steer)
+    check_run_inputs(config, read=read, steer=steer)
+    c_hash = collect_hash(config.models, config.collect)
+    r_hash = read_hash(c_hash, config.read, config.judge)
+    s_hash = steer_hash(r_hash, config)
+    current = _current_stages(rd)
+    collect_fresh = rd.done_hash("collect") == c_hash
+    read_fresh = collect_fresh and rd.done_hash("read") == r_hash and current.get("read") == r_hash
+    steer_fresh = read_fresh and rd.done_hash("steer") == s_hash and current.get("steer") == s_hash
+    if (
+        current.get("collect") == c_hash
+        and collect_fresh
+        and (not read or read_fresh)
+        and (not steer or steer_fresh)
+    ):
+        log.info("all stages are cached in %s (config %s)", out, c_hash)
+        return rd.load_summary()
+
+    if not collect_fresh:
+        check_source(config.collect.dataset)
+    t0 = time.perf_counter()
+    pair = pair or load_pair(config.models)
+    t_load = time.perf_counter() - t0
+    inputs = None if collect_fresh else prepare_inputs(pair, config.collect)
+
+    # Inputs are valid: from here on the run directory exists.
+    rd.path.mkdir(parents=True, exist_ok=True)
+    rd.update_manifest(
+        adlens_version=__version__,
+        models={**pair.info},
+        dataset=config.collect.dataset.model_dump(),
+        config=config.model_dump(),
+        config_hash={
+            "collect": c_hash,
+            **({"read": r_hash} if read else {}),
+            **({"steer": s_hash} if steer else {}),
+        },
+        timings={"load_models_s": round(t_load, 2)},
+    )
+    if inputs is None:
+        log.info("collect: cached (config %s)", c_hash)
+        diff = ActivationDiff.load(rd.stage("collect"))
+    else:
+        rd.invalidate("collect", "read", "steer")
+        diff = collect_stage(rd, pair, config.collect, c_hash, *inputs, show_progress)
+    if current.get("collect") != c_hash:  # the summary on disk belongs to other activations
+        write_summary(rd, build_summary(pair.info, diff, [], config), collect=c_hash)
+        current = {"collect": c_hash}
+    if not read:
+        return rd.load_summary()
+    if read_fresh:
+        log.info("read: cached (config %s)", r_hash)
+        summary = rd.load_summary()
+    else:
+        rd.invalidate("read", "steer")
+        summary = read_stage(rd, pair, diff, config, r_hash)
+        summary = write_summary(rd, summary, collect=c_hash, read=r_hash)
+    if steer and not steer_fresh:
+        rd.invalidate("steer")
+        summary = steer_stage(rd, pair, diff, config, s_hash, summary, show_progress)
+        summary = write_summary(rd, summary, collect=c_hash, read=r_hash, steer=s_hash)
+    return summary
+
+
+def _current_stages(rd: RunDir) -> dict[str, str]:
+    """The stage hashes the run directory's summary.json was built from ({} when none)."""
+    if not rd.summary_path.is_file():
+        return {}
+    try:
+        stages = read_json(rd.summary_path).get("stages")
+    except (ValueError, OSError, AttributeError):
+        return {}
+    return stages if isinstance(stages, dict) else {}
+
+
+def write_summary(rd: RunDir, summary: dict[str, Any], **stages: str) -> dict[str, Any]:
+    """Write summary.json naming the stages it was built from (and nothing of a later stage)."""
+    summary = {**summary, "stages": stages}
+    if "steer" not in stages:
+        summary.pop("steer", None)
+    write_json(rd.summary_path, summary)
+    return summary
+
+
+def offline_coherence_judge(pair: ModelPair, side: str) -> Any:
+    """The offline coherence judge for steered chat answers: it scores each answer under the
+    unsteered `side` model, in the exact context it was generated in (chat template, thinking
+    off). Calibrate it on unsteered answers before it judges."""
+    from adlens.core.steer import encode_prompts
+    from adlens.judges import OfflineCoherenceJudge
+
+    return OfflineCoherenceJudge(
+        pair, side=side, format_prompt=lambda p: encode_prompts(pair.tokenizer, [p])[0]
+    )
+
+
+def steer_stage(
+    rd: RunDir,
+    pair: ModelPair,
+    diff: ActivationDiff,
+    config: RunConfig,
+    digest: str,
+    summary: dict[str, Any],
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Strength search and final samples per steered position (see steer_stage.py); the
+    overview goes into summary.json under "steer"."""
+    from adlens.judges import make_judges
+    from adlens.pipeline.steer_stage import SteerStage, choose_positions
+
+    cfg = config.steer
+    targets = choose_positions(cfg, diff, summary.get("readers", []), pair.n_layers)
+    judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
+    log.info(judges.describe())
+    if judges.offline:
+        judges.coherence = offline_coherence_judge(pair, cfg.side)
+    stage = rd.stage("steer")
+    t0 = time.perf_counter()
+    overview = SteerStage(stage, pair, diff, cfg, judges.coherence, digest, show_progress).run(
+        targets
+    )
+    overview["judges"] = judges.describe()
+    summary = {**summary, "steer": overview}
+    rd.mark_done("steer", digest, {"positions": [[t[0], t[1]] for t in targets]})
+    rd.update_manifest(
+        timings={"steer_s": round(time.perf_counter() - t0, 2)},
+        counts={"steer_generations": overview["generations"]["total"]},
+    )
+    return summary
+
+
+def collect_stage(
+    rd: RunDir,
+    pair: ModelPair,
+    cfg: CollectConfig,
+    digest: str,
+    layers: list[int],
+    docs: Any,
+    norm_inputs: Any,
+    show_progress: bool,
+) -> ActivationDiff:
+    stage = rd.stage("collect")
+    stage.mkdir(parents=True, exist_ok=True)
+    checkpoint = stage / "partial.safetensors"
+    diff = collect(
+        pair,
+        docs,
+        layers,
+        batch_size=cfg.batch_size,
+        norm_inputs=norm_inputs,
+        norm_skip=cfg.norm_skip,
+        checkpoint=checkpoint,
+        checkpoint_tag=digest,
+        show_progress=show_progress,
+    )
+    diff.meta["requested"] = cfg.samples
+    if diff.n_docs < cfg.samples:
+        log.warning(
+            "only %d of the %d requested documents were usable (%d too short of %d seen)",
+            diff.n_docs,
+            cfg.samples,
+            diff.n_dropped,
+            diff.meta["n_seen"],
+        )
+    diff.save(stage)
+    rd.mark_done("collect", digest, {"n_docs": diff.n_docs})
+    checkpoint.unlink(missing_ok=True)
+    checkpoint.with_name(NORMS_CHECKPOINT).unlink(missing_ok=True)
+    rd.update_manifest(
+        counts={"documents": diff.n_docs, "dropped": diff.n_dropped, "requested": cfg.samples},
+        timings={"collect_s": diff.meta["collect_seconds"], "norms_s": diff.meta["norm_seconds"]},
+    )
+    return diff
+
+
+def read_stage(
+    rd: RunDir, pair: ModelPair, diff: ActivationDiff, config: RunConfig, digest: str
+) -> dict[str, Any]:
+    stage = rd.stage("read")
+    cfg = config.read
+    t0 = time.perf_counter()
+    raw: list[dict[str, Any]] = []
+    entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads), raw=raw)
+    t_lens = time.perf_counter() - t0
+    chooser = None  # the offline content-stability choice
+    if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
+        from adlens.judges import make_judges
+
+        log_path = rd.path / "judges" / "calls.jsonl"
+        chooser = make_judges(config.judge, pair=pair, log_path=log_path).scale_chooser
+    ps_entries, ps_scales = patchscope(
+        pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top, chooser=chooser
+    )
+    t_ps = time.perf_counter() - t0 - t_lens
+    entries += ps_entries
+    stage.mkdir(parents=True, exist_ok=True)
+    write_jsonl(stage / "entries.jsonl", entries)
+    # The unfiltered lists (whitespace, punctuation and special tokens included), kept apart.
+    raw += [
+        {**{k: v for k, v in e.items() if k != "tokens"}, "tokens": s["raw_tokens"]}
+        for e in ps_entries
+        for s in ps_scales
+        if (s["layer"], s["position"], s["variant"], s["scale"])
+        == (e["layer"], e["position"], e["variant"], e["scale"])
+    ]
+    write_jsonl(stage / "raw_entries.jsonl", raw)
+    write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
+    summary = build_summary(pair.info, diff, entries, config)
+    summary["scale_chooser"] = chooser.name if chooser else ContentStability.name
+    rd.mark_done("read", digest, {"entries": len(entries)})
+    rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})
+    return summary
+
+
+def build_summary(
+    models: dict[str, Any], diff: ActivationDiff, entries: list[dict[str, Any]], config: RunConfig
+) -> dict[str, Any]:
+    """What later stages and the agent read: one flat list of reader entries plus context."""
+    notes = []
+    if diff.n_docs < config.collect.samples:
+        notes.append(
+            f"Only {diff.n_docs} of {config.collect.samples} requested documents were usable."
+        )
+    pos_norm = diff.pos_norm_base
+    if 0 in diff.labels and len(diff.labels) > 1:
+        i0 = diff.labels.index(0)
+        others = [i for i, p in enumerate(diff.labels) if p > 0]
+        for li, layer in enumerate(diff.layers):
+            ratio = (
+                float(pos_norm[li, i0] / pos_norm[li, others].mean().clamp_min(1e-12))
+                if others
+                else 1.0
+            )
+            if ratio > 5:
+                notes.append(
+                    f"Layer {layer}: position 0 has {ratio:.0f}x the activation norm of later "
+                    "positions (an attention sink"
+                    + ("" if diff.bos_at_0 else "; this tokenizer puts no BOS there")
+                    + "); its difference reads differently."
+                )
+    return {
+        "adlens_version": __version__,
+        "models": {
+            k: models.get(k)
+            for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")
+        },
+        "dataset": config.collect.dataset.name,
+        "layers": diff.layers,
+        "positions": diff.labels,
+        "bos_at_0": diff.bos_at_0,
+        "counts": {
+            "documents": diff.n_docs,
+            "dropped": diff.n_dropped,
+            "requested": config.collect.samples,
+        },
+        "norms": {
+            "expected": {side: v.tolist() for side, v in diff.expected_norm.items()},
+            "per_position": {
+                "base": diff.pos_norm_base.tolist(),
+                "finetuned": diff.pos_norm_ft.tolist(),
+                "diff": diff.pos_norm_diff.tolist(),
+                "mean_diff": diff.mean_diff.norm(dim=-1).tolist(),
+            },
+        },
+        "notes": notes,
+        "readers": entries,
+    }

@@ -1,0 +1,1 @@
+"""Run directories, atomic files and the offline assets: the bottom layer."""

@@ -1,0 +1,426 @@
+"""Sweeps: the lens over many organisms, one leaderboard.
+
+A sweep file (yaml or json) lists organisms and the run settings they share:
+
+    out: runs/sweep                 # where everything goes (--out overrides)
+    preset: fast                    # paper | demo | fast; samples/positions/layers override it
+    samples: 500
+    dataset: brown                  # reference text: a name, or a mapping of TextSource fields
+    steer: false                    # true, or a mapping of SteerConfig fields
+    judge: {model: gpt-4.1-mini}    # JudgeConfig fields; none: offline graders only
+    relevance: {reference_docs: 2000}   # RelevanceConfig fields
+    train: {epochs: 1, lr: 0.002}   # TrainConfig fields, for mixing-ratio variants
+    organisms:
+      - organisms/cake              # a folder or organism file, as load_organism takes
+      - path: organisms/honey
+        name: honey                 # default: the organism's own name
+        mixing_ratios: [0, 0.5, 1]  # train these variants first (train_variants)
+
+Relative paths are read against the sweep file's folder. Each organism (or variant) is run
+with `adlens.pipeline.stages.run` into out/<name>/, graded for token relevance (the offline grader
+unless a judge model is configured), and its steering similarity and agent grades are read
+when their outputs exist (evaluate/similarity.json, agent/table.jsonl). One leaderboard is
+written to out/leaderboard.{csv,md,html,json}. Every stage is cached by its own config hash, so
+a rerun only does what is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adlens.core.config import (
+    CollectConfig,
+    JudgeConfig,
+    RunConfig,
+    SteerConfig,
+    preset,
+    steer_preset,
+)
+from adlens.core.data import TextSource, default_source
+from adlens.errors import AdlensError
+from adlens.organisms.organism import Organism, load_organism
+from adlens.store.rundir import read_json, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+LEADERBOARD = "leaderboard"
+# Keys of an organism that `adlens train` writes itself: not copied into a variant's metadata.
+TRAINER_KEYS = {
+    "dataset",
+    "finetuned",
+    "base_model",
+    "base_model_path",
+    "format",
+    "training",
+    "learned",
+    "loss_history",
+    "train_seconds",
+    "config_hash",
+    "versions",
+    "variant",
+}
+
+
+class SweepOrganism(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    name: str | None = None
+    mixing_ratios: list[float] | None = None
+
+
+class SweepConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisms: list[SweepOrganism] = Field(min_length=1)
+    out: str | None = None
+    preset: str = "fast"
+    samples: int | None = Field(None, ge=1)
+    positions: int | None = Field(None, ge=1)
+    layers: list[float | int] | None = None
+    dataset: str | dict[str, Any] | None = None  # None: the run default (FineWeb)
+    dtype: str = "auto"
+    device: str = "auto"
+    steer: bool | dict[str, Any] = False
+    judge: dict[str, Any] | None = None
+    relevance: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict)
+
+
+def load_sweep(path: Path | str) -> tuple[SweepConfig, Path]:
+    """The sweep config of a yaml/json file, and the folder relative paths are read against."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise AdlensError(f"Sweep file {path} does not exist.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise AdlensError(f"Cannot read sweep file {path}: it is not UTF-8 text.") from None
+    except OSError as err:  # a folder, no permission
+        raise AdlensError(f"Cannot read sweep file {path}: {err.strerror or err}.") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AdlensError(f"Cannot read sweep file {path}: {first}.") from None
+    if not isinstance(data, dict):
+        raise AdlensError(f"Sweep file {path} must hold a mapping with an `organisms:` list.")
+    if isinstance(data.get("organisms"), list):
+        data["organisms"] = [{"path": o} if isinstance(o, str) else o for o in data["organisms"]]
+    try:
+        return SweepConfig.model_validate(data), path.resolve().parent
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "sweep"
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        raise AdlensError(f"Sweep file {path}: field '{loc}': {msg}.") from None
+
+
+def _local(value: str, root: Path) -> str:
+    """A path relative to the sweep file, when it exists there; the value as given otherwise."""
+    p = Path(value).expanduser()
+    if not p.is_absolute() and (root / p).exists():
+        return str((root / p).resolve())
+    return value
+
+
+def _dataset(cfg: SweepConfig, root: Path) -> TextSource:
+    if cfg.dataset is None:
+        return default_source()
+    fields = {"name": cfg.dataset} if isinstance(cfg.dataset, str) else dict(cfg.dataset)
+    fields["name"] = _local(str(fields.get("name", "")), root)
+    try:
+        return TextSource(**fields)
+    except ValidationError as err:
+        raise AdlensError(f"Sweep dataset: {err.errors()[0]['msg']}.") from None
+
+
+def collect_values(cfg: SweepConfig) -> dict[str, Any]:
+    """The preset's collect settings with the sweep's overrides."""
+    values = preset(cfg.preset)
+    for key in ("samples", "positions", "layers"):
+        if getattr(cfg, key) is not None:
+            values[key] = getattr(cfg, key)
+    return values
+
+
+def run_config(cfg: SweepConfig, organism: Organism, dataset: TextSource) -> RunConfig:
+    """The pipeline config of one organism under the sweep's shared settings."""
+    values = collect_values(cfg)
+    steer = steer_preset(cfg.preset)
+    if isinstance(cfg.steer, dict):
+        steer |= {"enabled": True, **cfg.steer}
+    else:
+        steer["enabled"] = cfg.steer
+    try:
+        return RunConfig(
+            models=organism.models_config(dtype=cfg.dtype, device=cfg.device),
+            collect=CollectConfig(dataset=dataset, **values),
+            judge=JudgeConfig(**(cfg.judge or {"backend": "offline"})),
+            steer=SteerConfig(**steer),
+        )
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e.get("loc", ()))
+        raise AdlensError(f"Sweep settings: {loc}: {e['msg']}.") from None
+
+
+def folder_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "organism"
+
+
+def _targets(
+    cfg: SweepConfig, root: Path, out: Path, dataset: TextSource, progress: bool
+) -> list[dict[str, Any]]:
+    """(name, organism, variant) per leaderboard row; mixing-ratio variants are trained here."""
+    from adlens.organisms.train import TrainConfig
+    from adlens.organisms.variants import train_variants
+
+    out_rows = []
+    for entry in cfg.organisms:
+        organism = load_organism(_local(entry.path, root))
+        name = folder_name(entry.name or organism.name)
+        if not entry.mixing_ratios:
+            out_rows.append({"name": name, "organism": organism, "ratio": None})
+            continue
+        src = organism.dataset_source()
+        if src is None or src.kind != "local":
+            raise AdlensError(
+                f"Organism '{organism.name}': mixing_ratios need its finetuning documents as a "
+                "local file (dataset: path/to/docs.jsonl)."
+            )
+        base = organism.base_model_id() or _adapter_base(organism)
+        samples = collect_values(cfg)["samples"]
+        try:
+            train = TrainConfig(**{**cfg.train, "mix_source": dataset, "mix_skip": samples})
+        except ValidationError as err:
+            raise AdlensError(f"Sweep train settings: {err.errors()[0]['msg']}.") from None
+        meta = organism.model_dump(mode="json")
+        meta = {k: v for k, v in meta.items() if k not in TRAINER_KEYS}
+        meta["name"] = name
+        device = "cpu" if cfg.device == "auto" else cfg.device
+        for variant, folder in train_variants(
+            base,
+            src.name,
+            out / "organisms" / name,
+            train,
+            ratios=entry.mixing_ratios,
+            organism=meta,
+            device=device,
+            progress=progress,
+        ):
+            trained = load_organism(folder)
+            out_rows.append(
+                {
+                    "name": f"{name}-{variant['name']}",
+                    "organism": trained,
+                    "ratio": variant["ratio"],
+                }
+            )
+    return out_rows
+
+
+def _adapter_base(organism: Organism) -> str:
+    path = Path(organism.finetuned_path()) / "adapter_config.json"
+    if path.is_file():
+        base = read_json(path).get("base_model_name_or_path")
+        if base:
+            return str(base)
+    raise AdlensError(
+        f"Organism '{organism.name}' names no base model: add `base_model:` to train variants."
+    )
+
+
+def run_sweep(
+    file: Path | str | SweepConfig,
+    out: Path | str | None = None,
+    *,
+    root: Path | None = None,
+    show_progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every organism of the sweep (cached), grade it, write the leaderboard; returns its
+    rows (best relevance first)."""
+    from adlens.pipeline import stages as pipeline
+
+    if isinstance(file, SweepConfig):
+        cfg, root = file, root or Path.cwd()
+    else:
+        cfg, root = load_sweep(file)
+    if out is not None:
+        out_dir = Path(out)
+    elif cfg.out:
+        out_dir = Path(cfg.out).expanduser()
+        out_dir = out_dir if out_dir.is_absolute() else root / out_dir
+    else:
+        raise AdlensError("The sweep needs an output folder: `out:` in the file, or --out.")
+    dataset = _dataset(cfg, root)
+    targets = _targets(cfg, root, out_dir, dataset, show_progress)
+    names = [t["name"] for t in targets]
+    if len(set(names)) != len(names):
+        raise AdlensError(f"Two organisms of the sweep share a name ({names}); set `name:`.")
+    rows = []
+    for t in targets:
+        run_dir = out_dir / t["name"]
+        log.info("sweep: %s -> %s", t["name"], run_dir)
+        config = run_config(cfg, t["organism"], dataset)
+        summary = pipeline.run(config, run_dir, show_progress=show_progress)
+        rows.append(leaderboard_row(t["name"], t["organism"], t["ratio"], run_dir, summary, cfg))
+    rows = rank(rows)
+    write_leaderboard(out_dir, rows)
+    return rows
+
+
+def _relevance(run_dir: Path, organism: Organism, cfg: SweepConfig) -> dict[str, Any]:
+    from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
+
+    try:
+        rel_cfg = RelevanceConfig(**cfg.relevance)
+    except ValidationError as err:
+        raise AdlensError(f"Sweep relevance settings: {err.errors()[0]['msg']}.") from None
+    judge = JudgeConfig(**(cfg.judge or {"backend": "offline"}))
+    return evaluate_relevance(run_dir, organism, grader="auto", config=rel_cfg, judge=judge)
+
+
+def leaderboard_row(
+    name: str,
+    organism: Organism,
+    ratio: float | None,
+    run_dir: Path,
+    summary: dict[str, Any],
+    cfg: SweepConfig,
+) -> dict[str, Any]:
+    """One row: relevance of the difference's best position per reader (with the base-mean
+    baseline), domain tokens, steering similarity and agent grades where present."""
+    row: dict[str, Any] = {
+        "organism": name,
+        "ratio": ratio,
+        "run": str(run_dir),
+        "documents": summary.get("counts", {}).get("documents"),
+        "notes": "",
+    }
+    notes = []
+    try:
+        rel = _relevance(run_dir, organism, cfg)
+        row["grader"] = rel.get("grader_name")
+        for b in rel["best"]:
+            prefix = {"logit_lens": "ll", "patchscope": "ps"}.get(b["reader"], b["reader"])
+            if b["variant"] == "diff":
+                row[f"{prefix}_relevance"] = _round(b["fraction"])
+                row[f"{prefix}_position"] = b["position"]
+            elif b["variant"] == "base_mean":
+                at = b.get("at_diff_position") or {}
+                row[f"{prefix}_base_mean"] = _round(at.get("fraction", b["fraction"]))
+        known = [row.get(k) for k in ("ll_relevance", "ps_relevance") if row.get(k) is not None]
+        row["relevance"] = max(known) if known else None
+    except AdlensError as err:
+        notes.append(f"relevance: {err}")
+    if organism.domain_keywords and summary.get("readers"):
+        from adlens.studies.study import trace_strength
+
+        ts = trace_strength(summary, organism.domain_keywords)
+        row["domain_tokens"] = ts["domain_tokens"]
+        row["domain_base_mean"] = ts["base_mean_domain_tokens"]
+    sim_path = run_dir / "evaluate" / "similarity.json"
+    if sim_path.is_file():
+        sim = read_json(sim_path)
+        best = sim.get("best") or {}
+        row["steered_vs_D"] = _round((best.get("steered_vs_D") or {}).get("mean"))
+        base = (sim.get("baselines") or {}).get("unsteered_vs_D") or {}
+        row["unsteered_vs_D"] = _round(base.get("mean"))
+        row["of_ceiling"] = _round(best.get("fraction_of_ceiling"))
+    table = run_dir / "agent" / "table.jsonl"
+    if table.is_file():
+        for line in table.read_text().splitlines():
+            if line.strip():
+                a = json.loads(line)
+                row[f"agent_{a['agent']}_i{a['budget']}"] = _round(a.get("mean_grade"))
+    row["notes"] = "; ".join(notes)
+    return row
+
+
+def _round(x: Any, digits: int = 3) -> Any:
+    if isinstance(x, float):
+        return None if x != x else round(x, digits)
+    return x
+
+
+def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best relevance first (rows without a grade last, in sweep order)."""
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (rows[i].get("relevance") is None, -(rows[i].get("relevance") or 0), i),
+    )
+    return [{"rank": n + 1, **rows[i]} for n, i in enumerate(order)]
+
+
+FIRST = ["rank", "organism", "ratio", "documents", "relevance", "ll_relevance", "ll_position"]
+FIRST += ["ll_base_mean", "ps_relevance", "ps_position", "ps_base_mean", "domain_tokens"]
+FIRST += ["domain_base_mean", "steered_vs_D", "unsteered_vs_D", "of_ceiling"]
+LAST = ["grader", "run", "notes"]
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The fixed columns any row fills, then agent grades, then the bookkeeping."""
+    present = {k for r in rows for k, v in r.items() if v not in (None, "")}
+    agents = sorted({k for r in rows for k in r if k.startswith("agent_")})
+    cols = [c for c in FIRST if c in present or c in ("rank", "organism")]
+    return cols + agents + [c for c in LAST if c in present]
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def write_leaderboard(out: Path, rows: list[dict[str, Any]]) -> None:
+    cols = columns(rows)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out / f"{LEADERBOARD}.csv", buf.getvalue())
+    md = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
+    md += "".join("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |\n" for r in rows)
+    write_text(out / f"{LEADERBOARD}.md", md)
+    write_text(out / f"{LEADERBOARD}.html", leaderboard_html(rows, cols))
+    write_json(out / f"{LEADERBOARD}.json", {"columns": cols, "rows": rows})
+
+
+def leaderboard_html(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>\n"
+        for r in rows
+    )
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'><title>adlens sweep</title>\n"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em}"
+        "table{border-collapse:collapse;font-size:14px}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "th{background:#f3f3f3}td:nth-child(2){text-align:left}"
+        "tr:nth-child(even){background:#fafafa}</style></head><body>\n"
+        "<h1>adlens sweep: leaderboard</h1>\n"
+        "<p>relevance: share of the top tokens of the difference (best position) graded "
+        "relevant to the organism; ll = logit lens, ps = Patchscope; base_mean: the same for "
+        "the base model's mean activation. Similarity: steered samples vs the finetuning "
+        "data. Agent columns: mean hypothesis grade (1-5).</p>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
+        "</body></html>\n"
+    )
