@@ -217,7 +217,7 @@ def _naive(pair, texts: list[str], layer: int, k: int, batch_size: int):
 
 def _engine(pair, texts: list[str], layer: int, k: int, batch_size: int, on_batch=None):
     from adlens.core.collect import collect
-    from adlens.core.data import tokenize_documents
+    from adlens.core.tokenization import tokenize_documents
 
     t0 = time.perf_counter()
     docs = tokenize_documents(pair.tokenizer, texts, positions=k, n_docs=len(texts))
@@ -245,7 +245,7 @@ def _count_flops(pair, layer: int, k: int) -> dict[str, float]:
     """
     from torch import nn
 
-    from adlens.core.models import find_decoder_layers, text_config, unwrap
+    from adlens.core.anatomy import find_decoder_layers, text_config, unwrap
 
     cfg = text_config(pair.finetuned)
     n_heads = cfg.num_attention_heads
@@ -307,7 +307,7 @@ def _profile(pair, texts: list[str], layer: int, k: int, batch_size: int) -> str
     from torch.profiler import ProfilerActivity, profile
 
     from adlens.core.collect import collect
-    from adlens.core.data import tokenize_documents
+    from adlens.core.tokenization import tokenize_documents
 
     docs = tokenize_documents(pair.tokenizer, texts, positions=k, n_docs=len(texts))
     collect(pair, docs, [layer], batch_size=batch_size, norm_inputs=None, show_progress=False)
@@ -466,7 +466,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import AutoConfig, AutoTokenizer
 
     from adlens.core.models import resolve_layers
-    from adlens.store.assets import ensure_model
+    from adlens.store.model_assets import ensure_model
 
     _quiet_libraries()
     threads = args.threads or torch.get_num_threads()

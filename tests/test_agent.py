@@ -299,7 +299,7 @@ def test_token_cap_and_long_answer_is_shortened(run_dir, stub, tmp_path):
 
 
 def test_client_returns_and_caches_tool_calls(stub, tmp_path):
-    from adlens.judges.client import ChatRequest
+    from adlens.judges.chat import ChatRequest
 
     client = client_for(stub, tmp_path, cache=True, cache_dir=tmp_path / "cache")
     stub.push(Reply.calls(("steer", {"position": 1}), ("final_answer", "{broken")))

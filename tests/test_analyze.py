@@ -24,7 +24,7 @@ from adlens.analyze import (
     whitening_matrix,
 )
 from adlens.cli.app import app
-from adlens.core.collect import ActivationDiff
+from adlens.core.activations import ActivationDiff
 from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import TextSource
 from adlens.errors import AdlensError

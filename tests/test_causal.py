@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from adlens.core.collect import ActivationDiff
+from adlens.core.activations import ActivationDiff
 from adlens.core.models import ModelPair
 from adlens.evaluate.causal import (
     CausalConfig,

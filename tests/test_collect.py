@@ -8,9 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from adlens.core.collect import ActivationDiff, collect, expected_norms
-from adlens.core.data import tokenize_documents, tokenize_for_norms
+from adlens.core.activations import ActivationDiff
+from adlens.core.collect import collect, expected_norms
 from adlens.core.models import ModelPair
+from adlens.core.tokenization import tokenize_documents, tokenize_for_norms
 from conftest import CORPUS, tiny_model
 
 DOCS = [f"{CORPUS[i % len(CORPUS)]} Item number {i} follows here." for i in range(37)]

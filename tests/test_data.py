@@ -64,7 +64,7 @@ def test_missing_file():
 
 
 def test_first_tokens_equal_full_tokenisation(tokenizer):
-    from adlens.core.data import first_tokens
+    from adlens.core.tokenization import first_tokens
     from conftest import CORPUS
 
     texts = [" ".join(CORPUS[i:] + CORPUS[:i]) * 3 for i in range(6)] + ["short text", "x" * 500]

@@ -26,7 +26,7 @@ SAMPLES = 300
 
 @pytest.mark.slow
 def test_demo_no_steer_finds_the_organism(tmp_path):
-    from adlens.store.assets import cache_dir
+    from adlens.store.asset_cache import cache_dir
 
     require_asset(
         (cache_dir() / "models" / "smollm2-135m-instruct" / "config.json").exists()

@@ -16,7 +16,7 @@ from conftest import require_asset
 
 
 def _smollm2() -> Path:
-    from adlens.store.assets import cache_dir
+    from adlens.store.asset_cache import cache_dir
 
     path = cache_dir() / "models" / "smollm2-135m-instruct"
     if os.environ.get("ADLENS_SKIP_REAL"):
@@ -85,8 +85,8 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path, monkeypatch):
 def test_first_tokens_on_brown_with_the_real_tokenizer():
     from transformers import AutoTokenizer
 
-    from adlens.core.data import first_tokens
-    from adlens.store.assets import ensure_corpus
+    from adlens.core.tokenization import first_tokens
+    from adlens.store.corpora import ensure_corpus
 
     tok = AutoTokenizer.from_pretrained(_smollm2())
     texts = [json.loads(line)["text"] for line in ensure_corpus("brown").open()][:300]

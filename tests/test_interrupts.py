@@ -33,7 +33,7 @@ TIMEOUT = 180
 
 @pytest.fixture(scope="module")
 def pair_dirs(tmp_path_factory) -> dict[str, Path]:
-    from adlens.store.assets import cache_dir
+    from adlens.store.asset_cache import cache_dir
 
     require_asset(
         (cache_dir() / "corpora" / "brown.jsonl").is_file(),
@@ -271,8 +271,8 @@ def test_interrupt_between_any_two_statements_of_the_sum_update_resumes_exactly(
     checkpoint written on the way out must never hold part of a batch: wherever in
     RunningSums.add the interrupt lands, the resumed result equals an uninterrupted one."""
     from adlens.core.collect import CollectionInterrupted, RunningSums, collect
-    from adlens.core.data import tokenize_documents
     from adlens.core.models import ModelPair
+    from adlens.core.tokenization import tokenize_documents
     from conftest import CORPUS, tiny_model
 
     base = tiny_model("llama", len(tokenizer), seed=0)

@@ -46,7 +46,7 @@ def _require_server_parts() -> Path:
     missing = []
     if not local_llm.installed():
         missing.append(f"llama-cpp-python ({local_llm.INSTALL_HINT})")
-    from adlens.store.assets import cache_dir
+    from adlens.store.asset_cache import cache_dir
 
     base = cache_dir() / "models" / "smollm2-135m-instruct"
     if not (base / "config.json").exists():

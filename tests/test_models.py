@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from adlens.core.anatomy import find_decoder_layers, find_final_norm
+from adlens.core.hooks import add_to_layer, forward_until, replace_last_token
 from adlens.core.lens import head_logits
-from adlens.core.models import (
-    ModelPair,
-    add_to_layer,
-    find_decoder_layers,
-    find_final_norm,
-    forward_until,
-    replace_last_token,
-    resolve_layers,
-)
+from adlens.core.models import ModelPair, resolve_layers
 from adlens.errors import AdlensError
 from conftest import FAMILIES, tiny_model
 

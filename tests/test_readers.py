@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from adlens.core.collect import collect
-from adlens.core.data import tokenize_documents, tokenize_for_norms
 from adlens.core.lens import VARIANTS, head_logits, logit_lens, top_tokens
 from adlens.core.models import ModelPair
 from adlens.core.patchscope import (
@@ -20,6 +19,7 @@ from adlens.core.patchscope import (
     patched_probs,
     patchscope,
 )
+from adlens.core.tokenization import tokenize_documents, tokenize_for_norms
 from conftest import CORPUS, tiny_model
 
 
@@ -110,7 +110,7 @@ def test_baselines_are_read_in_their_own_model(pair_and_diff):
 
 def test_patched_probs_match_an_uncached_forward(pair_and_diff, tokenizer):
     """The KV-cache shortcut equals a plain full-prompt forward with the replacement hook."""
-    from adlens.core.models import replace_last_token
+    from adlens.core.hooks import replace_last_token
 
     pair, _ = pair_and_diff
     vecs = torch.randn(3, pair.d_model) * 5

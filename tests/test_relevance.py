@@ -27,7 +27,7 @@ from adlens.evaluate.graders import (
 )
 from adlens.evaluate.relevance import RelevanceConfig, entry_metrics, evaluate_relevance
 from adlens.judges import JudgeClient
-from adlens.judges.client import Completion
+from adlens.judges.chat import Completion
 from adlens.judges.prompts import parse_relevance, relevance_messages
 from adlens.organisms.organism import Organism, load_organism
 from conftest import CORPUS, build_tokenizer

@@ -13,9 +13,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from adlens.core.collect import collect
-from adlens.core.data import tokenize_documents
 from adlens.core.models import ModelPair
 from adlens.core.numerics import NonFiniteError
+from adlens.core.tokenization import tokenize_documents
 from adlens.errors import AdlensError
 from adlens.report.load import load_run
 from adlens.store.rundir import RunDir, write_json

@@ -165,7 +165,7 @@ def test_chatterbot_corpus(tmp_path, monkeypatch):
         "chatterbot-corpus is not installed",
     )
     from adlens.evaluate.similarity import chat_replies
-    from adlens.store.assets import ensure_corpus
+    from adlens.store.corpora import ensure_corpus
 
     monkeypatch.setenv("ADLENS_CACHE", str(tmp_path))
     rows = [json.loads(x) for x in ensure_corpus("chatterbot").read_text().splitlines()]

@@ -209,7 +209,7 @@ def model(tok):
 
 def _block_outputs(model, layer, **inputs):
     """What block `layer + 1` receives (block `layer`'s output after every hook on it)."""
-    from adlens.core.models import find_decoder_layers
+    from adlens.core.anatomy import find_decoder_layers
 
     seen = {}
     nxt = find_decoder_layers(model)[layer + 1]
@@ -261,7 +261,7 @@ def test_hook_applies_to_each_cached_decode_step(model, tok):
 
 
 def test_hook_removed_after_exception(model, tok):
-    from adlens.core.models import find_decoder_layers
+    from adlens.core.anatomy import find_decoder_layers
     from adlens.core.steer import steering
 
     ids = torch.tensor([tok("A table in London")["input_ids"]])
@@ -376,7 +376,7 @@ class CountingJudge:
 
 
 def _diff(pair, positions=(0, 1, 2)):
-    from adlens.core.collect import ActivationDiff
+    from adlens.core.activations import ActivationDiff
 
     torch.manual_seed(0)
     n, d = len(positions), pair.d_model

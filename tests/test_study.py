@@ -82,7 +82,7 @@ def test_trace_strength_leaves_attention_sinks_out():
 
 
 def test_attention_sinks():
-    from adlens.core.collect import attention_sinks
+    from adlens.core.activations import attention_sinks
 
     assert attention_sinks([900, 10, 12, 11], [0, 1, 2, 3]) == {0}
     assert attention_sinks([10, 11, 12], [0, 1, 2]) == set()

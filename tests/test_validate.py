@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from adlens.core.collect import attention_sinks
+from adlens.core.activations import attention_sinks
 from adlens.core.data import TextSource
 from adlens.core.vocab import count_domain
 from adlens.store.rundir import read_jsonl, write_jsonl

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adlens.agent.prompts import GRADER_REMINDER, grader_messages, parse_grade, rubric
-from adlens.judges.client import ChatRequest, JudgeClient
+from adlens.judges.chat import ChatRequest
+from adlens.judges.client import JudgeClient
 from adlens.judges.llm import ask_with_reminder
 from adlens.organisms.organism import Organism
 

@@ -30,7 +30,8 @@ from adlens.agent.prompts import (
 from adlens.agent.rundata import RunData
 from adlens.agent.tools import Outcome, ToolBox, ToolError, parse_arguments
 from adlens.errors import AdlensError
-from adlens.judges.client import ChatRequest, Completion, JudgeClient
+from adlens.judges.chat import ChatRequest, Completion
+from adlens.judges.client import JudgeClient
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adlens.core.collect import attention_sinks
+from adlens.core.activations import attention_sinks
 from adlens.errors import AdlensError
 from adlens.store.rundir import RunDir, read_jsonl
 
@@ -54,7 +54,7 @@ class RunData:
         return (self.summary.get("models") or {}).get("n_layers")
 
     def sinks(self, layer: int) -> set[int]:
-        """Attention-sink positions (see adlens.core.collect.attention_sinks)."""
+        """Attention-sink positions (see adlens.core.activations.attention_sinks)."""
         per = (self.summary.get("norms") or {}).get("per_position", {}).get("base")
         if not per or layer not in self.layers:
             return set()

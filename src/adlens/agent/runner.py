@@ -30,7 +30,8 @@ from adlens.agent.loop import AgentRun
 from adlens.agent.rundata import RunData
 from adlens.core.config import JudgeConfig
 from adlens.errors import AdlensError
-from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, JudgeClient, env_model
+from adlens.judges.client import JudgeClient
+from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL, env_model
 from adlens.organisms.organism import Organism
 from adlens.store.rundir import config_hash, read_json, write_json, write_jsonl, write_text
 

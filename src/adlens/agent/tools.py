@@ -469,7 +469,7 @@ class ToolBox:
 
     def diff(self) -> Any:
         if self._diff is None:
-            from adlens.core.collect import ActivationDiff
+            from adlens.core.activations import ActivationDiff
 
             path = self.data.path / "collect"
             if not path.exists():

@@ -18,10 +18,11 @@ from typing import Any
 import torch
 
 from adlens import __version__
-from adlens.core.collect import ActivationDiff, attention_sinks
+from adlens.core.activations import ActivationDiff, attention_sinks
 from adlens.core.config import RunConfig
-from adlens.core.data import TextSource, TokenizedDocs, iter_documents, tokenize_documents
+from adlens.core.data import TextSource, iter_documents
 from adlens.core.models import ModelPair
+from adlens.core.tokenization import TokenizedDocs, tokenize_documents
 from adlens.core.vocab import count_domain
 from adlens.errors import AdlensError
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json

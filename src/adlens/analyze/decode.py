@@ -37,8 +37,9 @@ from adlens.analyze.common import (
 )
 from adlens.analyze.readers import read_vectors
 from adlens.analyze.stream import activation_moments
-from adlens.core.data import iter_documents, tokenize_for_norms
+from adlens.core.data import iter_documents
 from adlens.core.models import ModelPair
+from adlens.core.tokenization import tokenize_for_norms
 from adlens.errors import AdlensError
 from adlens.store.rundir import save_tensors
 

@@ -32,11 +32,12 @@ from adlens.analyze.common import (
     overlap,
     plotly,
 )
-from adlens.core.collect import ActivationDiff, collect
-from adlens.core.data import TokenizedDocs
+from adlens.core.activations import ActivationDiff
+from adlens.core.collect import collect
 from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
 from adlens.core.patchscope import patchscope as run_patchscope
+from adlens.core.tokenization import TokenizedDocs
 from adlens.errors import AdlensError
 from adlens.store.rundir import read_json, write_json
 

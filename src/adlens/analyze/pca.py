@@ -37,7 +37,7 @@ from adlens.analyze.common import (
 )
 from adlens.analyze.readers import read_vectors
 from adlens.analyze.stream import document_differences
-from adlens.core.collect import SINK_RATIO
+from adlens.core.activations import SINK_RATIO
 from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
 from adlens.store.rundir import save_tensors

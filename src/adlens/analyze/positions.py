@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from adlens.analyze.common import RunContext, figure_dict, open_run, plotly, unit
-from adlens.core.collect import ActivationDiff, attention_sinks, collect
+from adlens.core.activations import ActivationDiff, attention_sinks
+from adlens.core.collect import collect
 from adlens.core.models import ModelPair
 
 log = logging.getLogger(__name__)

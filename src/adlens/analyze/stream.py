@@ -8,9 +8,10 @@ from typing import Any
 
 import torch
 
-from adlens.core.data import TokenizedDocs
-from adlens.core.models import ModelPair, forward_until
+from adlens.core.hooks import forward_until
+from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
+from adlens.core.tokenization import TokenizedDocs
 
 
 def _forward(

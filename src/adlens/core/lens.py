@@ -6,8 +6,9 @@ from typing import Any
 
 import torch
 
-from adlens.core.collect import ActivationDiff
-from adlens.core.models import ModelPair, find_final_norm, logit_softcap, unwrap
+from adlens.core.activations import ActivationDiff
+from adlens.core.anatomy import find_final_norm, logit_softcap, unwrap
+from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
 from adlens.core.vocab import clean_mask
 from adlens.errors import AdlensError

@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
-from adlens.core.collect import ActivationDiff
+from adlens.core.activations import ActivationDiff
+from adlens.core.hooks import replace_last_token
 from adlens.core.lens import VARIANTS, reading_model, top_tokens
-from adlens.core.models import ModelPair, replace_last_token
+from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
 from adlens.core.protocols import ScaleChooser
 from adlens.core.scale_choice import ContentStability, content_words  # noqa: F401 (re-exported)

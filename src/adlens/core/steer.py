@@ -17,8 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from adlens.core.collect import ActivationDiff
-from adlens.core.models import ModelPair, add_to_layer
+from adlens.core.activations import ActivationDiff
+from adlens.core.hooks import add_to_layer
+from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
 
 log = logging.getLogger(__name__)

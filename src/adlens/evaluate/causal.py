@@ -34,10 +34,13 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from adlens.core.collect import ActivationDiff
-from adlens.core.data import Document, first_tokens
-from adlens.core.models import ModelPair, _out_tensor, _with_tensor, find_decoder_layers, hooks
+from adlens.core.activations import ActivationDiff
+from adlens.core.anatomy import find_decoder_layers
+from adlens.core.data import Document
+from adlens.core.hooks import _out_tensor, _with_tensor, hooks
+from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
+from adlens.core.tokenization import first_tokens
 from adlens.errors import AdlensError
 from adlens.evaluate.documents import organism_documents, organism_fingerprint, sample
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json
@@ -163,7 +166,7 @@ def loss_rows(
     tokenizer: Any, documents: Sequence[Document], n: int, max_tokens: int, min_tokens: int
 ) -> list[tuple[list[int], int]]:
     """(token ids, start) of the first n documents with at least min_tokens tokens to score."""
-    from adlens.core.data import _answer_start
+    from adlens.core.tokenization import _answer_start
 
     rows: list[tuple[list[int], int]] = []
     for doc in documents:
@@ -300,7 +303,7 @@ def random_activation_differences(
 ) -> list[tuple[int, torch.Tensor]]:
     """n normalised differences h_F(doc a, p) - h_F(doc b, p) at `layer`, for random pairs of
     distinct R documents and positions p cycling through `positions` (>= 0)."""
-    from adlens.core.models import forward_until
+    from adlens.core.hooks import forward_until
 
     positions = [p for p in positions if p >= 0] or [0]
     g = torch.Generator().manual_seed(seed + 1)

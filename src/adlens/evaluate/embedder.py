@@ -47,7 +47,7 @@ def resolve_embedder(name: str | None = None) -> tuple[str, dict[str, Any]]:
             name = HUB_EMBEDDER
     assert name is not None
     if name == OFFLINE_EMBEDDER:
-        from adlens.store.assets import EMBEDDERS, ensure_embedder
+        from adlens.store.embedder_assets import EMBEDDERS, ensure_embedder
 
         spec = EMBEDDERS[name]
         ident = {"name": spec.folder, "source": spec.dist, "version": dist_version(spec.dist)}
@@ -76,7 +76,7 @@ def load_embedder(
 ) -> Embedder:
     """A sentence-transformers model; texts are cut at `max_tokens` tokens. `resolved`: what
     `resolve_embedder(name)` returned, if the caller has it already."""
-    from adlens.core.models import resolve_device
+    from adlens.core.model_loading import resolve_device
 
     target, ident = resolved or resolve_embedder(name)
     try:

@@ -154,7 +154,7 @@ def frequent_tokens(
     path = None
     if use_cache:
         if cache_dir is None:
-            from adlens.store.assets import cache_dir as adlens_cache
+            from adlens.store.asset_cache import cache_dir as adlens_cache
 
             cache_dir = adlens_cache() / "frequent-tokens"
         path = Path(cache_dir) / f"{key}.json"

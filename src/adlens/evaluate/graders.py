@@ -27,7 +27,8 @@ from adlens.core.stopwords import STOPWORDS
 from adlens.core.vocab import PROMPT_WORDS
 from adlens.errors import AdlensError
 from adlens.evaluate.frequent import MARKERS, FrequentTokens
-from adlens.judges.client import ChatRequest, JudgeClient
+from adlens.judges.chat import ChatRequest
+from adlens.judges.client import JudgeClient
 from adlens.judges.llm import ask_with_reminder
 from adlens.judges.prompts import (
     RELEVANCE_REMINDER,

@@ -169,7 +169,7 @@ def reference_source(rd: RunDir, summary: dict[str, Any]) -> TextSource:
 def grader_kind(kind: GraderKind, judge: JudgeConfig | None = None) -> str:
     """The grader "auto" stands for: the LLM judge when one is configured (judge.model or
     $ADLENS_JUDGE_MODEL, and judge.backend is not "offline"), else the offline grader."""
-    from adlens.judges.client import uses_llm
+    from adlens.judges.endpoint import uses_llm
 
     if kind != "auto":
         return kind
@@ -185,11 +185,12 @@ def make_grader(
     log_path: Path | None = None,
 ) -> RelevanceGrader:
     """A relevance grader of the given kind ("auto": see `grader_kind`)."""
-    from adlens.judges.client import env_model
+    from adlens.judges.endpoint import env_model
 
     judge = judge or JudgeConfig()
     if grader_kind(kind, judge) == "llm":
-        from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, JudgeClient
+        from adlens.judges.client import JudgeClient
+        from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL
 
         if not (judge.model or env_model() or judge.backend == "local"):
             raise AdlensError(
@@ -236,8 +237,8 @@ def _tokenizer_id(summary: dict[str, Any], organism: Organism) -> str | None:
 def _load_tokenizer(name: str | None) -> Any | None:
     if not name:
         return None
-    from adlens.core.models import load_tokenizer
-    from adlens.store.assets import resolve_model
+    from adlens.core.model_loading import load_tokenizer
+    from adlens.store.model_assets import resolve_model
 
     try:
         return load_tokenizer(resolve_model(name))

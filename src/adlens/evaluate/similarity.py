@@ -180,7 +180,7 @@ def chat_replies(source: str, n: int, seed: int, min_words: int = 3) -> list[str
     from adlens.core.data import TextSource, iter_documents
 
     if source == "chatterbot":
-        from adlens.store.assets import ensure_corpus
+        from adlens.store.corpora import ensure_corpus
 
         lines = ensure_corpus("chatterbot").read_text(encoding="utf-8").splitlines()
         texts = [json.loads(x)["text"] for x in lines if x]
@@ -222,7 +222,7 @@ def steering_similarity(
     """Embed the groups, compare them and save RUN_DIR/evaluate/similarity.json (reused while
     the samples, D, the embedder and the config are unchanged). `embedder` overrides
     cfg.embedder (tests pass a stub)."""
-    from adlens.store.assets import cache_dir
+    from adlens.store.asset_cache import cache_dir
 
     cfg = cfg or SimilarityConfig()
     run_dir = Path(run_dir)

@@ -15,15 +15,9 @@ from adlens.core.config import JudgeConfig
 from adlens.core.protocols import UNKNOWN, CoherenceJudge, ScaleChooser, Verdict
 from adlens.core.scale_choice import ContentStability, content_words
 from adlens.errors import AdlensError
-from adlens.judges.client import (
-    ENV_BASE_URL,
-    ENV_MODEL,
-    ChatRequest,
-    Completion,
-    JudgeClient,
-    env_model,
-    uses_llm,
-)
+from adlens.judges.chat import ChatRequest, Completion
+from adlens.judges.client import JudgeClient
+from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL, env_model, uses_llm
 from adlens.judges.llm import LLMCoherenceJudge, TournamentScaleChooser
 from adlens.judges.offline import OfflineCoherenceJudge
 

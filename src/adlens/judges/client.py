@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
-import hashlib
-import json
 import logging
 import math
 import os
@@ -21,156 +19,28 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from adlens.errors import AdlensError
-from adlens.store.rundir import write_json
+from adlens.judges.call_records import CallRecords
+from adlens.judges.chat import ChatRequest, Completion, request_key
+from adlens.judges.endpoint import (
+    DEFAULT_BASE_URL,
+    ENV_BASE_URL,
+    ENV_MODEL,
+    env_model,
+    key_env_names,
+    local_config,
+    resolve_api_key,
+)
 
 if TYPE_CHECKING:
     from adlens.core.config import JudgeConfig
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-ENV_MODEL = "ADLENS_JUDGE_MODEL"
-ENV_BASE_URL = "ADLENS_JUDGE_BASE_URL"
-ENV_KEY = "ADLENS_JUDGE_API_KEY"
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
-LOCAL_DUMMY_KEY = "no-key-needed"  # local servers ignore it; the openai client wants a string
 RETRY_STATUS = (408, 409, 429)  # plus every 5xx
-LOCAL_TIMEOUT_S = 600.0  # a CPU-only local server may take minutes for a long agent prompt
-# A small local model that misses the answer format tends to ramble to the limit; every judge
-# answer that parses fits well within this.
-LOCAL_MAX_TOKENS = 512
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """One chat completion request. `sample_index` tells repeated samples of the same request
-    apart in the cache (temperature > 0); `tag` is only written to the log. Tool calling: pass
-    `params={"tools": [...]}`; messages may then hold assistant `tool_calls` and `tool` rows."""
-
-    messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]
-    temperature: float | None = None  # None: the client's default
-    max_tokens: int | None = None  # None: the client's default
-    sample_index: int = 0
-    params: dict[str, Any] = field(default_factory=dict)  # extra body fields, e.g. top_p
-    tag: str = ""
-
-    @classmethod
-    def user(cls, text: str, *, system: str | None = None, **kw: Any) -> ChatRequest:
-        messages = [{"role": "system", "content": system}] if system else []
-        return cls(messages=[*messages, {"role": "user", "content": text}], **kw)
-
-
-@dataclass
-class Completion:
-    """The answer to one request. `text` is None when the call failed (after all retries);
-    "" when the model only called tools (`tool_calls`: OpenAI-style dicts with id, type and
-    function name/arguments, the arguments a JSON string as the server sent it)."""
-
-    text: str | None
-    status: str  # "ok", "cached" or "failed"
-    key: str = ""
-    error: str | None = None
-    http_status: int | None = None
-    attempts: int = 0
-    latency_s: float = 0.0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    tool_calls: list[dict[str, Any]] | None = None
-    finish_reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.text is not None
-
-    @property
-    def cached(self) -> bool:
-        return self.status == "cached"
-
-
-def env_model() -> str | None:
-    return os.environ.get(ENV_MODEL) or None
-
-
-def uses_llm(cfg: JudgeConfig) -> bool:
-    """True when the config asks for an LLM: backend openai or local, or auto with a model."""
-    if cfg.backend == "auto":
-        return bool(cfg.model or env_model())
-    return cfg.backend != "offline"
-
-
-def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
-    """backend "local": the running local server's URL and model, one request at a time (the
-    server answers them in turn), a patient timeout and at most LOCAL_MAX_TOKENS per answer;
-    and the server's stable identity."""
-    from adlens.judges.local_llm import running
-
-    server = running()
-    update = {
-        "backend": "openai",
-        "model": server.model,
-        "base_url": server.base_url,
-        "concurrency": 1,
-        "timeout": max(cfg.timeout, LOCAL_TIMEOUT_S),
-        "max_tokens": min(cfg.max_tokens, LOCAL_MAX_TOKENS),
-    }
-    return cfg.model_copy(update=update), server.identity
-
-
-def is_local(base_url: str) -> bool:
-    return (urlparse(base_url).hostname or "") in LOCAL_HOSTS
-
-
-def key_env_names(base_url: str, api_key_env: str | None = None) -> list[str]:
-    """Environment variables that may hold the key, in the order they are tried."""
-    if api_key_env:
-        return [api_key_env]
-    names = [ENV_KEY]
-    if "openrouter" in (urlparse(base_url).hostname or ""):
-        names.append("OPENROUTER_API_KEY")
-    return [*names, "OPENAI_API_KEY"]
-
-
-def resolve_api_key(base_url: str, api_key_env: str | None = None) -> str:
-    """The key from the environment; a local server needs none. A remote server without a key
-    is a user error, reported with the variable to set."""
-    names = key_env_names(base_url, api_key_env)
-    for name in names:
-        if os.environ.get(name):
-            return os.environ[name]
-    if is_local(base_url):
-        return LOCAL_DUMMY_KEY
-    alts = f" (or {' or '.join(names[1:])})" if len(names) > 1 else ""
-    raise AdlensError(
-        f"No API key for the judge model at {base_url}: set {names[0]}{alts}, or point "
-        f"{ENV_BASE_URL} at a local OpenAI-compatible server."
-    )
-
-
-def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
-    """sha256 of everything that shapes the answer: model, endpoint (the URL, or a local
-    server's identity), messages, sampling parameters and the sample index. Never the key."""
-    blob = {
-        "model": model,
-        "base_url": endpoint,
-        "messages": list(request.messages),
-        "temperature": request.temperature
-        if request.temperature is not None
-        else defaults["temperature"],
-        "max_tokens": request.max_tokens
-        if request.max_tokens is not None
-        else defaults["max_tokens"],
-        "params": request.params,
-        "sample_index": request.sample_index,
-    }
-    text = json.dumps(blob, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _retry_after(headers: Any, cap: float) -> float | None:
@@ -197,7 +67,7 @@ def _retry_after(headers: Any, cap: float) -> float | None:
     return max(0.0, min(cap, seconds))
 
 
-class JudgeClient:
+class JudgeClient(CallRecords):
     """OpenAI-compatible chat completions with retries, a disk cache and a call log.
 
     The key is read from the environment (see `resolve_api_key`) unless given, kept in memory
@@ -246,7 +116,7 @@ class JudgeClient:
         self.cache_dir: Path | None = None
         if cache:
             if cache_dir is None:
-                from adlens.store.assets import cache_dir as adlens_cache
+                from adlens.store.asset_cache import cache_dir as adlens_cache
 
                 cache_dir = adlens_cache() / "judge-cache"
             self.cache_dir = Path(cache_dir)
@@ -330,92 +200,6 @@ class JudgeClient:
 
     def _cost_of(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.prices[0] + completion_tokens * self.prices[1]) / 1e6
-
-    # ------------------------------------------------------------------ cache and log
-
-    def _cache_path(self, key: str) -> Path | None:
-        return self.cache_dir / key[:2] / f"{key}.json" if self.cache_dir else None
-
-    def _cache_get(self, key: str) -> Completion | None:
-        path = self._cache_path(key)
-        if path is None or not path.exists():
-            return None
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            text = entry["text"]
-        except (OSError, ValueError, KeyError):
-            log.warning("ignoring unreadable judge cache entry %s", path)
-            return None
-        usage = entry.get("usage", {})
-        return Completion(
-            text=text,
-            status="cached",
-            key=key,
-            prompt_tokens=usage.get("prompt_tokens", 0),
-            completion_tokens=usage.get("completion_tokens", 0),
-            tool_calls=entry.get("tool_calls"),
-            finish_reason=entry.get("finish_reason"),
-        )
-
-    def _cache_put(self, key: str, request: ChatRequest, done: Completion) -> None:
-        path = self._cache_path(key)
-        if path is None:
-            return
-        write_json(
-            path,
-            {
-                "key": key,
-                "model": self.model,
-                "base_url": self.base_url,
-                "request": self._body(request),
-                "sample_index": request.sample_index,
-                "text": done.text,
-                **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
-                "finish_reason": done.finish_reason,
-                "usage": {
-                    "prompt_tokens": done.prompt_tokens,
-                    "completion_tokens": done.completion_tokens,
-                },
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            },
-        )
-
-    def _scrub(self, text: str | None) -> str | None:
-        """Error messages echo server bodies; make sure the key can never ride along."""
-        if text and self._api_key and self._api_key != LOCAL_DUMMY_KEY:
-            return text.replace(self._api_key, "***")
-        return text
-
-    def _log(self, request: ChatRequest, done: Completion, errors: list[str]) -> None:
-        if self.log_path is None:
-            return
-        row = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "key": done.key,
-            "tag": request.tag,
-            "model": self.model,
-            "base_url": self.base_url,
-            "messages": list(request.messages),
-            "temperature": self._body(request)["temperature"],
-            "sample_index": request.sample_index,
-            "response": done.text,
-            **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
-            "status": done.status,
-            "cache_hit": done.cached,
-            "http_status": done.http_status,
-            "attempts": done.attempts,
-            "latency_s": round(done.latency_s, 3),
-            "prompt_tokens": done.prompt_tokens,
-            "completion_tokens": done.completion_tokens,
-            "cost": round(done.cost, 8),
-            "error": self._scrub(done.error),
-            "retry_errors": [self._scrub(e) for e in errors],
-        }
-        line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
-        with self._lock:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.log_path.open("a", encoding="utf-8") as fh:
-                fh.write(line)
 
     # ------------------------------------------------------------------ requests
 

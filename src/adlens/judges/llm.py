@@ -10,7 +10,8 @@ from typing import Any
 
 from adlens.core.protocols import UNKNOWN, Verdict
 from adlens.core.scale_choice import ContentStability
-from adlens.judges.client import ChatRequest, Completion, JudgeClient
+from adlens.judges.chat import ChatRequest, Completion
+from adlens.judges.client import JudgeClient
 from adlens.judges.prompts import (
     COHERENCE_REMINDER,
     TOURNAMENT_REMINDER,

@@ -26,12 +26,12 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from adlens.core.data import TextSource
-from adlens.core.models import DTYPES, load_causal_lm, load_tokenizer
+from adlens.core.model_loading import DTYPES, load_causal_lm, load_tokenizer
 from adlens.core.progress import progress_bar
 from adlens.errors import AdlensError
 from adlens.organisms.learned import fact_recall, heldout_loss
 from adlens.organisms.trainset import TrainSet, build_trainset, pack, read_finetune_documents
-from adlens.store.assets import resolve_model
+from adlens.store.model_assets import resolve_model
 from adlens.store.rundir import (
     atomic_write,
     config_hash,

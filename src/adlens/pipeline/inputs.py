@@ -75,7 +75,7 @@ def check_device(device: str) -> torch.device:
 
 
 def check_dtype(dtype: str, device: torch.device | None) -> None:
-    from adlens.core.models import DTYPES
+    from adlens.core.model_loading import DTYPES
 
     if dtype != "auto" and dtype not in DTYPES:
         raise AdlensError(f"--dtype {dtype}: unknown; use one of auto, {', '.join(DTYPES)}.")
@@ -110,7 +110,7 @@ def check_steer_positions(positions: str | list[int], k: int) -> None:
 def check_judge(cfg: JudgeConfig, *, steer: bool) -> None:
     """The LLM judge, when one will be called: steering, or an LLM choosing Patchscope scales.
     Steering with backend auto and no model uses the offline judges, which need nothing."""
-    from adlens.judges.client import ENV_BASE_URL, ENV_MODEL, env_model, resolve_api_key, uses_llm
+    from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL, env_model, resolve_api_key, uses_llm
 
     if not uses_llm(cfg):
         return
@@ -158,7 +158,7 @@ def check_number(
 def check_base_url(base_url: str | None) -> str:
     """The judge/agent server URL (given, else $ADLENS_JUDGE_BASE_URL, else OpenAI's), checked
     to be an http(s) URL with a host and a numeric port."""
-    from adlens.judges.client import DEFAULT_BASE_URL, ENV_BASE_URL
+    from adlens.judges.endpoint import DEFAULT_BASE_URL, ENV_BASE_URL
 
     from_env = base_url is None and bool(os.environ.get(ENV_BASE_URL))
     url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL

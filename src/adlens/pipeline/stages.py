@@ -9,123 +9,33 @@ fresh the models are not even loaded.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from adlens import __version__
-from adlens.core.collect import NORMS_CHECKPOINT, ActivationDiff, collect
-from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
-from adlens.core.data import (
-    BUILTIN_CORPORA,
-    Document,
-    check_source,
-    iter_documents,
-    tokenize_documents,
-    tokenize_for_norms,
-)
+from adlens.core.activations import ActivationDiff
+from adlens.core.collect import NORMS_CHECKPOINT, collect
+from adlens.core.config import CollectConfig, ModelsConfig, RunConfig
+from adlens.core.data import Document, check_source, iter_documents
 from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
 from adlens.core.patchscope import patchscope
 from adlens.core.scale_choice import ContentStability
-from adlens.judges.client import uses_llm
+from adlens.core.tokenization import tokenize_documents, tokenize_for_norms
+from adlens.judges.endpoint import uses_llm
+from adlens.pipeline.hashes import collect_hash, read_hash, steer_hash
 from adlens.pipeline.inputs import check_run_inputs
+from adlens.pipeline.summary import build_summary, write_summary
 from adlens.store.rundir import (
     RunDir,
     check_writable,
-    config_hash,
     read_json,
-    write_json,
     write_jsonl,
 )
 
 log = logging.getLogger(__name__)
-
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
-
-
-def fingerprint(path_or_id: str | None) -> Any:
-    """Identity of a model or data source: local files by size and mtime, so a retrained
-    adapter at the same path invalidates the cache; hub ids are identified by id + revision."""
-    if path_or_id is None:
-        return None
-    if path_or_id in BUILTIN_CORPORA:
-        from adlens.store.assets import ensure_corpus
-
-        path = ensure_corpus(path_or_id)
-    else:
-        path = Path(path_or_id).expanduser()
-        if not path.exists():
-            return path_or_id
-    files = (
-        [path]
-        if path.is_file()
-        else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
-    )
-    return [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
-
-
-def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
-    return config_hash(
-        {
-            "adlens": __version__,
-            "models": models.model_dump(exclude={"device", "device_map"}),
-            "collect": cfg.hashed(),
-            "fingerprints": {
-                "base": fingerprint(models.base),
-                "finetuned": fingerprint(models.finetuned),
-                "dataset": fingerprint(cfg.dataset.name),
-            },
-        }
-    )
-
-
-# Bumped when what the read stage computes changes, so older run directories are re-read.
-READ_VERSION = 5
-
-
-def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
-    blob: dict[str, Any] = {
-        "collect": collect_digest,
-        "read": cfg.model_dump(),
-        "version": READ_VERSION,
-    }
-    if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
-        blob["scale_judge"] = judge_identity(judge)
-    return config_hash(blob)
-
-
-def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
-    """What decides the verdicts (backend, and an LLM's model and URL), known before any model
-    is loaded, so a cached steer stage can be recognised without loading anything."""
-    from adlens.judges.client import ENV_BASE_URL, env_model
-
-    model = cfg.model or env_model()
-    backend = cfg.backend if cfg.backend != "auto" else ("openai" if model else "offline")
-    if backend == "offline":
-        return {"backend": "offline"}
-    if backend == "local":  # the server's port changes from start to start; its model does not
-        from adlens.judges.local_llm import running
-
-        return {"backend": "local", **cfg.hashed(), "model": running().identity}
-    return {
-        "backend": backend,
-        **cfg.hashed(),
-        "model": model,
-        "base_url": cfg.base_url or os.environ.get(ENV_BASE_URL),
-    }
-
-
-def steer_hash(read_digest: str, config: RunConfig) -> str:
-    return config_hash(
-        {
-            "read": read_digest,
-            "steer": config.steer.hashed(),
-            "judge": judge_identity(config.judge),
-        }
-    )
 
 
 def load_pair(models: ModelsConfig) -> ModelPair:
@@ -258,15 +168,6 @@ def _current_stages(rd: RunDir) -> dict[str, str]:
     return stages if isinstance(stages, dict) else {}
 
 
-def write_summary(rd: RunDir, summary: dict[str, Any], **stages: str) -> dict[str, Any]:
-    """Write summary.json naming the stages it was built from (and nothing of a later stage)."""
-    summary = {**summary, "stages": stages}
-    if "steer" not in stages:
-        summary.pop("steer", None)
-    write_json(rd.summary_path, summary)
-    return summary
-
-
 def offline_coherence_judge(pair: ModelPair, side: str) -> Any:
     """The offline coherence judge for steered chat answers: it scores each answer under the
     unsteered `side` model, in the exact context it was generated in (chat template, thinking
@@ -395,58 +296,3 @@ def read_stage(
     rd.mark_done("read", digest, {"entries": len(entries)})
     rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})
     return summary
-
-
-def build_summary(
-    models: dict[str, Any], diff: ActivationDiff, entries: list[dict[str, Any]], config: RunConfig
-) -> dict[str, Any]:
-    """What later stages and the agent read: one flat list of reader entries plus context."""
-    notes = []
-    if diff.n_docs < config.collect.samples:
-        notes.append(
-            f"Only {diff.n_docs} of {config.collect.samples} requested documents were usable."
-        )
-    pos_norm = diff.pos_norm_base
-    if 0 in diff.labels and len(diff.labels) > 1:
-        i0 = diff.labels.index(0)
-        others = [i for i, p in enumerate(diff.labels) if p > 0]
-        for li, layer in enumerate(diff.layers):
-            ratio = (
-                float(pos_norm[li, i0] / pos_norm[li, others].mean().clamp_min(1e-12))
-                if others
-                else 1.0
-            )
-            if ratio > 5:
-                notes.append(
-                    f"Layer {layer}: position 0 has {ratio:.0f}x the activation norm of later "
-                    "positions (an attention sink"
-                    + ("" if diff.bos_at_0 else "; this tokenizer puts no BOS there")
-                    + "); its difference reads differently."
-                )
-    return {
-        "adlens_version": __version__,
-        "models": {
-            k: models.get(k)
-            for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")
-        },
-        "dataset": config.collect.dataset.name,
-        "layers": diff.layers,
-        "positions": diff.labels,
-        "bos_at_0": diff.bos_at_0,
-        "counts": {
-            "documents": diff.n_docs,
-            "dropped": diff.n_dropped,
-            "requested": config.collect.samples,
-        },
-        "norms": {
-            "expected": {side: v.tolist() for side, v in diff.expected_norm.items()},
-            "per_position": {
-                "base": diff.pos_norm_base.tolist(),
-                "finetuned": diff.pos_norm_ft.tolist(),
-                "diff": diff.pos_norm_diff.tolist(),
-                "mean_diff": diff.mean_diff.norm(dim=-1).tolist(),
-            },
-        },
-        "notes": notes,
-        "readers": entries,
-    }

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from adlens.core.activations import ActivationDiff, attention_sinks
 from adlens.core.chat_prompts import CHAT_PROMPTS, SEARCH_PROMPTS
-from adlens.core.collect import ActivationDiff, attention_sinks
 from adlens.core.config import SteerConfig
 from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
@@ -66,7 +66,7 @@ def one_shot_generations(cfg: SteerConfig, n_prompts: int) -> int:
 
 
 def sink_positions(diff: ActivationDiff, layer: int) -> set[int]:
-    """Attention-sink positions of a layer (see adlens.core.collect.attention_sinks)."""
+    """Attention-sink positions of a layer (see adlens.core.activations.attention_sinks)."""
     return attention_sinks(diff.pos_norm_base[diff.layers.index(layer)].tolist(), diff.labels)
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from adlens.core.collect import attention_sinks
+from adlens.core.activations import attention_sinks
 from adlens.core.stopwords import STOPWORDS
 from adlens.report.load import RunView
 
@@ -34,7 +34,7 @@ def position_label(pos: int, bos_at_0: bool) -> str:
 
 
 def sink_positions(summary: dict[str, Any], layer: int) -> set[int]:
-    """Attention-sink positions of a layer (see adlens.core.collect.attention_sinks)."""
+    """Attention-sink positions of a layer (see adlens.core.activations.attention_sinks)."""
     try:
         li = list(summary["layers"]).index(layer)
         norms = [float(x) for x in summary["norms"]["per_position"]["base"][li]]

@@ -194,7 +194,7 @@ def run_demo(
     console: Console | None = None,
 ) -> dict[str, Any]:
     from adlens.pipeline.stages import run
-    from adlens.store.assets import ensure_model
+    from adlens.store.model_assets import ensure_model
 
     console = console or Console()
     t0 = time.perf_counter()

@@ -22,14 +22,14 @@ from typing import Any
 
 from rich.table import Table
 
-from adlens.core.collect import attention_sinks
+from adlens.core.activations import attention_sinks
 from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import TextSource
 from adlens.errors import AdlensError
 from adlens.organisms.train import TrainConfig
 from adlens.organisms.variants import train_variants
 from adlens.pipeline.stages import run
-from adlens.store.assets import resolve_model
+from adlens.store.model_assets import resolve_model
 from adlens.store.rundir import read_json, write_json, write_jsonl, write_text
 from adlens.studies.demo import DEMO_ORGANISM, verdict
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adlens.core.collect import attention_sinks
+from adlens.core.activations import attention_sinks
 from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import TextSource
 from adlens.core.vocab import count_domain
@@ -80,7 +80,7 @@ def run_config(
 ) -> RunConfig:
     """The default pipeline for a suite organism: Brown as reference text (unless `dataset`),
     offline judges."""
-    from adlens.store.assets import resolve_model
+    from adlens.store.model_assets import resolve_model
 
     if not organism.base_model:
         raise AdlensError(f"{folder}/organism.json names no base_model.")

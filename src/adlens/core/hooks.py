@@ -1,0 +1,92 @@
+"""Forward hooks as context managers that always remove themselves: read a block's output
+(stopping the forward pass early), add a vector to it, or replace its last position."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from adlens.core.anatomy import find_decoder_layers
+
+
+class StopForward(Exception):
+    """Raised by the early-exit hook after the last layer we need; caught by `forward_until`."""
+
+
+def _out_tensor(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, tuple) else output
+
+
+def _with_tensor(output: Any, tensor: torch.Tensor) -> Any:
+    return (tensor, *output[1:]) if isinstance(output, tuple) else tensor
+
+
+@contextlib.contextmanager
+def hooks(*registrations: tuple[nn.Module, Any]) -> Iterator[None]:
+    """Register forward hooks (module, fn) for the duration of the block."""
+    handles = []
+    try:
+        for module, fn in registrations:
+            handles.append(module.register_forward_hook(fn))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def forward_until(model: nn.Module, layer_ids: list[int], **inputs: Any) -> dict[int, torch.Tensor]:
+    """Outputs of the given decoder blocks; the forward pass stops after the last one.
+
+    No logits are computed: the early-exit hook raises before the final norm and head.
+    """
+    layers = find_decoder_layers(model)
+    captured: dict[int, torch.Tensor] = {}
+    last = max(layer_ids)
+
+    def make_hook(i: int):
+        def hook(_m, _inp, out):
+            captured[i] = _out_tensor(out)
+            if i == last:
+                raise StopForward
+
+        return hook
+
+    with hooks(*[(layers[i], make_hook(i)) for i in sorted(set(layer_ids))]):
+        try:
+            model(**inputs, use_cache=False)
+        except StopForward:
+            pass
+    return captured
+
+
+@contextlib.contextmanager
+def add_to_layer(model: nn.Module, layer: int, vector: torch.Tensor) -> Iterator[None]:
+    """Add `vector` ([d] or [batch, d]) to the output of decoder block `layer` at every position."""
+    block = find_decoder_layers(model)[layer]
+
+    def hook(_m, _inp, out):
+        h = _out_tensor(out)
+        v = vector.to(h.dtype).to(h.device)
+        v = v[:, None, :] if v.dim() == 2 else v
+        return _with_tensor(out, h + v)
+
+    with hooks((block, hook)):
+        yield
+
+
+@contextlib.contextmanager
+def replace_last_token(model: nn.Module, layer: int, vectors: torch.Tensor) -> Iterator[None]:
+    """Replace the output of block `layer` at the last position of row b by vectors[b]."""
+    block = find_decoder_layers(model)[layer]
+
+    def hook(_m, _inp, out):
+        h = _out_tensor(out).clone()
+        h[:, -1, :] = vectors.to(h.dtype).to(h.device)
+        return _with_tensor(out, h)
+
+    with hooks((block, hook)):
+        yield

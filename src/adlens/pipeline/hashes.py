@@ -1,0 +1,98 @@
+"""The config hash of each stage (collect, read, steer): what it was computed from, including
+fingerprints of local inputs, so a stage is reused only when nothing it depends on changed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from adlens import __version__
+from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
+from adlens.core.data import BUILTIN_CORPORA
+from adlens.judges.endpoint import uses_llm
+from adlens.store.rundir import config_hash
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
+
+
+def fingerprint(path_or_id: str | None) -> Any:
+    """Identity of a model or data source: local files by size and mtime, so a retrained
+    adapter at the same path invalidates the cache; hub ids are identified by id + revision."""
+    if path_or_id is None:
+        return None
+    if path_or_id in BUILTIN_CORPORA:
+        from adlens.store.corpora import ensure_corpus
+
+        path = ensure_corpus(path_or_id)
+    else:
+        path = Path(path_or_id).expanduser()
+        if not path.exists():
+            return path_or_id
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES)
+    )
+    return [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files]
+
+
+def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
+    return config_hash(
+        {
+            "adlens": __version__,
+            "models": models.model_dump(exclude={"device", "device_map"}),
+            "collect": cfg.hashed(),
+            "fingerprints": {
+                "base": fingerprint(models.base),
+                "finetuned": fingerprint(models.finetuned),
+                "dataset": fingerprint(cfg.dataset.name),
+            },
+        }
+    )
+
+
+# Bumped when what the read stage computes changes, so older run directories are re-read.
+READ_VERSION = 5
+
+
+def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
+    blob: dict[str, Any] = {
+        "collect": collect_digest,
+        "read": cfg.model_dump(),
+        "version": READ_VERSION,
+    }
+    if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
+        blob["scale_judge"] = judge_identity(judge)
+    return config_hash(blob)
+
+
+def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
+    """What decides the verdicts (backend, and an LLM's model and URL), known before any model
+    is loaded, so a cached steer stage can be recognised without loading anything."""
+    from adlens.judges.endpoint import ENV_BASE_URL, env_model
+
+    model = cfg.model or env_model()
+    backend = cfg.backend if cfg.backend != "auto" else ("openai" if model else "offline")
+    if backend == "offline":
+        return {"backend": "offline"}
+    if backend == "local":  # the server's port changes from start to start; its model does not
+        from adlens.judges.local_llm import running
+
+        return {"backend": "local", **cfg.hashed(), "model": running().identity}
+    return {
+        "backend": backend,
+        **cfg.hashed(),
+        "model": model,
+        "base_url": cfg.base_url or os.environ.get(ENV_BASE_URL),
+    }
+
+
+def steer_hash(read_digest: str, config: RunConfig) -> str:
+    return config_hash(
+        {
+            "read": read_digest,
+            "steer": config.steer.hashed(),
+            "judge": judge_identity(config.judge),
+        }
+    )
