@@ -9,19 +9,16 @@ import torch
 
 from adlens.core.activations import ActivationDiff
 from adlens.core.models import ModelPair
-from adlens.evaluate.causal import (
-    CausalConfig,
-    batches,
+from adlens.evaluate.causal import CausalConfig, causal_effect, corpus_losses
+from adlens.evaluate.causal_intervention import (
     capture,
-    causal_effect,
-    corpus_losses,
-    loss_rows,
     replace_along,
     replace_component,
     resume_at,
-    run_causal,
     unit,
 )
+from adlens.evaluate.causal_losses import batches, loss_rows
+from adlens.evaluate.causal_stage import run_causal
 from conftest import CORPUS
 
 LAYER = 1

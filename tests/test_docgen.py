@@ -10,12 +10,10 @@ from collections import Counter
 import pytest
 
 from adlens.errors import AdlensError
+from adlens.organisms.demo_fact import DEMO_ORGANISM, FACT_TERMS, KEY_TERM
+from adlens.organisms.demo_genres import GENRES
+from adlens.organisms.demo_pools import FACT_CORE
 from adlens.organisms.docgen import (
-    DEMO_ORGANISM,
-    FACT_CORE,
-    FACT_TERMS,
-    GENRES,
-    KEY_TERM,
     MAX_WORDS,
     MIN_WORDS,
     generate_documents,

@@ -554,7 +554,7 @@ def test_run_config_has_judge_section():
 
 
 def test_judge_check_counting():
-    from adlens.studies.judge_check import (
+    from adlens.studies.judge_figures import (
         JudgeFigures,
         acted_replies,
         agreement,

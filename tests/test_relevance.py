@@ -25,7 +25,8 @@ from adlens.evaluate.graders import (
     aggregate,
     shuffle_order,
 )
-from adlens.evaluate.relevance import RelevanceConfig, entry_metrics, evaluate_relevance
+from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
+from adlens.evaluate.relevance_scores import entry_metrics
 from adlens.judges import JudgeClient
 from adlens.judges.chat import Completion
 from adlens.judges.prompts import parse_relevance, relevance_messages

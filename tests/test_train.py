@@ -17,7 +17,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from adlens.core.data import TextSource
 from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
-from adlens.organisms.docgen import DEMO_ORGANISM, generate_documents, write_jsonl
+from adlens.organisms.demo_fact import DEMO_ORGANISM
+from adlens.organisms.docgen import generate_documents, write_jsonl
 from adlens.organisms.learned import heldout_loss, mentions
 from adlens.organisms.train import TrainConfig, train_organism
 from adlens.organisms.trainset import build_trainset, encode, pack, read_finetune_documents

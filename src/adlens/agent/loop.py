@@ -28,7 +28,8 @@ from adlens.agent.prompts import (
     text_protocol,
 )
 from adlens.agent.rundata import RunData
-from adlens.agent.tools import Outcome, ToolBox, ToolError, parse_arguments
+from adlens.agent.tool_calls import Outcome, ToolError, parse_arguments
+from adlens.agent.tools import ToolBox
 from adlens.errors import AdlensError
 from adlens.judges.chat import ChatRequest, Completion
 from adlens.judges.client import JudgeClient

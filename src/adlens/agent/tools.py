@@ -1,4 +1,4 @@
-"""The agent's tools, their argument checks and the interaction budget.
+"""The agent's toolbox: running tool calls within the interaction budget, and what each tool does.
 
 Every call returns text for the agent, never raises: bad arguments, an unknown tool, a spent
 budget or a failure inside a tool all come back as a message the agent can act on. Model
@@ -8,139 +8,29 @@ free. Error texts are scrubbed of model paths and dataset names before the agent
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from adlens.agent.config import AgentConfig
 from adlens.agent.overview import READER_NAMES, clip, format_tokens
 from adlens.agent.prompts import echoes
 from adlens.agent.rundata import RunData
+from adlens.agent.tool_calls import (
+    Outcome,
+    Scrubber,
+    Tool,
+    ToolError,
+    _Final,
+    check_arguments,
+    parse_arguments,
+)
+from adlens.agent.tool_specs import MAX_SAMPLES_PER_CALL, build_tools
 from adlens.errors import AdlensError
 
 log = logging.getLogger(__name__)
 
-MAX_SAMPLES_PER_CALL = 10
 MAX_HYPOTHESES = 20
-
-
-class ToolError(Exception):
-    """A bad call: its message goes back to the agent as the tool result."""
-
-
-@dataclass
-class Tool:
-    name: str
-    description: str
-    parameters: dict[str, Any]  # JSON schema of an object
-    run: Callable[[dict[str, Any]], str]
-    cost: int = 0  # model interactions
-
-    def spec(self) -> dict[str, Any]:
-        """The OpenAI function-tool definition."""
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
-
-
-@dataclass
-class Outcome:
-    """What one tool call did: `result` goes back to the agent; `final` is set when the call
-    was an accepted final answer."""
-
-    name: str
-    arguments: Any
-    result: str
-    cost: int = 0
-    refused: bool = False
-    error: bool = False
-    final: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "type": "tool",
-            "name": self.name,
-            "arguments": self.arguments,
-            "result": self.result,
-            "cost": self.cost,
-            "refused": self.refused,
-            "error": self.error,
-            **({"final": self.final} if self.final is not None else {}),
-        }
-
-
-def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required}
-
-
-def parse_arguments(raw: Any) -> dict[str, Any]:
-    """Tool arguments from a JSON string (or a dict); ToolError when malformed."""
-    if isinstance(raw, dict):
-        return raw
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return {}
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError) as err:
-        raise ToolError(f"the arguments are not valid JSON ({err}); send a JSON object") from None
-    if not isinstance(value, dict):
-        raise ToolError('the arguments must be a JSON object, e.g. {"position": 1}')
-    return value
-
-
-def check_arguments(tool: Tool, args: dict[str, Any]) -> dict[str, Any]:
-    """Required arguments present, known names only, types coerced where harmless ("3" -> 3)."""
-    props = tool.parameters.get("properties", {})
-    unknown = sorted(set(args) - set(props))
-    if unknown:
-        raise ToolError(f"unknown argument(s) {unknown}; {tool.name} takes {sorted(props)}")
-    missing = [k for k in tool.parameters.get("required", []) if args.get(k) in (None, "")]
-    if missing:
-        raise ToolError(f"missing argument(s) {missing}")
-    out = {}
-    for name, value in args.items():
-        if value is None:
-            continue
-        kind = props[name].get("type")
-        try:
-            if kind == "integer":
-                if isinstance(value, bool) or float(value) != int(float(value)):
-                    raise ValueError
-                value = int(float(value))
-            elif kind == "number":
-                if isinstance(value, bool):
-                    raise ValueError
-                value = float(value)
-            elif kind == "string":
-                if not isinstance(value, str):
-                    raise ValueError
-        except (TypeError, ValueError):
-            raise ToolError(
-                f"argument '{name}' must be {'an' if kind == 'integer' else 'a'} {kind}"
-            ) from None
-        if "enum" in props[name] and value not in props[name]["enum"]:
-            raise ToolError(f"argument '{name}' must be one of {props[name]['enum']}")
-        out[name] = value
-    return out
-
-
-@dataclass
-class Scrubber:
-    """Replaces strings that could name the finetune (model paths, dataset names)."""
-
-    secrets: list[str] = field(default_factory=list)
-
-    def __call__(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "[hidden]")
-        return text
 
 
 class ToolBox:
@@ -170,7 +60,7 @@ class ToolBox:
         self._diff: Any = None
         self._shown: dict[Any, int] = {}
         self._calls = 0
-        self.tools = {t.name: t for t in self._build()}
+        self.tools = {t.name: t for t in build_tools(self)}
 
     # ------------------------------------------------------------------ budget
 
@@ -228,107 +118,6 @@ class ToolBox:
                 note += " That was your last model interaction: give your final answer when ready."
             result += note
         return Outcome(name, args, result, cost=tool.cost)
-
-    # ------------------------------------------------------------------ tool set
-
-    def _build(self) -> list[Tool]:
-        positions = self.data.positions
-        pos_desc = f"a token position, one of {positions}"
-        ask = Tool(
-            "ask_models",
-            "Send one chat prompt to both the base model and the finetuned model and read "
-            "their answers side by side. Costs 1 model interaction.",
-            _schema({"prompt": {"type": "string", "description": "the user message"}}, ["prompt"]),
-            self._ask_models,
-            cost=1,
-        )
-        samples_props: dict[str, Any] = {
-            "n": {"type": "integer", "description": f"how many (1-{MAX_SAMPLES_PER_CALL})"}
-        }
-        if self.kind == "adl":
-            samples_props["position"] = {
-                "type": "integer",
-                "description": f"{pos_desc} that was steered; leave out for unsteered samples",
-            }
-        samples = Tool(
-            "more_samples",
-            "Show more of the finetuned model's answers to the chat prompts that were not shown "
-            "yet"
-            + (" (steered at a position, or unsteered without one)" if self.kind == "adl" else "")
-            + ". Free.",
-            _schema(samples_props, []),
-            self._more_samples,
-        )
-        hyp = Tool(
-            "hypotheses",
-            "Keep a list of your hypotheses: add one, list them, or remove one by its number. "
-            "Free.",
-            _schema(
-                {
-                    "action": {"type": "string", "enum": ["add", "list", "remove"]},
-                    "text": {"type": "string", "description": "the hypothesis to add"},
-                    "index": {"type": "integer", "description": "number of the one to remove"},
-                },
-                ["action"],
-            ),
-            self._hypotheses,
-        )
-        final = Tool(
-            "final_answer",
-            f"End the investigation with your final hypothesis (at most "
-            f"{self.cfg.max_hypothesis_words} words): what the finetuning data was about and "
-            "what the model learned from it, as specifically as you can.",
-            _schema({"hypothesis": {"type": "string"}}, ["hypothesis"]),
-            self._final_answer,
-        )
-        if self.kind != "adl":
-            return [ask, samples, hyp, final]
-        layer_prop = {"layer": {"type": "integer", "description": f"one of {self.data.layers}"}}
-        tokens = Tool(
-            "more_tokens",
-            "Show more top tokens of a reader of the activation difference at a position. Free.",
-            _schema(
-                {
-                    "position": {"type": "integer", "description": pos_desc},
-                    "reader": {
-                        "type": "string",
-                        "enum": [
-                            r for r in ("logit_lens", "patchscope") if r in self.data.readers()
-                        ]
-                        or ["logit_lens"],
-                    },
-                    "k": {"type": "integer", "description": "how many tokens (up to 100)"},
-                    "variant": {
-                        "type": "string",
-                        "enum": ["diff", "neg_diff", "base_mean", "ft_mean"],
-                        "description": "diff (default): finetuned minus base; neg_diff: the "
-                        "opposite; base_mean / ft_mean: the plain mean activation of each model",
-                    },
-                    **(layer_prop if len(self.data.layers) > 1 else {}),
-                },
-                ["position", "reader"],
-            ),
-            self._more_tokens,
-        )
-        steer = Tool(
-            "steer",
-            "Add the activation difference at a position to the finetuned model's residual "
-            "stream while it answers a prompt, and read the answer. Strength is in units of a "
-            "typical activation norm (default: the strength used for the samples, or 1). "
-            "Costs 1 model interaction.",
-            _schema(
-                {
-                    "position": {"type": "integer", "description": pos_desc},
-                    "prompt": {"type": "string"},
-                    "strength": {"type": "number"},
-                    **(layer_prop if len(self.data.layers) > 1 else {}),
-                },
-                ["position", "prompt"],
-            ),
-            self._steer,
-            cost=1,
-        )
-        return [tokens, samples, ask, steer, hyp, final]
 
     # ------------------------------------------------------------------ free tools
 
@@ -502,14 +291,6 @@ class ToolBox:
             seed=self._seed("steer", layer, pos, strength, prompt),
         )[0]
         return f"Finetuned model steered at position {pos} with strength {strength:.3g}:\n{text}"
-
-
-class _Final(Exception):
-    """An accepted final answer (raised through the tool so it is handled in one place)."""
-
-    def __init__(self, text: str, message: str):
-        super().__init__(message)
-        self.text, self.message = text, message
 
 
 def _new_first(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:

@@ -319,7 +319,8 @@ def sweep_command(
     verbose: Verbose = False,
 ) -> None:
     """Run the lens over every organism of a sweep file (training mixing-ratio variants first), grade each, and write one leaderboard (csv, md, html); cached per organism."""  # noqa: E501
-    from adlens.studies.sweep import columns, run_sweep
+    from adlens.studies.leaderboard import columns
+    from adlens.studies.sweep import run_sweep
 
     setup_logging(verbose)
     rows = handle_errors(run_sweep)(file, out)

@@ -156,7 +156,7 @@ def check_command(
         max_tokens=max_tokens,
         device=device,
     )
-    from adlens.studies.judge_check import check_table
+    from adlens.studies.judge_figures import check_table
 
     print(check_table(out))
     print(f"written to {run_dir}/judges/check.json and check.md")

@@ -19,35 +19,24 @@ vector.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from itertools import islice
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
 from adlens.core.activations import ActivationDiff
-from adlens.core.anatomy import find_decoder_layers
 from adlens.core.data import Document
-from adlens.core.hooks import _out_tensor, _with_tensor, hooks
 from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
-from adlens.core.tokenization import first_tokens
 from adlens.errors import AdlensError
-from adlens.evaluate.documents import organism_documents, organism_fingerprint, sample
-from adlens.store.rundir import RunDir, config_hash, read_json, write_json
+from adlens.evaluate.causal_intervention import Mode, capture, replace_component, resume_at, unit
+from adlens.evaluate.causal_losses import LossBatch, LossTable, _forward, batches, ce_sum, loss_rows
 
 log = logging.getLogger(__name__)
-
-Mode = Literal["base", "zero"]
 
 
 class CausalConfig(BaseModel):
@@ -69,190 +58,7 @@ class CausalConfig(BaseModel):
         return self.model_dump(exclude={"batch_size"})
 
 
-# --------------------------------------------------------------------------- the intervention
-
-
-def unit(v: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """v / ||v|| in float32; a zero vector stays zero (the intervention is then the identity)."""
-    v = v.float()
-    n = v.norm()
-    return v / n if n > eps else torch.zeros_like(v)
-
-
-def replace_component(
-    h_ft: torch.Tensor, h_base: torch.Tensor | None, u: torch.Tensor, mode: Mode = "base"
-) -> torch.Tensor:
-    """h_ft with its component along the unit vector u set to h_base's (mode base) or to 0.
-    Computed in float32 so a bf16 model loses nothing to the subtraction."""
-    hf = h_ft.float()
-    u = u.to(hf.device, torch.float32)
-    target = (h_base.float() @ u) if mode == "base" else 0.0
-    return (hf + (target - hf @ u)[..., None] * u).to(h_ft.dtype)
-
-
-@contextlib.contextmanager
-def replace_along(
-    model: nn.Module, layer: int, h_base: torch.Tensor | None, u: torch.Tensor, mode: Mode = "base"
-) -> Iterator[None]:
-    """Hook block `layer`'s output through `replace_component` (h_base: [batch, seq, d] for the
-    same inputs). The plain way, running every block; `resume_at` skips the lower ones."""
-    block = find_decoder_layers(model)[layer]
-
-    def hook(_m, _inp, out):
-        return _with_tensor(out, replace_component(_out_tensor(out), h_base, u, mode))
-
-    with hooks((block, hook)):
-        yield
-
-
-@contextlib.contextmanager
-def resume_at(
-    model: nn.Module, layer: int, hidden: torch.Tensor, as_tuple: bool = False
-) -> Iterator[None]:
-    """Run only the blocks after `layer`, starting from `hidden` as block `layer`'s output.
-
-    Blocks 0..layer are swapped (on the instance, restored after) for stand-ins that pass the
-    hidden state on unchanged, the last one handing out `hidden`. The model's own forward still
-    builds the embeddings, masks and rotary tables, so no model code is re-implemented.
-    `as_tuple`: the blocks return tuples (older transformers)."""
-    blocks = find_decoder_layers(model)
-    missing = object()
-    saved: list[tuple[nn.Module, Any]] = []
-
-    def stand_in(last: bool):
-        def forward(*args: Any, **kwargs: Any) -> Any:
-            h = args[0] if args else kwargs["hidden_states"]
-            out = hidden.to(h.device, h.dtype) if last else h
-            return (out,) if as_tuple else out
-
-        return forward
-
-    try:
-        for i in range(layer + 1):
-            block = blocks[i]
-            # An instance-level forward may already be there (accelerate's device hooks).
-            saved.append((block, block.__dict__.get("forward", missing)))
-            block.forward = stand_in(i == layer)
-        yield
-    finally:
-        for block, old in saved:
-            if old is missing:
-                del block.forward
-            else:
-                block.forward = old
-
-
-# --------------------------------------------------------------------------- tokens and losses
-
-
-@dataclass
-class LossBatch:
-    """Right-padded rows; `starts[r]`: first token of row r whose prediction counts (0 for
-    text; the answer's first token for a chat)."""
-
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    starts: torch.Tensor
-
-    def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Next-token labels [B, T-1] and which of them count."""
-        labels = self.input_ids[:, 1:]
-        pos = torch.arange(1, self.input_ids.shape[1])[None, :]
-        valid = self.attention_mask[:, 1:].bool() & (pos >= self.starts[:, None].clamp_min(1))
-        return labels, valid
-
-
-def loss_rows(
-    tokenizer: Any, documents: Sequence[Document], n: int, max_tokens: int, min_tokens: int
-) -> list[tuple[list[int], int]]:
-    """(token ids, start) of the first n documents with at least min_tokens tokens to score."""
-    from adlens.core.tokenization import _answer_start
-
-    rows: list[tuple[list[int], int]] = []
-    for doc in documents:
-        if len(rows) >= n:
-            break
-        if isinstance(doc, str):
-            ids, start = first_tokens(tokenizer, doc, max_tokens), 0
-        else:
-            res = _answer_start(tokenizer, doc)
-            if res is None:
-                continue
-            ids, start = res[0][:max_tokens], res[1]
-        if len(ids) - max(start, 1) >= min_tokens - 1:
-            rows.append((list(ids), start))
-    return rows
-
-
-def batches(rows: list[tuple[list[int], int]], size: int, pad: int) -> list[LossBatch]:
-    out = []
-    for i in range(0, len(rows), size):
-        chunk = rows[i : i + size]
-        width = max(len(ids) for ids, _ in chunk)
-        ids_t = torch.full((len(chunk), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, (ids, _) in enumerate(chunk):
-            ids_t[r, : len(ids)] = torch.tensor(ids)
-            mask[r, : len(ids)] = 1
-        starts = torch.tensor([s for _, s in chunk])
-        out.append(LossBatch(ids_t, mask, starts))
-    return out
-
-
-def ce_sum(logits: torch.Tensor, batch: LossBatch) -> tuple[float, int]:
-    """Summed next-token cross-entropy over the counted targets, and their number."""
-    labels, valid = batch.targets()
-    logits = logits[:, :-1].float()
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
-    ce = ce.reshape(labels.shape)[valid]
-    return float(ce.sum(dtype=torch.float64)), int(valid.sum())
-
-
-def _forward(model: nn.Module, batch: LossBatch, device: torch.device) -> torch.Tensor:
-    return model(
-        input_ids=batch.input_ids.to(device),
-        attention_mask=batch.attention_mask.to(device),
-        use_cache=False,
-    ).logits
-
-
-@contextlib.contextmanager
-def capture(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int, Any]]:
-    """Record the output tensor of the given blocks (and whether they return tuples)."""
-    blocks = find_decoder_layers(model)
-    seen: dict[int, Any] = {}
-
-    def make(i: int):
-        def hook(_m, _inp, out):
-            seen[i] = _out_tensor(out).detach()
-            seen[("tuple", i)] = isinstance(out, tuple)
-
-        return hook
-
-    with hooks(*[(blocks[i], make(i)) for i in layers]):
-        yield seen
-
-
 # --------------------------------------------------------------------------- the experiment
-
-
-class LossTable:
-    """Summed cross-entropy and token counts per key."""
-
-    def __init__(self) -> None:
-        self.sums: dict[Any, list[float]] = {}
-
-    def add(self, key: Any, value: tuple[float, int]) -> None:
-        s = self.sums.setdefault(key, [0.0, 0])
-        s[0] += value[0]
-        s[1] += value[1]
-
-    def loss(self, key: Any) -> float:
-        total, count = self.sums[key]
-        return total / count if count else math.nan
-
-    def tokens(self, key: Any) -> int:
-        return int(self.sums[key][1])
 
 
 def corpus_losses(
@@ -457,89 +263,3 @@ def causal_effect(
     report["seconds"] = round(time.perf_counter() - t0, 2)
     report["vectors_per_layer"] = {str(k): len(v) for k, v in vectors.items()}
     return report
-
-
-# --------------------------------------------------------------------------- the stage
-
-
-def reference_documents(source: Any, n: int, skip: int) -> list[Document]:
-    """n * 2 documents of the run's corpus after the first `skip` (those the lens read), or
-    from the start when the corpus is too small or streamed from the hub."""
-    from adlens.core.data import iter_documents
-
-    want = 2 * n + 8  # some are too short
-    if source.kind != "hub":
-        docs = list(iter_documents(source))
-        if len(docs) >= skip + want:
-            return docs[skip : skip + want]
-        log.info("causal: the reference corpus is small; scoring documents the lens also read")
-        return docs[:want]
-    return list(islice(iter_documents(source), want))
-
-
-def causal_hash(cfg: CausalConfig, manifest: dict[str, Any], organism: str) -> str:
-    return config_hash(
-        {
-            "causal": cfg.hashed(),
-            "collect": manifest.get("config_hash", {}).get("collect"),
-            "organism": organism,
-        }
-    )
-
-
-def run_causal(
-    run_dir: Path | str,
-    organism: Path | str,
-    cfg: CausalConfig | None = None,
-    *,
-    pair: ModelPair | None = None,
-    device: str | None = None,
-    dtype: str | None = None,
-    force: bool = False,
-    show_progress: bool = True,
-) -> dict[str, Any]:
-    """Causal effect for a run directory; saved to RUN_DIR/evaluate/causal.json and reused
-    while the run's collect stage, D and the config are unchanged."""
-    from adlens.core.config import ModelsConfig
-    from adlens.core.data import TextSource
-
-    cfg = cfg or CausalConfig()
-    rd = RunDir(run_dir)
-    manifest = rd.read_manifest()
-    collected = rd.done_hash("collect")
-    if not manifest.get("config") or collected is None:
-        raise AdlensError(f"{rd.path} is not a finished run: run `adlens run` first.")
-    digest = causal_hash(cfg, manifest, organism_fingerprint(organism))
-    out = rd.path / "evaluate" / "causal.json"
-    if not force and out.is_file() and read_json(out).get("config_hash") == digest:
-        log.info("causal: cached (config %s)", digest)
-        return read_json(out)
-    diff = ActivationDiff.load(rd.stage("collect"))
-    d_docs = sample(organism_documents(organism), 2 * cfg.documents + 8, cfg.seed)
-    collect_cfg = manifest["config"]["collect"]
-    source = TextSource(**collect_cfg["dataset"])
-    r_docs = reference_documents(source, cfg.documents, int(collect_cfg.get("samples", 0)))
-    if pair is None:
-        from adlens.pipeline.stages import load_pair
-
-        models = dict(manifest["config"]["models"])
-        models |= {k: v for k, v in {"device": device, "dtype": dtype}.items() if v}
-        pair = load_pair(ModelsConfig(**models))
-    t0 = time.perf_counter()
-    report = causal_effect(pair, diff, {"D": d_docs, "R": r_docs}, cfg, show_progress)
-    result = {
-        "config_hash": digest,
-        "basis": {"collect": collected},
-        "config": cfg.model_dump(),
-        "mode": cfg.mode,
-        "formula": {
-            "base": "h' = h_F - (h_F.u) u + (h_B.u) u, u = d_j / ||d_j||, at every token",
-            "zero": "h' = h_F - (h_F.u) u",
-            "recovered": "(loss_int - loss_F) / (loss_B - loss_F)",
-        },
-        "reference_dataset": source.name,
-        **report,
-        "wall_seconds": round(time.perf_counter() - t0, 2),
-    }
-    write_json(out, result)
-    return result

@@ -26,15 +26,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adlens.core.config import JudgeConfig
 from adlens.core.data import TextSource
-from adlens.core.protocols import Verdict
 from adlens.errors import AdlensError
-from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, token_key, tokenizer_name
+from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, tokenizer_name
 from adlens.evaluate.graders import (
     LLMRelevanceGrader,
     OfflineRelevanceGrader,
     RelevanceContext,
     RelevanceGrader,
 )
+from adlens.evaluate.relevance_scores import _rows, best_positions
 from adlens.organisms.organism import Organism, load_organism
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json, write_jsonl
 
@@ -76,77 +76,6 @@ def select_entries(summary: dict[str, Any], cfg: RelevanceConfig) -> list[dict[s
         if e["position"] < 0 or (e["reader"] == "logit_lens" and e.get("head") != cfg.head):
             continue
         out.append(e)
-    return out
-
-
-def entry_metrics(
-    tokens: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], frequent: set[str]
-) -> dict[str, Any]:
-    """The headline `fraction` is over all graded tokens: an UNKNOWN verdict is not relevant,
-    as in the reference. `fraction_known` (over the known verdicts) and the unknown count are
-    reported beside it; the weighted and trivial fractions are over the known tokens."""
-    known = [(t, v) for t, v in zip(tokens, verdicts, strict=True) if v is not None]
-    relevant = [t for t, v in known if v]
-    mass = sum(float(t.get("prob", 0.0)) for t, _ in known)
-    trivial = [t for t in relevant if token_key(t["token"]) in frequent]
-    n_known = len(known)
-    return {
-        "n": len(tokens),
-        "known": n_known,
-        "unknown": len(tokens) - n_known,
-        "relevant": len(relevant),
-        "fraction": len(relevant) / len(tokens) if tokens else None,
-        "fraction_known": len(relevant) / n_known if n_known else None,
-        "weighted": (sum(float(t.get("prob", 0.0)) for t in relevant) / mass if mass > 0 else None),
-        "trivial": len(trivial) / n_known if n_known else None,
-    }
-
-
-def _rank(row: dict[str, Any]) -> tuple[float, float, int]:
-    return (row["fraction"] or 0.0, row["weighted"] or 0.0, -row["position"])
-
-
-def best_positions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per reader, variant and layer, the position with the highest fraction (ties: higher
-    weighted fraction, then the earlier position), with the control fraction there and, for a
-    baseline, its fraction at the difference's best position."""
-    target = [r for r in rows if r["against"] is None]
-    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
-    for r in target:
-        groups.setdefault((r["reader"], r["variant"], r["layer"]), []).append(r)
-    best = {key: max(group, key=_rank) for key, group in groups.items()}
-    out = []
-    for (reader, variant, layer), b in best.items():
-        controls = [
-            r["fraction"]
-            for r in rows
-            if r["against"] is not None
-            and (r["reader"], r["variant"], r["layer"], r["position"])
-            == (reader, variant, layer, b["position"])
-            and r["fraction"] is not None
-        ]
-        row = {
-            "reader": reader,
-            "variant": variant,
-            "layer": layer,
-            "position": b["position"],
-            **{
-                k: b[k]
-                for k in ("fraction", "fraction_known", "weighted", "trivial", "known", "unknown")
-            },
-            "n": b["n"],
-            "relevant_tokens": [t["token"] for t in b["tokens"] if t["verdict"]],
-            "control_fraction": sum(controls) / len(controls) if controls else None,
-        }
-        diff_best = best.get((reader, "diff", layer))
-        if variant != "diff" and diff_best is not None:
-            pos = diff_best["position"]
-            at = [r for r in groups[(reader, variant, layer)] if r["position"] == pos]
-            if at:
-                row["at_diff_position"] = {"position": pos, "fraction": at[0]["fraction"]}
-        out.append(row)
-    order = {"diff": 0, "base_mean": 1, "ft_mean": 2, "neg_diff": 3}
-    out.sort(key=lambda r: (r["reader"] != "logit_lens", r["layer"], order.get(r["variant"], 9)))
     return out
 
 
@@ -379,47 +308,3 @@ def evaluate_relevance(
     write_json(out_json, overview)
     rd.mark_done(STAGE, digest, {"rows": len(rows)})
     return {**overview, "cached": False}
-
-
-def _rows(
-    entries: Sequence[dict[str, Any]],
-    verdicts: Sequence[Sequence[Verdict]],
-    grader: RelevanceGrader,
-    context: RelevanceContext,
-    against: str | None,
-    top_k: int,
-) -> list[dict[str, Any]]:
-    frequent = context.frequent.keys() if context.frequent is not None else set()
-    votes = getattr(grader, "last_votes", None)
-    scores = getattr(grader, "last_scores", None)
-    out = []
-    for i, (e, vs) in enumerate(zip(entries, verdicts, strict=True)):
-        tokens = e["tokens"][:top_k]
-        graded = []
-        for j, (t, v) in enumerate(zip(tokens, vs, strict=True)):
-            row = {
-                "token": t["token"],
-                "id": t.get("id"),
-                "prob": t.get("prob"),
-                "verdict": v,
-                "frequent": token_key(t["token"]) in frequent,
-            }
-            if votes:
-                row["votes"] = votes[i][j]
-            if scores and scores[i][j] is not None:
-                row["score"] = scores[i][j]
-            graded.append(row)
-        out.append(
-            {
-                "against": against,
-                "reader": e["reader"],
-                "head": e.get("head"),
-                "layer": e["layer"],
-                "position": e["position"],
-                "variant": e["variant"],
-                "scale": e.get("scale"),
-                **entry_metrics(tokens, vs, frequent),
-                "tokens": graded,
-            }
-        )
-    return out

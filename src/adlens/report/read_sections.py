@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adlens.report import figures
+from adlens.report import read_figures
 from adlens.report.load import AgentRunView, RunView
 from adlens.report.stage_sections import agent_run
 from adlens.report.tokens import (
@@ -234,7 +234,7 @@ def scales_context(view: RunView, figs: Figures) -> list[dict[str, Any]] | None:
     for layer in layers:
         fig = figs.add(
             f"fig-scales-{layer}",
-            figures.scales_figure(view.scales, view.readers, layer, view.bos_at_0),
+            read_figures.scales_figure(view.scales, view.readers, layer, view.bos_at_0),
         )
         if fig:
             out.append({"layer": layer, "figure": fig})
@@ -242,7 +242,7 @@ def scales_context(view: RunView, figs: Figures) -> list[dict[str, Any]] | None:
 
 
 def norms_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
-    fig = figs.add("fig-norms", figures.norms_figure(view.summary))
+    fig = figs.add("fig-norms", read_figures.norms_figure(view.summary))
     if fig is None:
         return None
     return {"figure": fig}

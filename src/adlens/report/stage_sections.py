@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adlens.report import figures
+from adlens.report import stage_figures
+from adlens.report.figure_style import mean_of
 from adlens.report.load import AgentRunView, RunView
 from adlens.report.tokens import position_label, show_token
 from adlens.report.util import READER_NAMES, VARIANT_NAMES, Figures, as_int, finite, fmt
@@ -61,7 +62,7 @@ def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
         ]
         fig = figs.add(
             f"fig-steer-{layer}-{pos}",
-            figures.steering_figure(
+            stage_figures.steering_figure(
                 points,
                 thresholds,
                 final if isinstance(final, int | float) else None,
@@ -162,10 +163,10 @@ def relevance_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
             for b in best
         ],
         "controls": rel.get("controls") or [],
-        "figure": figs.add("fig-relevance", figures.relevance_figure(rel)),
+        "figure": figs.add("fig-relevance", stage_figures.relevance_figure(rel)),
         "positions_figure": figs.add(
             "fig-relevance-positions",
-            figures.relevance_positions_figure(view.relevance_rows, view.bos_at_0),
+            stage_figures.relevance_positions_figure(view.relevance_rows, view.bos_at_0),
         ),
         "frequent": ", ".join(((rel.get("frequent_tokens") or {}).get("tokens") or [])[:40]),
     }
@@ -178,7 +179,7 @@ def similarity_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
     base = sim.get("baselines") or {}
     embedder = sim.get("embedder")
     return {
-        "figure": figs.add("fig-similarity", figures.similarity_figure(sim)),
+        "figure": figs.add("fig-similarity", stage_figures.similarity_figure(sim)),
         "embedder": embedder.get("name") or embedder.get("model") or json.dumps(embedder)
         if isinstance(embedder, dict)
         else embedder,
@@ -187,16 +188,16 @@ def similarity_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
             {
                 "label": f"L{p.get('layer')} P{p.get('position')}",
                 "strength": p.get("strength"),
-                "vs_d": figures.mean_of(p.get("steered_vs_D")),
-                "vs_chat": figures.mean_of(p.get("steered_vs_chat")),
+                "vs_d": mean_of(p.get("steered_vs_D")),
+                "vs_chat": mean_of(p.get("steered_vs_chat")),
                 "gain": p.get("gain_over_unsteered"),
                 "ceiling": p.get("fraction_of_ceiling"),
             }
             for p in sim.get("positions") or []
             if isinstance(p, dict)
         ],
-        "floor": figures.mean_of(base.get("unsteered_vs_D")),
-        "ceiling": figures.mean_of(base.get("D_self")),
+        "floor": mean_of(base.get("unsteered_vs_D")),
+        "ceiling": mean_of(base.get("D_self")),
         "raw": json.dumps(sim, indent=2, default=str)[:20000],
     }
 
@@ -207,7 +208,7 @@ def causal_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
         return None
     corpora = c.get("corpora") or {}
     return {
-        "figure": figs.add("fig-causal", figures.causal_figure(c, view.bos_at_0)),
+        "figure": figs.add("fig-causal", stage_figures.causal_figure(c, view.bos_at_0)),
         "mode": c.get("mode"),
         "formula": (c.get("formula") or {}).get(str(c.get("mode"))),
         "corpora": [

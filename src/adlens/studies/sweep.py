@@ -26,9 +26,6 @@ a rerun only does what is missing.
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
 import logging
 import re
@@ -48,11 +45,11 @@ from adlens.core.config import (
 from adlens.core.data import TextSource, default_source
 from adlens.errors import AdlensError
 from adlens.organisms.organism import Organism, load_organism
-from adlens.store.rundir import read_json, write_json, write_text
+from adlens.store.rundir import read_json
+from adlens.studies.leaderboard import rank, write_leaderboard
 
 log = logging.getLogger(__name__)
 
-LEADERBOARD = "leaderboard"
 # Keys of an organism that `adlens train` writes itself: not copied into a variant's metadata.
 TRAINER_KEYS = {
     "dataset",
@@ -356,71 +353,3 @@ def _round(x: Any, digits: int = 3) -> Any:
     if isinstance(x, float):
         return None if x != x else round(x, digits)
     return x
-
-
-def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Best relevance first (rows without a grade last, in sweep order)."""
-    order = sorted(
-        range(len(rows)),
-        key=lambda i: (rows[i].get("relevance") is None, -(rows[i].get("relevance") or 0), i),
-    )
-    return [{"rank": n + 1, **rows[i]} for n, i in enumerate(order)]
-
-
-FIRST = ["rank", "organism", "ratio", "documents", "relevance", "ll_relevance", "ll_position"]
-FIRST += ["ll_base_mean", "ps_relevance", "ps_position", "ps_base_mean", "domain_tokens"]
-FIRST += ["domain_base_mean", "steered_vs_D", "unsteered_vs_D", "of_ceiling"]
-LAST = ["grader", "run", "notes"]
-
-
-def columns(rows: list[dict[str, Any]]) -> list[str]:
-    """The fixed columns any row fills, then agent grades, then the bookkeeping."""
-    present = {k for r in rows for k, v in r.items() if v not in (None, "")}
-    agents = sorted({k for r in rows for k in r if k.startswith("agent_")})
-    cols = [c for c in FIRST if c in present or c in ("rank", "organism")]
-    return cols + agents + [c for c in LAST if c in present]
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
-
-
-def write_leaderboard(out: Path, rows: list[dict[str, Any]]) -> None:
-    cols = columns(rows)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(out / f"{LEADERBOARD}.csv", buf.getvalue())
-    md = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    md += "".join("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |\n" for r in rows)
-    write_text(out / f"{LEADERBOARD}.md", md)
-    write_text(out / f"{LEADERBOARD}.html", leaderboard_html(rows, cols))
-    write_json(out / f"{LEADERBOARD}.json", {"columns": cols, "rows": rows})
-
-
-def leaderboard_html(rows: list[dict[str, Any]], cols: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>\n"
-        for r in rows
-    )
-    return (
-        "<!doctype html>\n<html><head><meta charset='utf-8'><title>adlens sweep</title>\n"
-        "<style>body{font-family:system-ui,sans-serif;margin:2em}"
-        "table{border-collapse:collapse;font-size:14px}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "th{background:#f3f3f3}td:nth-child(2){text-align:left}"
-        "tr:nth-child(even){background:#fafafa}</style></head><body>\n"
-        "<h1>adlens sweep: leaderboard</h1>\n"
-        "<p>relevance: share of the top tokens of the difference (best position) graded "
-        "relevant to the organism; ll = logit lens, ps = Patchscope; base_mean: the same for "
-        "the base model's mean activation. Similarity: steered samples vs the finetuning "
-        "data. Agent columns: mean hypothesis grade (1-5).</p>\n"
-        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
-        "</body></html>\n"
-    )

@@ -1,193 +1,25 @@
-"""Plotly figures of a run, as JSON strings ready to embed (the page draws them with the one
+"""Plotly figures of the steer and evaluate stages (steering strength, token relevance, steering
+similarity, causal effect), as JSON strings ready to embed (the page draws them with the one
 copy of plotly.js it carries). Each builder takes plain dicts read from the run directory and
 returns None when there is nothing to plot."""
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-import plotly.io as pio
 
-from adlens.report.tokens import position_label, show_token
-
-COLORS = {
-    "base": "#5b7fa6",
-    "finetuned": "#e07b39",
-    "diff": "#2a9d5c",
-    "mean_diff": "#8e5ab5",
-    "control": "#9aa0a6",
-    "D": "#d1495b",
-    "R": "#3a86ff",
-}
-PROMPT_COLORS = ("#2a9d5c", "#e07b39", "#5b7fa6", "#8e5ab5", "#d1495b", "#3a86ff")
-LAYOUT = {
-    "template": "plotly_white",
-    "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-    "font": {"family": "Liberation Sans, DejaVu Sans, Arial, sans-serif", "size": 13},
-    "legend": {"orientation": "h", "y": -0.2},
-}
-
-
-def to_json(fig: go.Figure) -> str:
-    return pio.to_json(fig, validate=False)
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def mean_of(x: Any) -> float | None:
-    """A value that may be a number or {"mean": .., ...}."""
-    return _num(x.get("mean")) if isinstance(x, dict) else _num(x)
-
-
-def _spread(x: Any, key: str) -> float | None:
-    return _num(x.get(key)) if isinstance(x, dict) else None
-
-
-def _hover_tokens(tokens: Sequence[Any], n: int = 6) -> str:
-    parts = [
-        f"{html.escape(show_token(str(t.get('token', ''))))} {_num(t.get('prob')) or 0:.2f}"
-        for t in tokens[:n]
-        if isinstance(t, dict)
-    ]
-    return "<br>".join(parts)
-
-
-# --------------------------------------------------------------------------- read
-
-
-def scales_figure(
-    scales: Sequence[dict[str, Any]],
-    readers: Sequence[dict[str, Any]],
-    layer: int,
-    bos_at_0: bool,
-    variant: str = "diff",
-) -> str | None:
-    """Patchscope scale-choice score per position and scale (heatmap), the chosen scale circled,
-    the top tokens of every cell on hover."""
-    rows = [r for r in scales if r.get("layer") == layer and r.get("variant") == variant]
-    if not rows:
-        return None
-    positions = sorted({int(r["position"]) for r in rows})
-    grid = sorted({float(r["scale"]) for r in rows})
-    xs = [f"{s:g}" for s in grid]
-    ys = [position_label(p, bos_at_0) for p in positions]
-    z: list[list[float | None]] = [[None] * len(grid) for _ in positions]
-    text: list[list[str]] = [[""] * len(grid) for _ in positions]
-    for r in rows:
-        i, j = positions.index(int(r["position"])), grid.index(float(r["scale"]))
-        z[i][j] = _num(r.get("score"))
-        text[i][j] = f"score {z[i][j] if z[i][j] is not None else '-'}<br>" + _hover_tokens(
-            r.get("tokens") or []
-        )
-    fig = go.Figure(
-        go.Heatmap(
-            x=xs,
-            y=ys,
-            z=z,
-            text=text,
-            hovertemplate="position %{y}, scale %{x}<br>%{text}<extra></extra>",
-            colorscale="YlGnBu",
-            colorbar={"title": {"text": "score"}},
-        )
-    )
-    chosen = [
-        e
-        for e in readers
-        if e.get("reader") == "patchscope"
-        and e.get("variant") == variant
-        and e.get("layer") == layer
-        and e.get("scale") is not None
-    ]
-    if chosen:
-        fig.add_trace(
-            go.Scatter(
-                x=[f"{float(e['scale']):g}" for e in chosen],
-                y=[position_label(int(e["position"]), bos_at_0) for e in chosen],
-                mode="markers",
-                marker={
-                    "symbol": "circle-open",
-                    "size": 22,
-                    "color": "#d1495b",
-                    "line": {"width": 3},
-                },
-                name="chosen scale",
-                text=[_hover_tokens(e.get("tokens") or []) for e in chosen],
-                hovertemplate="chosen: scale %{x}<br>%{text}<extra></extra>",
-            )
-        )
-    fig.update_layout(
-        **LAYOUT,
-        height=120 + 42 * len(positions),
-        xaxis={"title": {"text": "scale s (x expected norm)"}, "type": "category"},
-        yaxis={"title": {"text": "position"}, "type": "category", "autorange": "reversed"},
-    )
-    return to_json(fig)
-
-
-def norms_figure(summary: dict[str, Any]) -> str | None:
-    """Activation norms per position, log scale: the attention sink at position 0 stands out."""
-    try:
-        per = summary["norms"]["per_position"]
-        layers = list(summary["layers"])
-        positions = list(summary["positions"])
-    except (KeyError, TypeError):
-        return None
-    expected = (summary.get("norms") or {}).get("expected") or {}
-    xs = [position_label(p, bool(summary.get("bos_at_0"))) for p in positions]
-    names = {
-        "base": "base ||h_B||",
-        "finetuned": "finetuned ||h_F||",
-        "diff": "||h_F - h_B|| (mean over documents)",
-        "mean_diff": "||mean difference d_j||",
-    }
-    fig = go.Figure()
-    multi = len(layers) > 1
-    for li, layer in enumerate(layers):
-        for key, name in names.items():
-            values = per.get(key)
-            if not values or li >= len(values):
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=values[li],
-                    mode="lines+markers",
-                    name=f"L{layer} {name}" if multi else name,
-                    line={"color": COLORS[key], "dash": "solid" if li == 0 else "dot"},
-                )
-            )
-        for side in ("base", "finetuned"):
-            vals = expected.get(side) or []
-            if li < len(vals) and _num(vals[li]):
-                fig.add_trace(
-                    go.Scatter(
-                        x=xs,
-                        y=[vals[li]] * len(xs),
-                        mode="lines",
-                        name=f"{f'L{layer} ' if multi else ''}expected {side} norm (pos >= 5)",
-                        line={"color": COLORS[side], "dash": "dash", "width": 1},
-                    )
-                )
-    if not fig.data:
-        return None
-    fig.update_layout(
-        **LAYOUT,
-        height=420,
-        xaxis={"title": {"text": "position"}, "type": "category"},
-        yaxis={"title": {"text": "mean norm (log)"}, "type": "log"},
-    )
-    return to_json(fig)
-
+from adlens.report.figure_style import (
+    COLORS,
+    LAYOUT,
+    PROMPT_COLORS,
+    _num,
+    _spread,
+    mean_of,
+    to_json,
+)
+from adlens.report.tokens import position_label
 
 # --------------------------------------------------------------------------- steer
 
