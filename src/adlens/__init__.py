@@ -30,7 +30,7 @@ _EXPORTS = {
     "TextSource": "adlens.core.data",
     # the method, step by step
     "ModelPair": "adlens.core.models",
-    "ActivationDiff": "adlens.core.collect",
+    "ActivationDiff": "adlens.core.activations",
     "collect": "adlens.core.collect",
     "logit_lens": "adlens.core.lens",
     "patchscope": "adlens.core.patchscope",
