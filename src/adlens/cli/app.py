@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -38,6 +39,7 @@ register_analyze(app)  # analyze ..., sweep
 
 
 def main() -> None:
+    click_errors: Any
     try:  # typer vendors click from 0.2x on
         from typer._click import exceptions as click_errors
     except ImportError:

@@ -34,7 +34,7 @@ def head_logits(pair: ModelPair, vectors: torch.Tensor, head: str = "finetuned")
         raise AdlensError(f"Unknown head {head!r}; use 'finetuned' or 'base'.")
     with pair.use(head) as model, torch.inference_mode():
         norm = find_final_norm(model)
-        unembed = unwrap(model).get_output_embeddings()
+        unembed: Any = unwrap(model).get_output_embeddings()
         param = next(unembed.parameters())
         logits = unembed(norm(vectors.to(param.device, param.dtype))).float()
         cap = logit_softcap(model)

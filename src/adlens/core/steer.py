@@ -178,7 +178,7 @@ def generate(
             devices = [device] if device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices), hook:
                 torch.manual_seed(derive_seed(seed, lo))
-                out = model.generate(
+                out = model.generate(  # type: ignore[operator]  (transformers' mixin)
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
                     do_sample=True,

@@ -130,7 +130,9 @@ class OfflineCoherenceJudge:
             raise ValueError("OfflineCoherenceJudge needs the model's tokenizer")
         self.pair = pair
         self.model = model
-        self.tokenizer = tokenizer if tokenizer is not None else getattr(pair, "tokenizer", None)
+        self.tokenizer: Any = (
+            tokenizer if tokenizer is not None else getattr(pair, "tokenizer", None)
+        )
         self.side = side
         if chat is None:
             chat = bool(getattr(self.tokenizer, "chat_template", None))

@@ -350,7 +350,7 @@ class SteerStage:
         ]
         write_jsonl(self.dir / "search.jsonl", points)
         reference = one_shot_generations(self.cfg, len(self.search_prompts))
-        per_position = [
+        per_position: list[dict[str, Any]] = [
             {
                 "layer": layer,
                 "position": pos,
@@ -364,7 +364,7 @@ class SteerStage:
             }
             for (layer, pos), (search, rows) in results.items()
         ]
-        overview = {
+        overview: dict[str, Any] = {
             "side": self.cfg.side,
             "positions": per_position,
             "generations": {

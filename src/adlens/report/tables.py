@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 
@@ -124,7 +124,7 @@ def steer_table(summary: dict[str, Any]) -> Table:
         ("search samples", "right"),
         ("warnings", "left"),
     ):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=cast(JustifyMethod, just))
     for p in steer["positions"]:
         table.add_row(
             str(p["layer"]),

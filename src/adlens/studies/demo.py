@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from adlens.core.config import (
@@ -71,7 +71,7 @@ def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Tab
         ("drift /20", "right"),
         (f"top {n}", "left"),
     ):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=cast(JustifyMethod, just))
     for r in rows:
         table.add_row(
             r["reader"].replace("_", " "),
