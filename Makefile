@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/ruff check src tests bench suite
 	$(BIN)/ruff format --check src tests bench suite
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: assets
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py

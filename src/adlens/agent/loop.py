@@ -273,12 +273,12 @@ class AgentRun:
         """Act on one reply; the final hypothesis when the run ends, else None."""
         text = reply.text or ""
         if self.protocol == "tools":
-            calls = reply.tool_calls or []
+            tool_calls = reply.tool_calls or []
             message: dict[str, Any] = {"role": "assistant", "content": text or None}
-            if calls:
-                message["tool_calls"] = calls
+            if tool_calls:
+                message["tool_calls"] = tool_calls
             self._add(message)
-            for call in calls:
+            for call in tool_calls:
                 fn = call.get("function", {})
                 outcome = self.tools.execute(fn.get("name", ""), fn.get("arguments"))
                 self._record(outcome)
@@ -287,7 +287,7 @@ class AgentRun:
                 )
                 if outcome.final is not None:
                     return outcome.final
-            if calls:
+            if tool_calls:
                 return None
             final = parse_final(text)
             if final is not None:

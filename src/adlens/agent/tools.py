@@ -151,6 +151,7 @@ class ToolBox:
 
     def _more_samples(self, args: dict[str, Any]) -> str:
         n = max(1, min(MAX_SAMPLES_PER_CALL, args.get("n", 3)))
+        key: tuple[int, int] | str
         if "position" in args:
             pos = self._position(args)
             layer = self._layer(args)

@@ -229,7 +229,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
     # Typer reads the options from the signature: leave out those this command does not take.
     drop = READ_OPTIONS + STEER_OPTIONS if not read else ("steer",) if steer_always else ()
     sig = inspect.signature(command, eval_str=True)
-    wrapped.__signature__ = sig.replace(  # type: ignore[attr-defined]
+    wrapped.__signature__ = sig.replace(
         parameters=[p for p in sig.parameters.values() if p.name not in drop]
     )
     return wrapped

@@ -50,7 +50,7 @@ def find_final_norm(model: nn.Module) -> nn.Module:
     """The norm applied after the last decoder block: a norm-like sibling of the layer list."""
     layers = find_decoder_layers(model)
     for _, module in unwrap(model).named_modules():
-        children = dict(module.named_children())
+        children: dict[str, nn.Module] = dict(module.named_children())
         if any(child is layers for child in children.values()):
             norms = [c for c in children.values() if "norm" in type(c).__name__.lower()]
             if norms:

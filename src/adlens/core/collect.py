@@ -38,7 +38,7 @@ class RunningSums:
     def __init__(self, n_layers: int, n_pos: int, d: int):
         vec = (n_layers, n_pos, d)
         nrm = (n_layers, n_pos)
-        shapes = {"diff": vec, "base": vec, "ft": vec}
+        shapes: dict[str, tuple[int, ...]] = {"diff": vec, "base": vec, "ft": vec}
         shapes |= {"norm_base": nrm, "norm_ft": nrm, "norm_diff": nrm}
         zeros = {k: torch.zeros(s, dtype=torch.float64) for k, s in shapes.items()}
         self._state: tuple[dict[str, torch.Tensor], int] = (zeros, 0)
@@ -257,7 +257,8 @@ def _checkpoint_tag(path: Path) -> str:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as fh:
-        return (fh.metadata() or {}).get("tag", "")
+        tag: str = (fh.metadata() or {}).get("tag", "")
+        return tag
 
 
 NORMS_CHECKPOINT = "partial_norms.safetensors"

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -12,13 +12,17 @@ from torch import nn
 
 from adlens.core.anatomy import find_decoder_layers
 
+# A forward hook: (module, inputs, output) -> replacement output or None.
+ForwardHook = Callable[[nn.Module, Any, Any], Any]
+
 
 class StopForward(Exception):
     """Raised by the early-exit hook after the last layer we need; caught by `forward_until`."""
 
 
 def _out_tensor(output: Any) -> torch.Tensor:
-    return output[0] if isinstance(output, tuple) else output
+    tensor: torch.Tensor = output[0] if isinstance(output, tuple) else output
+    return tensor
 
 
 def _with_tensor(output: Any, tensor: torch.Tensor) -> Any:
@@ -26,7 +30,7 @@ def _with_tensor(output: Any, tensor: torch.Tensor) -> Any:
 
 
 @contextlib.contextmanager
-def hooks(*registrations: tuple[nn.Module, Any]) -> Iterator[None]:
+def hooks(*registrations: tuple[nn.Module, ForwardHook]) -> Iterator[None]:
     """Register forward hooks (module, fn) for the duration of the block."""
     handles = []
     try:
@@ -47,8 +51,8 @@ def forward_until(model: nn.Module, layer_ids: list[int], **inputs: Any) -> dict
     captured: dict[int, torch.Tensor] = {}
     last = max(layer_ids)
 
-    def make_hook(i: int):
-        def hook(_m, _inp, out):
+    def make_hook(i: int) -> ForwardHook:
+        def hook(_m: nn.Module, _inp: Any, out: Any) -> None:
             captured[i] = _out_tensor(out)
             if i == last:
                 raise StopForward
@@ -68,7 +72,7 @@ def add_to_layer(model: nn.Module, layer: int, vector: torch.Tensor) -> Iterator
     """Add `vector` ([d] or [batch, d]) to the output of decoder block `layer` at every position."""
     block = find_decoder_layers(model)[layer]
 
-    def hook(_m, _inp, out):
+    def hook(_m: nn.Module, _inp: Any, out: Any) -> Any:
         h = _out_tensor(out)
         v = vector.to(h.dtype).to(h.device)
         v = v[:, None, :] if v.dim() == 2 else v
@@ -83,7 +87,7 @@ def replace_last_token(model: nn.Module, layer: int, vectors: torch.Tensor) -> I
     """Replace the output of block `layer` at the last position of row b by vectors[b]."""
     block = find_decoder_layers(model)[layer]
 
-    def hook(_m, _inp, out):
+    def hook(_m: nn.Module, _inp: Any, out: Any) -> Any:
         h = _out_tensor(out).clone()
         h[:, -1, :] = vectors.to(h.dtype).to(h.device)
         return _with_tensor(out, h)

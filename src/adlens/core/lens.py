@@ -34,9 +34,10 @@ def head_logits(pair: ModelPair, vectors: torch.Tensor, head: str = "finetuned")
         raise AdlensError(f"Unknown head {head!r}; use 'finetuned' or 'base'.")
     with pair.use(head) as model, torch.inference_mode():
         norm = find_final_norm(model)
-        unembed: Any = unwrap(model).get_output_embeddings()
+        # get_output_embeddings is a transformers PreTrainedModel method, not on nn.Module.
+        unembed: Any = unwrap(model).get_output_embeddings()  # type: ignore[operator]
         param = next(unembed.parameters())
-        logits = unembed(norm(vectors.to(param.device, param.dtype))).float()
+        logits: torch.Tensor = unembed(norm(vectors.to(param.device, param.dtype))).float()
         cap = logit_softcap(model)
         if cap:
             logits = torch.tanh(logits / cap) * cap

@@ -81,7 +81,9 @@ def load_config(model_id: str, revision: str | None, trust_remote_code: bool) ->
     return _text_part(cfg)
 
 
-def load_tokenizer(model_id: str, revision: str | None = None, trust_remote_code: bool = False):
+def load_tokenizer(
+    model_id: str, revision: str | None = None, trust_remote_code: bool = False
+) -> Any:
     from transformers import AutoTokenizer
 
     try:
@@ -108,7 +110,7 @@ def load_causal_lm(
     if device_map:
         kwargs["device_map"] = device_map
     try:
-        model = AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
+        model: nn.Module = AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
     except Exception as err:
         raise _load_error("model", model_id, err) from None
     if not device_map:

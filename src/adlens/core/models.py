@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -31,6 +31,9 @@ from adlens.core.model_loading import (
 )
 from adlens.core.numerics import check_model_weights
 from adlens.errors import AdlensError
+
+if TYPE_CHECKING:
+    from peft import PeftModel
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ class ModelPair:
         elif self.base_model is not None:
             yield self.base_model
         else:
-            with self.finetuned.disable_adapter():
+            with cast("PeftModel", self.finetuned).disable_adapter():
                 yield self.finetuned
 
     def resolve_layers(self, layers: list[float | int]) -> list[int]:
@@ -102,7 +105,7 @@ class ModelPair:
         """
         from peft.tuners.lora.layer import Linear as LoraLinear
 
-        model = self.finetuned
+        model = cast("PeftModel", self.finetuned)  # called only for adapters
         name = model.active_adapter
         blocks = list(find_decoder_layers(model))[: upto + 1]
         mods = [m for b in blocks for m in b.modules() if isinstance(m, LoraLinear)]
@@ -121,7 +124,7 @@ class ModelPair:
                 for m in mods:
                     merged = self._merged.get(id(m))
                     if merged is None:
-                        w = m.base_layer.weight
+                        w = cast(torch.Tensor, m.base_layer.weight)  # a Linear's weight
                         delta = m.get_delta_weight(name).to(w.dtype)
                         merged = self._merged[id(m)] = nn.Parameter(w + delta, requires_grad=False)
                     originals.append((m.base_layer, m.base_layer.weight))
@@ -186,7 +189,7 @@ class ModelPair:
             ft_tok = load_tokenizer(finetuned, finetuned_revision, trust_remote_code)
         check_compatible(base_cfg, ft_cfg, base_tok, ft_tok)
 
-        load = dict(
+        load: dict[str, Any] = dict(
             dtype=torch_dtype,
             device=dev,
             device_map=device_map,
@@ -197,7 +200,7 @@ class ModelPair:
             from peft import PeftModel
 
             try:
-                ft_model = PeftModel.from_pretrained(
+                ft_model: nn.Module = PeftModel.from_pretrained(
                     base_model, finetuned, revision=finetuned_revision
                 )
             except Exception as err:

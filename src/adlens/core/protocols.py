@@ -34,6 +34,9 @@ class ScaleChooser(Protocol):
     scale; higher = better, comparable across positions).
     """
 
+    @property
+    def name(self) -> str: ...
+
     def choose(
         self,
         lists: list[list[dict[str, Any]]],

@@ -34,7 +34,8 @@ def steering_vector(
     n_f = float(diff.expected_norm["finetuned"][diff.layers.index(layer)])
     if n_f <= 0:
         raise AdlensError("Expected norms were not estimated; collect with norm documents.")
-    return n_f * d / d.norm().clamp_min(1e-12)
+    v: torch.Tensor = n_f * d / d.norm().clamp_min(1e-12)
+    return v
 
 
 def row_vectors(vector: torch.Tensor, strengths: Any = None) -> torch.Tensor:
@@ -178,7 +179,7 @@ def generate(
             devices = [device] if device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices), hook:
                 torch.manual_seed(derive_seed(seed, lo))
-                out = model.generate(  # type: ignore[operator]  (transformers' mixin)
+                out = model.generate(  # type: ignore[operator]  # transformers' GenerationMixin
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
                     do_sample=True,

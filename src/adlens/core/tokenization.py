@@ -114,7 +114,7 @@ def tokenize_documents(
             chat = is_chat
         elif chat != is_chat:
             raise AdlensError("The corpus mixes plain-text and chat documents; use one kind.")
-        if is_chat:
+        if isinstance(doc, list):
             res = _answer_start(tokenizer, doc)
             if res is None or len(res[0]) - res[1] < positions or res[1] < template_positions:
                 dropped += 1

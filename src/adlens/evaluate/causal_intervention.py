@@ -31,7 +31,10 @@ def replace_component(
     Computed in float32 so a bf16 model loses nothing to the subtraction."""
     hf = h_ft.float()
     u = u.to(hf.device, torch.float32)
-    target = (h_base.float() @ u) if mode == "base" else 0.0
+    target: torch.Tensor | float = 0.0
+    if mode == "base":
+        assert h_base is not None, "mode 'base' needs h_base"
+        target = h_base.float() @ u
     return (hf + (target - hf @ u)[..., None] * u).to(h_ft.dtype)
 
 
@@ -88,10 +91,10 @@ def resume_at(
 
 
 @contextlib.contextmanager
-def capture(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int, Any]]:
+def capture(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int | tuple[str, int], Any]]:
     """Record the output tensor of the given blocks (and whether they return tuples)."""
     blocks = find_decoder_layers(model)
-    seen: dict[int, Any] = {}
+    seen: dict[int | tuple[str, int], Any] = {}
 
     def make(i: int):
         def hook(_m, _inp, out):

@@ -357,7 +357,8 @@ class OfflineRelevanceGrader:
         self, lists: Sequence[Sequence[str]], context: RelevanceContext
     ) -> list[list[Verdict]]:
         counts = self._counts_for(context)
-        out, self.last_scores = [], []
+        out: list[list[Verdict]] = []
+        self.last_scores = []
         for tokens in lists:
             judged = [self.judge(t, counts) for t in tokens]
             out.append([v for v, _ in judged])

@@ -112,7 +112,7 @@ def compare(
     chat: np.ndarray,
 ) -> dict[str, Any]:
     """The report from embeddings: steered[(layer, position)], unsteered, D and chat."""
-    base = {
+    base: dict[str, Any] = {
         "unsteered_vs_D": _mean_se(per_row_similarity(unsteered, documents)),
         "unsteered_vs_chat": _mean_se(per_row_similarity(unsteered, chat)),
         "D_self": self_similarity(documents),
@@ -239,8 +239,12 @@ def steering_similarity(
     docs = organism_documents(organism)
     if len(docs) < 2:
         raise AdlensError(f"The organism at {organism} has fewer than 2 finetuning documents.")
-    resolved = None if embedder else resolve_embedder(cfg.embedder)
-    identity = embedder.identity if embedder else resolved[1]
+    resolved: tuple[str, dict[str, Any]] | None = None
+    if embedder:
+        identity = embedder.identity
+    else:
+        resolved = resolve_embedder(cfg.embedder)
+        identity = resolved[1]
     digest = similarity_hash(cfg, identity, rows, organism_fingerprint(organism))
     out = run_dir / "evaluate" / "similarity.json"
     if not force and out.is_file() and read_json(out).get("config_hash") == digest:

@@ -251,7 +251,7 @@ def _trainable(model: Any, cfg: TrainConfig, base: str | Path) -> Any:
 
     lora = LoraConfig(
         r=cfg.rank,
-        lora_alpha=cfg.alpha,
+        lora_alpha=cfg.alpha,  # type: ignore[arg-type]  # peft annotates int; floats work
         target_modules=cfg.target_modules,
         lora_dropout=cfg.dropout,
         bias="none",

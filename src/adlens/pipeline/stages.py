@@ -23,7 +23,7 @@ from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
 from adlens.core.patchscope import patchscope
 from adlens.core.scale_choice import ContentStability
-from adlens.core.tokenization import tokenize_documents, tokenize_for_norms
+from adlens.core.tokenization import TokenizedDocs, tokenize_documents, tokenize_for_norms
 from adlens.judges.endpoint import uses_llm
 from adlens.pipeline.hashes import collect_hash, read_hash, steer_hash
 from adlens.pipeline.inputs import check_run_inputs
@@ -59,7 +59,7 @@ def _stash_first(documents: Iterator[Document], n: int, into: list[Document]) ->
         yield doc
 
 
-def prepare_inputs(pair: ModelPair, cfg: CollectConfig):
+def prepare_inputs(pair: ModelPair, cfg: CollectConfig) -> tuple[list[int], TokenizedDocs, Any]:
     """Resolve layers and tokenise; raises a clear error for every bad input."""
     layers = pair.resolve_layers(cfg.layers)
     stash: list[Document] = []

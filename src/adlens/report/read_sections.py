@@ -163,7 +163,8 @@ def tokens_context(
 ) -> list[dict[str, Any]] | None:
     """Per layer and reader, a row per position: the difference beside the baselines, the
     negated difference folded away."""
-    layers = sorted({e.get("layer") for e in view.readers if isinstance(e.get("layer"), int)})
+    layer_ids = [e.get("layer") for e in view.readers]
+    layers = sorted({la for la in layer_ids if isinstance(la, int)})
     if not layers:
         return None
     out = []
@@ -184,7 +185,7 @@ def tokens_context(
             ]
             if not mine:
                 continue
-            rows = []
+            rows: list[dict[str, Any]] = []
             for pos in sorted({e["position"] for e in mine}):
                 cells = {}
                 for variant in ("diff", "base_mean", "ft_mean", "base_mean_in_ft", "neg_diff"):

@@ -256,7 +256,8 @@ def causal_figure(causal: dict[str, Any], bos_at_0: bool) -> str | None:
     if not positions:
         return None
     multi = len({p.get("layer") for p in positions}) > 1
-    labels, values = [], {"D": [], "R": []}
+    labels: list[str] = []
+    values: dict[str, list[float | None]] = {"D": [], "R": []}
     errors: dict[str, list[float]] = {"D": [], "R": []}
     for p in positions:
         pos = p.get("position")

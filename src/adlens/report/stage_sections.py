@@ -46,11 +46,11 @@ def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
     keys = {(p.get("layer"), p.get("position")) for p in positions}
     keys |= set(view.steer_searches)
     keys |= {(p.get("layer"), p.get("position")) for p in view.steer_points}
-    keys = {k for k in keys if isinstance(k[0], int) and isinstance(k[1], int)}
-    if not keys:
+    int_keys = {(la, po) for la, po in keys if isinstance(la, int) and isinstance(po, int)}
+    if not int_keys:
         return None
     out = []
-    for layer, pos in sorted(keys):
+    for layer, pos in sorted(int_keys):
         info = next(
             (p for p in positions if (p.get("layer"), p.get("position")) == (layer, pos)), {}
         )
@@ -145,8 +145,8 @@ def relevance_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
         "grader": rel.get("grader"),
         "best": [
             {
-                "reader": READER_NAMES.get(b.get("reader"), b.get("reader")),
-                "variant": VARIANT_NAMES.get(b.get("variant"), b.get("variant")),
+                "reader": READER_NAMES.get(b.get("reader", ""), b.get("reader")),
+                "variant": VARIANT_NAMES.get(b.get("variant", ""), b.get("variant")),
                 "layer": b.get("layer"),
                 "position": position_label(b["position"], view.bos_at_0)
                 if isinstance(b.get("position"), int)
@@ -238,7 +238,7 @@ def agent_context(view: RunView) -> dict[str, Any] | None:
 
 
 def analyses_context(view: RunView, figs: Figures) -> list[dict[str, Any]] | None:
-    out = []
+    out: list[dict[str, Any]] = []
     for a in view.analyses:
         fig_id = figs.add(f"fig-analysis-{len(out)}", json.dumps(finite(a.figure), default=str))
         out.append({"name": a.name, "title": a.title, "caption": a.caption, "figure": fig_id})

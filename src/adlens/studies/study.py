@@ -110,7 +110,7 @@ def run_study(
     documents: str | Path | None = None,
     organism: dict[str, Any] | None = None,
     ratios: Sequence[float] = STUDY_RATIOS,
-    sizes: Sequence[int] = STUDY_SIZES,
+    sizes: Sequence[int | None] = STUDY_SIZES,
     train: TrainConfig | None = None,
     dataset: str = "brown",
     samples: int = 1000,
@@ -138,7 +138,7 @@ def run_study(
     cfg = train or TrainConfig(**STUDY_TRAIN)
     # Mixed-in documents come from the lens corpus, after the ones the lens reads.
     cfg = cfg.model_copy(update={"mix_source": lens_source, "mix_skip": samples})
-    grid = {"ratios": list(ratios), "sizes": [cfg.n_documents]}
+    grid: dict[str, list[Any]] = {"ratios": list(ratios), "sizes": [cfg.n_documents]}
     if kind == "size":
         grid = {"ratios": [0.0], "sizes": list(sizes)}
     rows = []

@@ -321,7 +321,7 @@ def leaderboard_row(
             elif b["variant"] == "base_mean":
                 at = b.get("at_diff_position") or {}
                 row[f"{prefix}_base_mean"] = _round(at.get("fraction", b["fraction"]))
-        known = [row.get(k) for k in ("ll_relevance", "ps_relevance") if row.get(k) is not None]
+        known = [row[k] for k in ("ll_relevance", "ps_relevance") if row.get(k) is not None]
         row["relevance"] = max(known) if known else None
     except AdlensError as err:
         notes.append(f"relevance: {err}")
