@@ -193,6 +193,25 @@ def steer_preset(name: str) -> dict[str, Any]:
     return dict(STEER_PRESETS[name])
 
 
+def preset_config(
+    name: str,
+    *,
+    models: ModelsConfig,
+    dataset: TextSource,
+    collect: dict[str, Any] | None = None,
+    steer: dict[str, Any] | None = None,
+    judge: JudgeConfig | None = None,
+) -> RunConfig:
+    """A run's config from a preset's collect and steer settings, with `collect` and `steer`
+    fields overriding them."""
+    return RunConfig(
+        models=models,
+        collect=CollectConfig(dataset=dataset, **(preset(name) | (collect or {}))),
+        judge=judge or JudgeConfig(),
+        steer=SteerConfig(**(steer_preset(name) | (steer or {}))),
+    )
+
+
 def parse_scales(spec: str) -> list[float]:
     """'0.5,1,2,10' -> [0.5, 1.0, 2.0, 10.0]: Patchscope scales, positive and distinct."""
     try:

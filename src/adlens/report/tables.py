@@ -7,6 +7,8 @@ from typing import Any, cast
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
+from adlens.report.tokens import position_label
+
 
 def entries_for(
     summary: dict[str, Any], reader: str, variant: str, layer: int, head: str | None = None
@@ -23,8 +25,13 @@ def format_tokens(tokens: list[dict[str, Any]], n: int) -> str:
     return "  ".join(f"{t['token']!r}[dim]{t['prob']:.2f}[/dim]" for t in tokens[:n])
 
 
-def position_label(pos: int, bos_at_0: bool) -> str:
-    return f"{pos} (BOS)" if pos == 0 and bos_at_0 else str(pos)
+def cell_text(value: Any) -> str:
+    """A table cell: '-' for a missing value, three significant digits for a float."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
 
 
 def reader_table(

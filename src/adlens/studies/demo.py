@@ -11,20 +11,16 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from adlens.core.config import (
-    CollectConfig,
     JudgeConfig,
     ModelsConfig,
-    ReadConfig,
-    RunConfig,
-    SteerConfig,
-    preset,
-    steer_preset,
+    preset_config,
 )
 from adlens.core.data import TextSource
 from adlens.core.vocab import count_domain, domain_words_in_text
 from adlens.errors import AdlensError
 from adlens.organisms import BUNDLED
-from adlens.report.tables import entries_for, position_label, print_summary
+from adlens.report.tables import entries_for, print_summary
+from adlens.report.tokens import position_label
 from adlens.store.rundir import read_json, read_jsonl, write_json
 
 DEMO_ORGANISM = BUNDLED / "demo"
@@ -203,16 +199,16 @@ def run_demo(
         raise AdlensError(f"The demo organism is missing ({organism_file}); reinstall adlens.")
     organism = read_json(organism_file)
     base = ensure_model("smollm2-135m-instruct")
-    values = preset("demo") | {"samples": samples}
-    config = RunConfig(
+    config = preset_config(
+        "demo",
         models=ModelsConfig(
             base=str(base), finetuned=str(DEMO_ORGANISM), dtype="float32", device="cpu"
         ),
-        collect=CollectConfig(dataset=TextSource(name="brown", seed=42), **values),
-        read=ReadConfig(),
+        dataset=TextSource(name="brown", seed=42),
+        collect={"samples": samples},
+        steer={"enabled": steer},
         # Offline judges by default: the demo needs no network and no key.
         judge=JudgeConfig(backend=judge),
-        steer=SteerConfig(enabled=steer, **steer_preset("demo")),
     )
     summary = run(config, out)
     print_summary(summary, console)

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from adlens.report.tables import cell_text
 from adlens.store.rundir import write_json, write_text
 
 LEADERBOARD = "leaderboard"
@@ -36,14 +37,6 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
     return cols + agents + [c for c in LAST if c in present]
 
 
-def _cell(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
-
-
 def write_leaderboard(out: Path, rows: list[dict[str, Any]]) -> None:
     cols = columns(rows)
     buf = io.StringIO()
@@ -52,7 +45,7 @@ def write_leaderboard(out: Path, rows: list[dict[str, Any]]) -> None:
     writer.writerows(rows)
     write_text(out / f"{LEADERBOARD}.csv", buf.getvalue())
     md = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    md += "".join("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |\n" for r in rows)
+    md += "".join("| " + " | ".join(cell_text(r.get(c)) for c in cols) + " |\n" for r in rows)
     write_text(out / f"{LEADERBOARD}.md", md)
     write_text(out / f"{LEADERBOARD}.html", leaderboard_html(rows, cols))
     write_json(out / f"{LEADERBOARD}.json", {"columns": cols, "rows": rows})
@@ -61,7 +54,7 @@ def write_leaderboard(out: Path, rows: list[dict[str, Any]]) -> None:
 def leaderboard_html(rows: list[dict[str, Any]], cols: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>\n"
+        "<tr>" + "".join(f"<td>{html.escape(cell_text(r.get(c)))}</td>" for c in cols) + "</tr>\n"
         for r in rows
     )
     return (

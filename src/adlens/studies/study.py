@@ -29,6 +29,7 @@ from adlens.errors import AdlensError
 from adlens.organisms.train import TrainConfig
 from adlens.organisms.variants import train_variants
 from adlens.pipeline.stages import run
+from adlens.report.tables import cell_text
 from adlens.store.model_assets import resolve_model
 from adlens.store.rundir import read_json, write_json, write_jsonl, write_text
 from adlens.studies.demo import DEMO_ORGANISM, verdict
@@ -210,15 +211,9 @@ def _write_table(out: Path, kind: str, rows: list[dict[str, Any]]) -> None:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    return head + "".join("| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |\n" for r in rows)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+    return head + "".join(
+        "| " + " | ".join(cell_text(r.get(c)) for c in COLUMNS) + " |\n" for r in rows
+    )
 
 
 def study_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -242,5 +237,5 @@ def study_table(rows: list[dict[str, Any]], title: str) -> Table:
     for head, _ in heads:
         table.add_column(head, justify="left" if head in ("variant", "reader") else "right")
     for r in rows:
-        table.add_row(*(_fmt(r.get(key)) for _, key in heads))
+        table.add_row(*(cell_text(r.get(key)) for _, key in heads))
     return table

@@ -35,12 +35,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adlens.core.config import (
-    CollectConfig,
     JudgeConfig,
     RunConfig,
-    SteerConfig,
     preset,
-    steer_preset,
+    preset_config,
 )
 from adlens.core.data import TextSource, default_source
 from adlens.errors import AdlensError
@@ -157,18 +155,18 @@ def collect_values(cfg: SweepConfig) -> dict[str, Any]:
 
 def run_config(cfg: SweepConfig, organism: Organism, dataset: TextSource) -> RunConfig:
     """The pipeline config of one organism under the sweep's shared settings."""
-    values = collect_values(cfg)
-    steer = steer_preset(cfg.preset)
     if isinstance(cfg.steer, dict):
-        steer |= {"enabled": True, **cfg.steer}
+        steer = {"enabled": True, **cfg.steer}
     else:
-        steer["enabled"] = cfg.steer
+        steer = {"enabled": cfg.steer}
     try:
-        return RunConfig(
+        return preset_config(
+            cfg.preset,
             models=organism.models_config(dtype=cfg.dtype, device=cfg.device),
-            collect=CollectConfig(dataset=dataset, **values),
+            dataset=dataset,
+            collect=collect_values(cfg),
+            steer=steer,
             judge=JudgeConfig(**(cfg.judge or {"backend": "offline"})),
-            steer=SteerConfig(**steer),
         )
     except ValidationError as err:
         e = err.errors()[0]
