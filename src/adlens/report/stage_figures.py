@@ -190,44 +190,20 @@ def similarity_figure(similarity: dict[str, Any]) -> str | None:
     base = similarity.get("baselines") or {}
     positions = [p for p in similarity.get("positions") or [] if isinstance(p, dict)]
     bars: list[tuple[str, float | None, float | None, str]] = []
-    bars.append(
-        (
-            "unsteered vs D",
-            mean_of(base.get("unsteered_vs_D")),
-            _spread(base.get("unsteered_vs_D"), "se"),
-            COLORS["control"],
-        )
-    )
-    for p in positions:
-        label = f"L{p.get('layer')} P{p.get('position')}"
+    for target, color, closing in (
+        ("D", COLORS["diff"], ("D self (ceiling)", "D_self", COLORS["D"])),
+        ("chat", COLORS["finetuned"], ("D vs chat", "D_vs_chat", COLORS["base"])),
+    ):
+        floor = base.get(f"unsteered_vs_{target}")
         bars.append(
-            (
-                f"steered {label} vs D",
-                mean_of(p.get("steered_vs_D")),
-                _spread(p.get("steered_vs_D"), "se"),
-                COLORS["diff"],
-            )
+            (f"unsteered vs {target}", mean_of(floor), _spread(floor, "se"), COLORS["control"])
         )
-    bars.append(("D self (ceiling)", mean_of(base.get("D_self")), None, COLORS["D"]))
-    bars.append(
-        (
-            "unsteered vs chat",
-            mean_of(base.get("unsteered_vs_chat")),
-            _spread(base.get("unsteered_vs_chat"), "se"),
-            COLORS["control"],
-        )
-    )
-    for p in positions:
-        label = f"L{p.get('layer')} P{p.get('position')}"
-        bars.append(
-            (
-                f"steered {label} vs chat",
-                mean_of(p.get("steered_vs_chat")),
-                _spread(p.get("steered_vs_chat"), "se"),
-                COLORS["finetuned"],
-            )
-        )
-    bars.append(("D vs chat", mean_of(base.get("D_vs_chat")), None, COLORS["base"]))
+        for p in positions:
+            steered = p.get(f"steered_vs_{target}")
+            label = f"steered L{p.get('layer')} P{p.get('position')} vs {target}"
+            bars.append((label, mean_of(steered), _spread(steered, "se"), color))
+        name, key, closing_color = closing
+        bars.append((name, mean_of(base.get(key)), None, closing_color))
     bars = [b for b in bars if b[1] is not None]
     if not bars:
         return None
