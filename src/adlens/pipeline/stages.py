@@ -31,7 +31,6 @@ from adlens.pipeline.summary import build_summary, write_summary
 from adlens.store.rundir import (
     RunDir,
     check_writable,
-    read_json,
     write_jsonl,
 )
 
@@ -98,7 +97,7 @@ def run(
     c_hash = collect_hash(config.models, config.collect)
     r_hash = read_hash(c_hash, config.read, config.judge)
     s_hash = steer_hash(r_hash, config)
-    current = _current_stages(rd)
+    current = rd.summary_stages()
     collect_fresh = rd.done_hash("collect") == c_hash
     read_fresh = collect_fresh and rd.done_hash("read") == r_hash and current.get("read") == r_hash
     steer_fresh = read_fresh and rd.done_hash("steer") == s_hash and current.get("steer") == s_hash
@@ -155,17 +154,6 @@ def run(
         summary = steer_stage(rd, pair, diff, config, s_hash, summary, show_progress)
         summary = write_summary(rd, summary, collect=c_hash, read=r_hash, steer=s_hash)
     return summary
-
-
-def _current_stages(rd: RunDir) -> dict[str, str]:
-    """The stage hashes the run directory's summary.json was built from ({} when none)."""
-    if not rd.summary_path.is_file():
-        return {}
-    try:
-        stages = read_json(rd.summary_path).get("stages")
-    except (ValueError, OSError, AttributeError):
-        return {}
-    return stages if isinstance(stages, dict) else {}
 
 
 def offline_coherence_judge(pair: ModelPair, side: str) -> Any:

@@ -145,8 +145,7 @@ class RunDir:
 
     def stage_is_fresh(self, name: str, digest: str) -> bool:
         """True if the stage finished with this config hash (its done-marker is written last)."""
-        done = self.stage(name) / "done.json"
-        return done.exists() and read_json(done).get("config_hash") == digest
+        return self.done_hash(name) == digest
 
     def mark_done(self, name: str, digest: str, info: dict[str, Any] | None = None) -> None:
         write_json(
@@ -166,11 +165,13 @@ class RunDir:
             (self.stage(name) / "done.json").unlink(missing_ok=True)
 
     def done_hash(self, name: str) -> str | None:
-        done = self.stage(name) / "done.json"
-        try:
-            return read_json(done).get("config_hash") if done.is_file() else None
-        except (ValueError, OSError, AttributeError):
-            return None
+        """The config hash a stage finished with (None: not finished)."""
+        return _json_field(self.stage(name) / "done.json", "config_hash")
+
+    def summary_stages(self) -> dict[str, str]:
+        """The stage hashes summary.json names ({} when there is none, or an older one)."""
+        stages = _json_field(self.summary_path, "stages")
+        return stages if isinstance(stages, dict) else {}
 
     def load_summary(self) -> dict[str, Any]:
         """summary.json, checked against the stages it names: an error when it belongs to other
@@ -228,11 +229,7 @@ class RunDir:
         """True when steer/ holds a partial stage started from this summary's readers (the
         manifest names the hashes of the command that started it)."""
         planned = self.read_manifest().get("config_hash") or {}
-        progress = self.stage("steer") / "progress.json"
-        try:
-            started = read_json(progress).get("config_hash") if progress.is_file() else None
-        except (ValueError, OSError, AttributeError):
-            return False
+        started = _json_field(self.stage("steer") / "progress.json", "config_hash")
         stages = summary.get("stages") or {}
         return (
             started is not None
@@ -259,3 +256,13 @@ class RunDir:
                 manifest[key] = value
         write_json(self.manifest_path, manifest)
         return manifest
+
+
+def _json_field(path: Path, key: str) -> Any:
+    """`key` of the JSON object in `path`; None when the file is missing, unreadable or not an
+    object (a marker half-written by an older version is no marker)."""
+    try:
+        data = read_json(path) if path.is_file() else None
+    except (ValueError, OSError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
