@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adlens.core.data import TextSource, default_source
+from adlens.core.readers import reader_spec
 from adlens.errors import AdlensError
 
 
@@ -50,10 +51,26 @@ class CollectConfig(BaseModel):
 class ReadConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    readers: list[str] = Field(
+        default_factory=lambda: ["logit_lens", "patchscope"],
+        description="the readers to run, by name (see `adlens readers`)",
+    )
     top_k: int = Field(20, ge=1)
     heads: list[str] = Field(default_factory=lambda: ["finetuned", "base"])
     scales: list[float] | None = None  # None: the reference grid
     keep_top: int = Field(16_384, ge=1)
+
+    @field_validator("readers")
+    @classmethod
+    def _known_readers(cls, names: list[str]) -> list[str]:
+        if not names:
+            raise ValueError("name at least one reader")
+        for name in names:
+            try:
+                reader_spec(name)
+            except AdlensError as err:
+                raise ValueError(str(err)) from None
+        return list(dict.fromkeys(names))
 
 
 class JudgeConfig(BaseModel):

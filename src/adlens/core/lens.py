@@ -10,8 +10,10 @@ from adlens.core.activations import ActivationDiff
 from adlens.core.anatomy import find_final_norm, logit_softcap, unwrap
 from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
+from adlens.core.readers import ReadContext, ReaderOutput
 from adlens.core.vocab import clean_mask
 from adlens.errors import AdlensError
+from adlens.results.readings import Reading, TokenProb
 
 VARIANTS = ("diff", "neg_diff", "base_mean", "ft_mean", "base_mean_in_ft")
 HEADS = ("finetuned", "base")
@@ -79,11 +81,25 @@ def logit_lens(
     top_k: int = 20,
     heads: tuple[str, ...] = ("finetuned",),
     variants: tuple[str, ...] = VARIANTS,
-    raw: list[dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
-    """Summary entries: clean top tokens per head, layer, position and variant, each read by
-    its own model (`reading_model`; the entry's "model"). The unfiltered lists are appended to
-    `raw` when given."""
+    raw: list[Reading] | None = None,
+) -> list[Reading]:
+    """Clean top tokens per head, layer, position and variant, each read by its own model
+    (`reading_model`; the reading's `model`). The unfiltered lists are appended to `raw` when
+    given.
+
+    Args:
+        pair: the base and finetuned models.
+        diff: the collected activation difference.
+        top_k: tokens kept per list.
+        heads: whose unembedding reads the vectors ("finetuned", "base").
+        variants: which vectors of `diff` to read (see `VARIANTS`).
+        raw: a list to receive the unfiltered lists.
+
+    Example:
+        >>> readings = logit_lens(pair, diff, top_k=5)  # doctest: +SKIP
+        >>> readings[0].words()  # doctest: +SKIP
+        [' honey', ' bees', ...]
+    """
     entries = []
     for head in heads:
         wanted = [v for v in variants if not (head == "base" and v == DRIFT_CONTROL)]
@@ -106,22 +122,34 @@ def logit_lens(
                 lists = top_tokens(pair.tokenizer, probs, top_k)
                 raws = top_tokens(pair.tokenizer, probs, top_k, clean=False)
                 for (pos, variant), tokens, raw_tokens in zip(keys, lists, raws, strict=True):
-                    entry = {
-                        "reader": "logit_lens",
-                        "head": head,
-                        "model": model,
-                        "layer": layer,
-                        "position": pos,
-                        "variant": variant,
-                    }
-                    entries.append({**entry, "tokens": tokens})
+                    where = {"head": head, "model": model, "layer": layer}
+                    where |= {"position": pos, "variant": variant}
+                    entries.append(_reading(where, tokens))
                     if raw is not None:
-                        raw.append({**entry, "tokens": raw_tokens})
+                        raw.append(_reading(where, raw_tokens))
     entries.sort(key=_entry_order)
     if raw is not None:
         raw.sort(key=_entry_order)
     return entries
 
 
-def _entry_order(e: dict[str, Any]) -> tuple[int, int, int, int]:
-    return (HEADS.index(e["head"]), e["layer"], e["position"], VARIANTS.index(e["variant"]))
+def _reading(where: dict[str, Any], tokens: list[dict[str, Any]]) -> Reading:
+    return Reading(reader="logit_lens", **where, tokens=[TokenProb(**t) for t in tokens])
+
+
+def _entry_order(e: Reading) -> tuple[int, int, int, int]:
+    return (HEADS.index(e.head or "finetuned"), e.layer, e.position, VARIANTS.index(e.variant))
+
+
+class LogitLensReader:
+    """The logit lens as a reader: every variant, through each head of `ReadConfig.heads`."""
+
+    name = "logit_lens"
+    label = "logit lens"
+    needs = frozenset({"diff", "pair"})
+
+    def read(self, ctx: ReadContext) -> ReaderOutput:
+        raw: list[Reading] = []
+        cfg = ctx.config
+        readings = logit_lens(ctx.pair, ctx.diff, top_k=cfg.top_k, heads=tuple(cfg.heads), raw=raw)
+        return ReaderOutput(readings, raw)

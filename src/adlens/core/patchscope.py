@@ -21,9 +21,11 @@ from adlens.core.lens import VARIANTS, reading_model, top_tokens
 from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
 from adlens.core.protocols import ScaleChooser
+from adlens.core.readers import ReadContext, ReaderOutput
 from adlens.core.scale_choice import ContentStability, content_words  # noqa: F401 (re-exported)
 from adlens.core.vocab import IDENTITY_TRIPLES
 from adlens.errors import AdlensError
+from adlens.results.readings import Reading, TokenProb
 
 log = logging.getLogger(__name__)
 
@@ -145,20 +147,36 @@ def patchscope(
     keep_top: int = 16384,
     chooser: ScaleChooser | None = None,
     triples: Sequence[Sequence[str]] = IDENTITY_TRIPLES,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[Reading], list[dict[str, Any]]]:
     """Patchscope of each (layer, position, variant), each variant read in its own model (the
     base mean in the base model with the base model's expected norm; the difference, the
     finetuned mean and the drift control in the finetuned model).
 
-    Returns (summary entries, every scale's clean and raw lists). An entry holds the chosen
-    scale and its list, or, with the offline chooser, the list pooled over the scales
-    (`ContentStability.pool`; "pooled": true, the chosen scale beside it). The difference's
-    choice sees the base-mean baseline's list at each scale as a control: tokens that top the
-    baseline too are not evidence of the finetune.
+    Returns (readings, every scale's clean and raw lists). A reading holds the chosen scale and
+    its list, or, with the offline chooser, the list pooled over the scales
+    (`ContentStability.pool`; `pooled`, the chosen scale beside it). The difference's choice
+    sees the base-mean baseline's list at each scale as a control: tokens that top the baseline
+    too are not evidence of the finetune.
+
+    Args:
+        pair: the base and finetuned models.
+        diff: the collected activation difference.
+        scales: multiples of the expected norm to try (None: `default_scales()`).
+        variants: which vectors of `diff` to read.
+        top_k: tokens kept per list.
+        keep_top: tokens each prompt keeps before the prompts' lists are intersected.
+        chooser: picks the scale (None: the offline `ContentStability`).
+        triples: the identity prompts' words.
+
+    Example:
+        >>> readings, per_scale = patchscope(pair, diff, scales=[1.0, 2.0])  # doctest: +SKIP
+        >>> readings[0].scale  # doctest: +SKIP
+        2.0
     """
     scales = list(scales or default_scales())
     chooser = chooser or ContentStability(pair.tokenizer)
-    entries, all_scales = [], []
+    entries: list[Reading] = []
+    all_scales: list[dict[str, Any]] = []
     for layer in diff.layers:
         if layer == pair.n_layers - 1:
             # Patched into the last block's output, a vector goes straight to the final norm and
@@ -195,16 +213,45 @@ def patchscope(
                         }
                     )
                 entries.append(
-                    {
-                        "reader": "patchscope",
-                        "model": reading_model(variant),
-                        "layer": layer,
-                        "position": pos,
-                        "variant": variant,
-                        "scale": scales[best],
-                        "scale_score": round(scores[best], 6),
-                        "pooled": pool is not None,
-                        "tokens": shown,
-                    }
+                    Reading(
+                        reader="patchscope",
+                        model=reading_model(variant),
+                        layer=layer,
+                        position=pos,
+                        variant=variant,
+                        scale=scales[best],
+                        scale_score=round(scores[best], 6),
+                        pooled=pool is not None,
+                        tokens=[TokenProb(**t) for t in shown],
+                    )
                 )
     return entries, all_scales
+
+
+class PatchscopeReader:
+    """Patchscope as a reader: every variant at every scale of `ReadConfig.scales`, the scale
+    chosen by the context's chooser (an LLM judge's tournament, or offline content stability)."""
+
+    name = "patchscope"
+    label = "Patchscope"
+    needs = frozenset({"diff", "pair"})
+
+    def read(self, ctx: ReadContext) -> ReaderOutput:
+        cfg = ctx.config
+        readings, per_scale = patchscope(
+            ctx.pair, ctx.diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top,
+            chooser=ctx.chooser,
+        )  # fmt: skip
+        at = {(s["layer"], s["position"], s["variant"], s["scale"]): s for s in per_scale}
+        raw = [
+            r.model_copy(
+                update={
+                    "tokens": [
+                        TokenProb(**t)
+                        for t in at[(r.layer, r.position, r.variant, r.scale)]["raw_tokens"]
+                    ]
+                }
+            )
+            for r in readings
+        ]
+        return ReaderOutput(readings, raw, files={"patchscope_scales.jsonl": per_scale})

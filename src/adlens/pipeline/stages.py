@@ -19,15 +19,16 @@ from adlens.core.activations import ActivationDiff
 from adlens.core.collect import NORMS_CHECKPOINT, collect
 from adlens.core.config import CollectConfig, ModelsConfig, RunConfig
 from adlens.core.data import Document, check_source, iter_documents
-from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
-from adlens.core.patchscope import patchscope
+from adlens.core.readers import ReadContext, reader_spec
 from adlens.core.scale_choice import ContentStability
 from adlens.core.tokenization import TokenizedDocs, tokenize_documents, tokenize_for_norms
 from adlens.judges.endpoint import uses_llm
 from adlens.pipeline.hashes import collect_hash, read_hash, steer_hash
 from adlens.pipeline.inputs import check_run_inputs
 from adlens.pipeline.summary import build_summary, write_summary
+from adlens.results.readings import Reading
+from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import (
     RunDir,
     check_writable,
@@ -82,7 +83,7 @@ def run(
     read: bool = True,
     steer: bool | None = None,
     show_progress: bool = True,
-) -> dict[str, Any]:
+) -> Summary:
     """Run collect, read (unless `read=False`) and steer (unless `steer=False`; None: as
     config.steer.enabled) into `out`, reusing fresh cached stages.
 
@@ -108,7 +109,7 @@ def run(
         and (not steer or steer_fresh)
     ):
         log.info("all stages are cached in %s (config %s)", out, c_hash)
-        return rd.load_summary()
+        return load_summary(rd)
 
     if not collect_fresh:
         check_source(config.collect.dataset)
@@ -141,10 +142,10 @@ def run(
         write_summary(rd, build_summary(pair.info, diff, [], config), collect=c_hash)
         current = {"collect": c_hash}
     if not read:
-        return rd.load_summary()
+        return load_summary(rd)
     if read_fresh:
         log.info("read: cached (config %s)", r_hash)
-        summary = rd.load_summary()
+        summary = load_summary(rd)
     else:
         rd.invalidate("read", "steer")
         summary = read_stage(rd, pair, diff, config, r_hash)
@@ -174,16 +175,16 @@ def steer_stage(
     diff: ActivationDiff,
     config: RunConfig,
     digest: str,
-    summary: dict[str, Any],
+    summary: Summary,
     show_progress: bool = True,
-) -> dict[str, Any]:
+) -> Summary:
     """Strength search and final samples per steered position (see steer_stage.py); the
     overview goes into summary.json under "steer"."""
     from adlens.judges import make_judges
     from adlens.pipeline.steer_stage import SteerStage, choose_positions
 
     cfg = config.steer
-    targets = choose_positions(cfg, diff, summary.get("readers", []), pair.n_layers)
+    targets = choose_positions(cfg, diff, summary.readers, pair.n_layers)
     judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
     log.info(judges.describe())
     if judges.offline:
@@ -193,12 +194,12 @@ def steer_stage(
     overview = SteerStage(stage, pair, diff, cfg, judges.coherence, digest, show_progress).run(
         targets
     )
-    overview["judges"] = judges.describe()
-    summary = {**summary, "steer": overview}
+    overview.judges = judges.describe()
+    summary = summary.model_copy(update={"steer": overview})
     rd.mark_done("steer", digest, {"positions": [[t[0], t[1]] for t in targets]})
     rd.update_manifest(
         timings={"steer_s": round(time.perf_counter() - t0, 2)},
-        counts={"steer_generations": overview["generations"]["total"]},
+        counts={"steer_generations": overview.generations["total"]},
     )
     return summary
 
@@ -249,38 +250,41 @@ def collect_stage(
 
 def read_stage(
     rd: RunDir, pair: ModelPair, diff: ActivationDiff, config: RunConfig, digest: str
-) -> dict[str, Any]:
+) -> Summary:
+    """Run every reader of `config.read.readers`; write their readings (read/entries.jsonl),
+    the unfiltered lists (read/raw_entries.jsonl) and any files of their own."""
     stage = rd.stage("read")
-    cfg = config.read
-    t0 = time.perf_counter()
-    raw: list[dict[str, Any]] = []
-    entries = logit_lens(pair, diff, top_k=cfg.top_k, heads=tuple(cfg.heads), raw=raw)
-    t_lens = time.perf_counter() - t0
     chooser = None  # the offline content-stability choice
     if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
         from adlens.judges import make_judges
 
         log_path = rd.path / "judges" / "calls.jsonl"
         chooser = make_judges(config.judge, pair=pair, log_path=log_path).scale_chooser
-    ps_entries, ps_scales = patchscope(
-        pair, diff, scales=cfg.scales, top_k=cfg.top_k, keep_top=cfg.keep_top, chooser=chooser
-    )
-    t_ps = time.perf_counter() - t0 - t_lens
-    entries += ps_entries
+
+    def documents() -> list[Document]:
+        docs = iter_documents(config.collect.dataset)
+        return [d for _, d in zip(range(config.collect.samples), docs, strict=False)]
+
+    ctx = ReadContext(pair, diff, config.read, chooser=chooser, documents=documents)
+    readings: list[Reading] = []
+    raw: list[Reading] = []
+    files: dict[str, list[dict[str, Any]]] = {}
+    timings = {}
+    for name in config.read.readers:
+        t0 = time.perf_counter()
+        out = reader_spec(name).load().read(ctx)
+        timings[f"{name}_s"] = round(time.perf_counter() - t0, 2)
+        readings += out.readings
+        raw += out.raw
+        files |= out.files
     stage.mkdir(parents=True, exist_ok=True)
-    write_jsonl(stage / "entries.jsonl", entries)
+    write_jsonl(stage / "entries.jsonl", [r.to_json() for r in readings])
     # The unfiltered lists (whitespace, punctuation and special tokens included), kept apart.
-    raw += [
-        {**{k: v for k, v in e.items() if k != "tokens"}, "tokens": s["raw_tokens"]}
-        for e in ps_entries
-        for s in ps_scales
-        if (s["layer"], s["position"], s["variant"], s["scale"])
-        == (e["layer"], e["position"], e["variant"], e["scale"])
-    ]
-    write_jsonl(stage / "raw_entries.jsonl", raw)
-    write_jsonl(stage / "patchscope_scales.jsonl", ps_scales)
-    summary = build_summary(pair.info, diff, entries, config)
-    summary["scale_chooser"] = chooser.name if chooser else ContentStability.name
-    rd.mark_done("read", digest, {"entries": len(entries)})
-    rd.update_manifest(timings={"logit_lens_s": round(t_lens, 2), "patchscope_s": round(t_ps, 2)})
+    write_jsonl(stage / "raw_entries.jsonl", [r.to_json() for r in raw])
+    for name, rows in files.items():
+        write_jsonl(stage / name, rows)
+    summary = build_summary(pair.info, diff, readings, config)
+    summary.scale_chooser = chooser.name if chooser else ContentStability.name
+    rd.mark_done("read", digest, {"entries": len(readings)})
+    rd.update_manifest(timings=timings)
     return summary

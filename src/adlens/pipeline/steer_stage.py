@@ -35,6 +35,8 @@ from adlens.core.strength import (
     search_strength,
 )
 from adlens.errors import AdlensError
+from adlens.results.readings import Reading, select
+from adlens.results.steering import SteeredPosition, SteerOverview
 from adlens.store.rundir import read_json, read_jsonl, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ def sink_positions(diff: ActivationDiff, layer: int) -> set[int]:
 def choose_positions(
     cfg: SteerConfig,
     diff: ActivationDiff,
-    readers: Sequence[dict[str, Any]],
+    readings: Sequence[Reading],
     n_layers: int | None = None,
 ) -> list[tuple[int, int]]:
     """(layer, position) pairs to steer. "best": per layer, the position whose Patchscope list
@@ -98,12 +100,9 @@ def choose_positions(
         sinks = sink_positions(diff, layer)
         candidates = [p for p in diff.labels if p not in sinks] or list(diff.labels)
         scored = {
-            e["position"]: e.get("scale_score", 0.0)
-            for e in readers
-            if e.get("reader") == "patchscope"
-            and e.get("variant") == "diff"
-            and e.get("layer") == layer
-            and e.get("position") in candidates
+            r.position: r.scale_score or 0.0
+            for r in select(readings, reader="patchscope", variant="diff", layer=layer)
+            if r.position in candidates
         }
         if scored:
             out.append((layer, max(scored, key=lambda p: (scored[p], -p))))
@@ -336,7 +335,7 @@ class SteerStage:
 
     # ------------------------------------------------------------------ all
 
-    def run(self, targets: list[tuple[int, int]]) -> dict[str, Any]:
+    def run(self, targets: list[tuple[int, int]]) -> SteerOverview:
         self.prepare()
         unsteered = self.unsteered_search()
         results = {t: self.position(*t, unsteered) for t in targets}
@@ -350,40 +349,37 @@ class SteerStage:
         ]
         write_jsonl(self.dir / "search.jsonl", points)
         reference = one_shot_generations(self.cfg, len(self.search_prompts))
-        per_position: list[dict[str, Any]] = [
-            {
-                "layer": layer,
-                "position": pos,
-                "strength": search.final,
-                "thresholds": search.thresholds,
-                "warnings": search.warnings,
-                "search_generations": search.generations,
-                "one_shot_search_generations": reference,
-                "final_generations": len(rows),
-                "rounds": search.rounds,
-            }
+        per_position = [
+            SteeredPosition(
+                layer=layer,
+                position=pos,
+                strength=search.final,
+                thresholds=search.thresholds,
+                warnings=search.warnings,
+                search_generations=search.generations,
+                one_shot_search_generations=reference,
+                final_generations=len(rows),
+                rounds=search.rounds,
+            )
             for (layer, pos), (search, rows) in results.items()
         ]
-        overview: dict[str, Any] = {
-            "side": self.cfg.side,
-            "positions": per_position,
-            "generations": {
-                "steered_search": sum(p["search_generations"] for p in per_position),
-                "steered_final": sum(p["final_generations"] for p in per_position),
-                "unsteered_search": len(unsteered),
-                "unsteered_final": len(unsteered_rows),
-                "made_now": self.generated,
-                "one_shot_search_per_position": reference,
-            },
-            "files": {
+        g = {
+            "steered_search": sum(p.search_generations for p in per_position),
+            "steered_final": sum(p.final_generations for p in per_position),
+            "unsteered_search": len(unsteered),
+            "unsteered_final": len(unsteered_rows),
+        }
+        g["total"] = sum(g.values())
+        g |= {"made_now": self.generated, "one_shot_search_per_position": reference}
+        overview = SteerOverview(
+            side=self.cfg.side,
+            positions=per_position,
+            generations=g,
+            files={
                 "samples": "steer/samples.jsonl",
                 "search_points": "steer/search.jsonl",
                 "search": "steer/search.json",
             },
-        }
-        g = overview["generations"]
-        g["total"] = sum(
-            g[k] for k in ("steered_search", "steered_final", "unsteered_search", "unsteered_final")
         )
-        write_json(self.dir / "search.json", overview)
+        overview.save(self.dir / "search.json")
         return overview

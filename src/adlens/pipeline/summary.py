@@ -1,5 +1,5 @@
-"""summary.json: what later stages and the agent read (reader entries plus context), written
-with the hashes of the stages it was built from."""
+"""summary.json: what later stages and the agent read (every reader's readings plus context),
+written with the hashes of the stages it was built from."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ from typing import Any
 from adlens import __version__
 from adlens.core.activations import ActivationDiff
 from adlens.core.config import RunConfig
-from adlens.store.rundir import RunDir, write_json
+from adlens.results.readings import Reading
+from adlens.results.summary import Counts, ModelsInfo, Norms, Summary
+from adlens.store.rundir import RunDir
 
 
-def write_summary(rd: RunDir, summary: dict[str, Any], **stages: str) -> dict[str, Any]:
+def write_summary(rd: RunDir, summary: Summary, **stages: str) -> Summary:
     """Write summary.json naming the stages it was built from (and nothing of a later stage)."""
-    summary = {**summary, "stages": stages}
+    update: dict[str, Any] = {"stages": stages}
     if "steer" not in stages:
-        summary.pop("steer", None)
-    write_json(rd.summary_path, summary)
+        update["steer"] = None
+    summary = summary.model_copy(update=update)
+    summary.save(rd.summary_path)
     return summary
 
 
 def build_summary(
-    models: dict[str, Any], diff: ActivationDiff, entries: list[dict[str, Any]], config: RunConfig
-) -> dict[str, Any]:
-    """What later stages and the agent read: one flat list of reader entries plus context."""
+    models: dict[str, Any], diff: ActivationDiff, readings: list[Reading], config: RunConfig
+) -> Summary:
+    """What later stages and the agent read: one flat list of readings plus context."""
     notes = []
     if diff.n_docs < config.collect.samples:
         notes.append(
@@ -46,30 +49,26 @@ def build_summary(
                     + ("" if diff.bos_at_0 else "; this tokenizer puts no BOS there")
                     + "); its difference reads differently."
                 )
-    return {
-        "adlens_version": __version__,
-        "models": {
-            k: models.get(k)
-            for k in ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")
-        },
-        "dataset": config.collect.dataset.name,
-        "layers": diff.layers,
-        "positions": diff.labels,
-        "bos_at_0": diff.bos_at_0,
-        "counts": {
-            "documents": diff.n_docs,
-            "dropped": diff.n_dropped,
-            "requested": config.collect.samples,
-        },
-        "norms": {
-            "expected": {side: v.tolist() for side, v in diff.expected_norm.items()},
-            "per_position": {
+    fields = ("base", "finetuned", "adapter", "architecture", "n_layers", "d_model")
+    return Summary(
+        adlens_version=__version__,
+        models=ModelsInfo(**{k: models.get(k) for k in fields}),
+        dataset=config.collect.dataset.name,
+        layers=diff.layers,
+        positions=diff.labels,
+        bos_at_0=diff.bos_at_0,
+        counts=Counts(
+            documents=diff.n_docs, dropped=diff.n_dropped, requested=config.collect.samples
+        ),
+        norms=Norms(
+            expected={side: v.tolist() for side, v in diff.expected_norm.items()},
+            per_position={
                 "base": diff.pos_norm_base.tolist(),
                 "finetuned": diff.pos_norm_ft.tolist(),
                 "diff": diff.pos_norm_diff.tolist(),
                 "mean_diff": diff.mean_diff.norm(dim=-1).tolist(),
             },
-        },
-        "notes": notes,
-        "readers": entries,
-    }
+        ),
+        notes=notes,
+        readers=readings,
+    )

@@ -173,64 +173,34 @@ class RunDir:
         stages = _json_field(self.summary_path, "stages")
         return stages if isinstance(stages, dict) else {}
 
-    def load_summary(self) -> dict[str, Any]:
-        """summary.json, checked against the stages it names: an error when it belongs to other
-        activations than those collected; a stage that has been redone since is dropped."""
-        if not self.summary_path.is_file():
-            raise AdlensError(
-                f"No summary.json in {self.path}: run `adlens run ... --out {self.path}` first."
-            )
-        try:
-            summary = read_json(self.summary_path)
-        except (ValueError, OSError) as err:
-            raise AdlensError(f"{self.summary_path} is not readable JSON ({err}).") from None
-        if not isinstance(summary, dict):
-            raise AdlensError(f"{self.summary_path} does not hold a run summary.")
-        stages = summary.get("stages")
-        if not isinstance(stages, dict):  # written before summaries named their stages
-            return summary
-        if stages.get("collect") != self.done_hash("collect"):
-            raise AdlensError(
-                f"{self.summary_path} does not belong to the activations in {self.stage('collect')}"
-                " (a command was interrupted between them, or files were copied in): rerun "
-                "`adlens run` with the same options."
-            )
-        if "read" in stages and stages["read"] != self.done_hash("read"):
-            summary = {**summary, "readers": [], "stages": {"collect": stages["collect"]}}
-            summary.pop("steer", None)
-        elif "steer" in stages and stages["steer"] != self.done_hash("steer"):
-            summary = {**summary, "stages": {k: v for k, v in stages.items() if k != "steer"}}
-            summary.pop("steer", None)
-        return summary
-
-    def basis(self, summary: dict[str, Any], *names: str) -> dict[str, Any]:
-        """What a result derived from `summary` depends on: the hashes of these stages."""
-        stages = summary.get("stages") or {}
-        return {name: stages.get(name) for name in names}
+    @staticmethod
+    def basis(stages: dict[str, str] | None, *names: str) -> dict[str, Any]:
+        """What a result derived from a summary of these `stages` depends on: their hashes."""
+        return {name: (stages or {}).get(name) for name in names}
 
     @staticmethod
-    def is_current(result: Any, summary: dict[str, Any]) -> bool:
-        """True when a derived result (a dict with `basis`) was made from `summary`'s stages.
+    def is_current(result: Any, stages: dict[str, str] | None) -> bool:
+        """True when a derived result (a dict with `basis`) was made from these summary stages.
         Results and summaries written before either carried hashes are taken as current."""
-        stages = summary.get("stages")
         basis = result.get("basis") if isinstance(result, dict) else None
-        if not isinstance(stages, dict) or not isinstance(basis, dict):
+        if stages is None or not isinstance(basis, dict):
             return True
         return all(stages.get(name) == digest for name, digest in basis.items())
 
-    def steer_is_current(self, summary: dict[str, Any]) -> bool:
-        """True when the files in steer/ belong to `summary` (a checked summary from
-        load_summary): its finished steer stage, or one under way from its readers."""
-        if not isinstance(summary.get("stages"), dict):  # older run directory: as it is
+    def steer_is_current(self, stages: dict[str, str] | None) -> bool:
+        """True when the files in steer/ belong to a checked summary of these `stages` (see
+        results.summary.load_summary): its finished steer stage, or one under way from its
+        readers."""
+        if stages is None:  # older run directory: as it is
             return True
-        return "steer" in summary["stages"] or self.steer_in_progress(summary)
+        return "steer" in stages or self.steer_in_progress(stages)
 
-    def steer_in_progress(self, summary: dict[str, Any]) -> bool:
-        """True when steer/ holds a partial stage started from this summary's readers (the
-        manifest names the hashes of the command that started it)."""
+    def steer_in_progress(self, stages: dict[str, str] | None) -> bool:
+        """True when steer/ holds a partial stage started from the readers of a summary of
+        these `stages` (the manifest names the hashes of the command that started it)."""
         planned = self.read_manifest().get("config_hash") or {}
         started = _json_field(self.stage("steer") / "progress.json", "config_hash")
-        stages = summary.get("stages") or {}
+        stages = stages or {}
         return (
             started is not None
             and started == planned.get("steer")
