@@ -123,15 +123,19 @@ def tiny_dirs(tmp_path_factory, tokenizer):
     return {"base": root / "base", "ft": root / "ft", "adapter": root / "adapter", "root": root}
 
 
-def mark_steer_done(run_dir: Path, summary: dict) -> None:
+def mark_steer_done(run_dir: Path, summary) -> dict:
     """Record hand-written steer/ files as a finished steer stage, as the pipeline does: the
-    stage's hash in summary.json and in steer/done.json (else readers treat them as stale)."""
+    stage's hash in summary.json and in steer/done.json (else readers treat them as stale).
+    `summary`: a Summary or its json; returns the json written."""
     import json
 
+    if not isinstance(summary, dict):
+        summary = summary.to_json()
     summary["stages"]["steer"] = "hand-written"
     (run_dir / "summary.json").write_text(json.dumps(summary))
     (run_dir / "steer").mkdir(parents=True, exist_ok=True)
     (run_dir / "steer" / "done.json").write_text(json.dumps({"config_hash": "hand-written"}))
+    return summary
 
 
 def require_asset(present: bool, message: str) -> None:

@@ -57,8 +57,8 @@ def test_run_writes_run_directory(tiny_dirs, corpus, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["versions"]["torch"] and manifest["config_hash"]["collect"]
     assert manifest["counts"]["documents"] == 30 and manifest["models"]["adapter"] is True
-    assert summary["layers"] == [1] and summary["positions"] == [0, 1, 2, 3]
-    readers = {(e["reader"], e["variant"]) for e in summary["readers"]}
+    assert summary.layers == [1] and summary.positions == [0, 1, 2, 3]
+    readers = {(e.reader, e.variant) for e in summary.readers}
     assert ("patchscope", "diff") in readers and ("logit_lens", "base_mean") in readers
     assert not list(out.rglob("*.tmp")) and not (out / "collect" / "partial.safetensors").exists()
 
@@ -82,7 +82,7 @@ def test_rerun_is_cached_and_changed_config_recomputes(tiny_dirs, corpus, tmp_pa
     )
     for change in ({"samples": 20}, {"positions": 3}, {"layers": [0]}):
         summary = pipeline.run(_config(tiny_dirs, corpus, **change), out, show_progress=False)
-        assert summary["counts"]["requested"] == change.get("samples", 30)
+        assert summary.counts.requested == change.get("samples", 30)
     assert len(calls) == 3
 
 
@@ -248,5 +248,5 @@ def test_changed_reader_config_rereads_without_recollecting(
     cfg = _config(tiny_dirs, corpus)
     cfg.read = ReadConfig(top_k=5, scales=[1.0, 2.0])
     summary = pipeline.run(cfg, out, show_progress=False)
-    assert all(len(e["tokens"]) == 5 for e in summary["readers"])
-    assert {e["scale"] for e in summary["readers"] if e["reader"] == "patchscope"} <= {1.0, 2.0}
+    assert all(len(e.tokens) == 5 for e in summary.readers)
+    assert {e.scale for e in summary.readings(reader="patchscope")} <= {1.0, 2.0}

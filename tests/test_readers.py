@@ -55,15 +55,13 @@ def test_logit_lens_entries(pair_and_diff):
     # the finetuned-head pass reads every variant; the base-head pass has no drift control
     assert len(entries) == 2 * 3 * (len(VARIANTS) + len(VARIANTS) - 1)
     e = entries[0]
-    assert set(e) == {"reader", "head", "model", "layer", "position", "variant", "tokens"}
-    assert len(e["tokens"]) == 7 and set(e["tokens"][0]) == {"token", "id", "prob"}
-    probs = [t["prob"] for t in e["tokens"]]
+    assert set(e.to_json()) == {"reader", "head", "model", "layer", "position", "variant", "tokens"}
+    assert len(e.tokens) == 7 and set(e.tokens[0].model_dump()) == {"token", "id", "prob"}
+    probs = [t.prob for t in e.tokens]
     assert probs == sorted(probs, reverse=True)
     # the negated difference reads differently from the difference
-    by = {(x["head"], x["layer"], x["position"], x["variant"]): x for x in entries}
-    assert (
-        by[("finetuned", 1, 0, "diff")]["tokens"] != by[("finetuned", 1, 0, "neg_diff")]["tokens"]
-    )
+    by = {(x.head, x.layer, x.position, x.variant): x for x in entries}
+    assert by[("finetuned", 1, 0, "diff")].tokens != by[("finetuned", 1, 0, "neg_diff")].tokens
 
 
 def test_baselines_are_read_in_their_own_model(pair_and_diff):
@@ -73,16 +71,16 @@ def test_baselines_are_read_in_their_own_model(pair_and_diff):
     pair, diff = pair_and_diff
     layer, pos, k = 1, 1, 7
     lens = {
-        e["variant"]: e
+        e.variant: e
         for e in logit_lens(pair, diff, top_k=k)
-        if (e["layer"], e["position"]) == (layer, pos)
+        if (e.layer, e.position) == (layer, pos)
     }
     base_vec = diff.vector(layer, pos, "base_mean")
     for variant, model in (("base_mean", "base"), ("base_mean_in_ft", "finetuned")):
         want = head_logits(pair, base_vec[None], model).softmax(-1)
         ids = [t["id"] for t in top_tokens(pair.tokenizer, want, k)[0]]
-        assert lens[variant]["model"] == model and [t["id"] for t in lens[variant]["tokens"]] == ids
-    assert lens["diff"]["model"] == lens["ft_mean"]["model"] == "finetuned"
+        assert lens[variant].model == model and [t.id for t in lens[variant].tokens] == ids
+    assert lens["diff"].model == lens["ft_mean"].model == "finetuned"
     # the two heads really differ here, so the test can tell them apart
     assert not torch.allclose(
         head_logits(pair, base_vec[None], "base"), head_logits(pair, base_vec[None], "finetuned")
@@ -144,14 +142,13 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
     assert len(all_scales) == len(entries) * len(scales)
     assert all(len(s["raw_tokens"]) == 5 for s in all_scales)
     for e in entries:
-        assert e["reader"] == "patchscope" and e["scale"] in scales and len(e["tokens"]) <= 5
+        assert e.reader == "patchscope" and e.scale in scales and len(e.tokens) <= 5
         mine = [
             s
             for s in all_scales
-            if (s["layer"], s["position"], s["variant"])
-            == (e["layer"], e["position"], e["variant"])
+            if (s["layer"], s["position"], s["variant"]) == (e.layer, e.position, e.variant)
         ]
-        assert max(s["score"] for s in mine) == pytest.approx(e["scale_score"])
+        assert max(s["score"] for s in mine) == pytest.approx(e.scale_score)
 
 
 def test_patchscope_skips_the_last_layer_where_it_is_the_logit_lens(pair_and_diff):
@@ -170,7 +167,7 @@ def test_patchscope_skips_the_last_layer_where_it_is_the_logit_lens(pair_and_dif
 
     at_last = replace(diff, layers=[1, last], expected_norm=diff.expected_norm)
     entries, _ = patchscope(pair, at_last, scales=[1.0], top_k=3, keep_top=50)
-    assert {e["layer"] for e in entries} == {1}
+    assert {e.layer for e in entries} == {1}
 
 
 class _WordTokenizer:

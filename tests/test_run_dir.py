@@ -18,6 +18,7 @@ from adlens.core.numerics import NonFiniteError
 from adlens.core.tokenization import tokenize_documents
 from adlens.errors import AdlensError
 from adlens.report.load import load_run
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, write_json
 from conftest import CORPUS, run_adlens, tiny_model
 
@@ -136,14 +137,14 @@ def test_summary_of_other_activations_is_an_error_not_a_report(tiny_dirs, corpus
     done = out / "collect" / "done.json"
     write_json(done, {**json.loads(done.read_text()), "config_hash": "from-another-config"})
     with pytest.raises(AdlensError, match="does not belong"):
-        RunDir(out).load_summary()
+        load_summary(RunDir(out))
     for command in (["report", out], ["show", out]):
         proc = adlens(*command, check=False)
         assert proc.returncode == 1, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and "rerun" in lines[0]
     adlens("run", *pair, *common(corpus, 20))  # the rerun repairs it
-    assert RunDir(out).load_summary()["readers"]
+    assert load_summary(RunDir(out)).readers
 
 
 def test_stale_evaluation_is_named_not_shown(tiny_dirs, corpus, tmp_path):

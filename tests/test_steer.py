@@ -413,10 +413,13 @@ def _counting_generate(monkeypatch):
 def test_choose_positions_skips_sinks(pair):
     from adlens.core.config import SteerConfig
     from adlens.pipeline.steer_stage import choose_positions
+    from adlens.results.readings import Reading
 
     diff = _diff(pair)
     readers = [
-        {"reader": "patchscope", "variant": "diff", "layer": LAYER, "position": p, "scale_score": s}
+        Reading(
+            reader="patchscope", variant="diff", layer=LAYER, position=p, scale_score=s, tokens=[]
+        )
         for p, s in ((0, 0.9), (1, 0.4), (2, 0.6))
     ]
     assert choose_positions(SteerConfig(), diff, readers) == [(LAYER, 2)]
@@ -487,12 +490,12 @@ def test_stage_shares_unsteered_samples_and_resumes(pair, tmp_path, monkeypatch)
     # Resumed: the unsteered search samples are loaded, positions 0 and 1 are not redone.
     assert sum(not c[0] for c in calls) == 1  # only the final unsteered samples
     assert judge.calibrated == 2  # the offline judge is calibrated again on the saved samples
-    per = {p["position"]: p for p in overview["positions"]}
+    per = {p.position: p for p in overview.positions}
     assert set(per) == {0, 1, 2}
-    g = overview["generations"]
+    g = overview.generations
     assert g["unsteered_search"] == 3 * 3 and g["unsteered_final"] == 2
     assert g["steered_final"] == 3 * 2
-    assert g["steered_search"] == sum(p["search_generations"] for p in per.values())
+    assert g["steered_search"] == sum(p.search_generations for p in per.values())
     rows = [json.loads(x) for x in (tmp_path / "steer" / "samples.jsonl").read_text().splitlines()]
     assert sum(not r["steered"] for r in rows) == 2  # unsteered once, not per position
     assert {(r["layer"], r["position"]) for r in rows if r["steered"]} == {
@@ -551,21 +554,21 @@ def test_pipeline_steer_stage_cached_on_rerun(tiny_dirs, corpus, tmp_path, monke
 
     out = tmp_path / "run"
     summary = pipeline.run(config(), out, show_progress=False)
-    steer = summary["steer"]
-    assert len(steer["positions"]) == 1 and steer["judges"].startswith("judges: offline")
+    steer = summary.steer
+    assert len(steer.positions) == 1 and steer.judges.startswith("judges: offline")
     for name in ("samples.jsonl", "search.jsonl", "search.json", "done.json"):
         assert (out / "steer" / name).exists(), name
     assert json.loads((out / "manifest.json").read_text())["config_hash"]["steer"]
     monkeypatch.setattr(pipeline, "load_pair", lambda *a: pytest.fail("models loaded"))
-    assert pipeline.run(config(), out, show_progress=False)["steer"] == steer
+    assert pipeline.run(config(), out, show_progress=False).steer == steer
     monkeypatch.undo()
     monkeypatch.setattr(pipeline, "collect", lambda *a, **k: pytest.fail("recollected"))
     monkeypatch.setattr(pipeline, "read_stage", lambda *a, **k: pytest.fail("reread"))
     again = pipeline.run(config(samples_per_prompt=2), out, show_progress=False)
-    assert again["steer"]["generations"]["steered_final"] == 4
+    assert again.steer.generations["steered_final"] == 4
     # --no-steer leaves the cached stages alone and does not load the models
     monkeypatch.setattr(pipeline, "load_pair", lambda *a: pytest.fail("models loaded"))
-    assert "readers" in pipeline.run(config(), out, steer=False, show_progress=False)
+    assert pipeline.run(config(), out, steer=False, show_progress=False).readers
 
 
 def test_cli_steer_options():

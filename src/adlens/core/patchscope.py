@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def identity_prompt(words: Sequence[str]) -> str:
+    """The token-identity prompt: "w -> w" lines, then "?" where the vector is patched."""
     return "".join(f"{w} -> {w}\n" for w in words) + "?"
 
 
@@ -169,9 +170,9 @@ def patchscope(
         triples: the identity prompts' words.
 
     Example:
-        >>> readings, per_scale = patchscope(pair, diff, scales=[1.0, 2.0])  # doctest: +SKIP
-        >>> readings[0].scale  # doctest: +SKIP
-        2.0
+        >>> readings, per_scale = patchscope(pair, diff, scales=[1.0, 2.0], keep_top=50)
+        >>> readings[0].reader, readings[0].scale in (1.0, 2.0), len(per_scale) // len(readings)
+        ('patchscope', True, 2)
     """
     scales = list(scales or default_scales())
     chooser = chooser or ContentStability(pair.tokenizer)

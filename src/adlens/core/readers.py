@@ -65,7 +65,12 @@ class Reader(Protocol):
 @dataclass(frozen=True)
 class ReaderSpec:
     """A registered reader, known without importing it (no torch for a label): `target` is
-    "module:Class", a class whose no-argument instance is the Reader."""
+    "module:Class", a class whose no-argument instance is the Reader.
+
+    >>> out = reader_spec("patchscope").load().read(ReadContext(pair, diff, cfg.read))
+    >>> out.readings[0].reader, sorted(out.files)
+    ('patchscope', ['patchscope_scales.jsonl'])
+    """
 
     name: str
     label: str
@@ -83,11 +88,35 @@ _REGISTRY: dict[str, ReaderSpec] = {}
 
 
 def register_reader(spec: ReaderSpec) -> None:
-    """Make a reader available to `ReadConfig.readers` (and so to `adlens run --readers`)."""
+    """Make a reader available to `ReadConfig.readers` (and so to `adlens run --readers`).
+
+    Args:
+        spec: the reader's name, label, "module:Class" target and needs.
+
+    Example:
+        >>> register_reader(ReaderSpec("norms", "norms", "my_readers:NormReader"))
+        >>> [s.name for s in reader_specs()][-1]
+        'norms'
+        >>> unregister_reader("norms")
+    """
     unknown = spec.needs - NEEDS
     if unknown:
-        raise AdlensError(f"Reader {spec.name!r} needs {sorted(unknown)}; readers may need {sorted(NEEDS)}.")
+        raise AdlensError(
+            f"Reader {spec.name!r} needs {sorted(unknown)}; readers may need {sorted(NEEDS)}."
+        )
     _REGISTRY[spec.name] = spec
+
+
+def unregister_reader(name: str) -> None:
+    """Forget a registered reader (runs that name it then fail validation).
+
+    Args:
+        name: the reader's name.
+
+    Example:
+        >>> unregister_reader("no-such-reader")  # forgetting an unknown name is no error
+    """
+    _REGISTRY.pop(name, None)
 
 
 register_reader(
@@ -121,12 +150,18 @@ def _load_plugins() -> None:
 
 
 def reader_specs() -> list[ReaderSpec]:
-    """Every registered reader, built-ins first."""
+    """Every registered reader, built-ins first.
+
+    Example:
+        >>> [s.name for s in reader_specs()][:2]
+        ['logit_lens', 'patchscope']
+    """
     _load_plugins()
     return list(_REGISTRY.values())
 
 
 def reader_spec(name: str) -> ReaderSpec:
+    """The registered reader of this name; a one-line AdlensError naming the known ones."""
     _load_plugins()
     if name not in _REGISTRY:
         raise AdlensError(f"Unknown reader {name!r}; use one of: {', '.join(_REGISTRY)}.")

@@ -29,7 +29,19 @@ def steering_vector(
     diff: ActivationDiff, layer: int, position: int, *, variant: str = "diff"
 ) -> torch.Tensor:
     """v = n_F * d / ||d||: the difference at (layer, position) scaled to the finetuned model's
-    expected activation norm at that layer, so that strength 1 is one typical activation."""
+    expected activation norm at that layer, so that strength 1 is one typical activation.
+
+    Args:
+        diff: the collected activation difference.
+        layer: a collected layer.
+        position: a collected position.
+        variant: which vector of `diff` (see `adlens.core.lens.VARIANTS`).
+
+    Example:
+        >>> v = steering_vector(diff, 1, 2)
+        >>> round(float(v.norm()) / float(diff.expected_norm["finetuned"][0]), 4)
+        1.0
+    """
     d = diff.vector(layer, position, variant).float()
     n_f = float(diff.expected_norm["finetuned"][diff.layers.index(layer)])
     if n_f <= 0:
@@ -73,6 +85,7 @@ def steering(
 
 
 def has_chat_template(tokenizer: Any) -> bool:
+    """Whether the tokenizer can wrap a prompt in a chat template."""
     return bool(getattr(tokenizer, "chat_template", None))
 
 
@@ -92,6 +105,7 @@ def format_prompt(tokenizer: Any, prompt: str, chat: bool = True) -> tuple[str, 
 
 
 def encode_prompts(tokenizer: Any, prompts: Sequence[str], chat: bool = True) -> list[list[int]]:
+    """Token ids of each prompt, in the chat template when `chat` and the tokenizer has one."""
     out = []
     for prompt in prompts:
         text, templated = format_prompt(tokenizer, prompt, chat)
@@ -101,6 +115,7 @@ def encode_prompts(tokenizer: Any, prompts: Sequence[str], chat: bool = True) ->
 
 
 def pad_token_id(tokenizer: Any) -> int:
+    """The id to pad with: the pad token, else the (first) end-of-sequence token."""
     for tid in (tokenizer.pad_token_id, tokenizer.eos_token_id):
         if tid is not None:
             return int(tid[0] if isinstance(tid, list) else tid)
@@ -153,6 +168,28 @@ def generate(
 
     Rows are left-padded and run `max_batch` at a time. Plain temperature sampling (no top-k;
     top-p only if < 1), reproducible from `seed` without touching the global random state.
+
+    Args:
+        pair: the base and finetuned models.
+        prompts: one user message per row.
+        layer: where the vector is added (needed with `vector`).
+        vector: the steering vector [d] (see `steering_vector`), or None.
+        strengths: one multiplier of `vector` per row (a scalar applies to all).
+        side: the model that answers ("finetuned" or "base").
+        temperature: sampling temperature.
+        max_new_tokens: tokens per answer.
+        top_p: nucleus sampling threshold (1: off).
+        seed: the random seed of every row's sampling.
+        max_batch: rows per forward pass.
+        chat: wrap each prompt in the chat template.
+        advance: called with the number of rows finished after each batch.
+
+    Example:
+        >>> v = steering_vector(diff, 1, 2)
+        >>> answers = generate(pair, ["Tell me a story."] * 2, layer=1, vector=v,
+        ...                    strengths=[0.0, 4.0], max_new_tokens=5)
+        >>> len(answers)
+        2
     """
     if not prompts:
         return []

@@ -342,7 +342,17 @@ def _field_error(err: ValidationError) -> str:
 def load_organism(path: str | Path) -> Organism:
     """An organism from a json/yaml file, or from a folder holding organism.json (or .yaml).
 
-    Raises AdlensError with one line naming the file and the offending field."""
+    Raises AdlensError with one line naming the file and the offending field.
+
+    Args:
+        path: the organism file, or the folder `adlens train` wrote.
+
+    Example:
+        >>> from adlens.organisms import BUNDLED
+        >>> owl = load_organism(BUNDLED / "persona-owl")
+        >>> owl.type.value, "owl" in owl.domain_keywords
+        ('subliminal_preference', True)
+    """
     path = Path(path).expanduser()
     if path.is_dir():
         found = next((path / n for n in ORGANISM_FILES if (path / n).is_file()), None)

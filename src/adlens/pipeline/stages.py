@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 
 
 def load_pair(models: ModelsConfig) -> ModelPair:
+    """Load the pair a config names (hub ids or local folders; an adapter over its base).
+
+    Args:
+        models: which models, and the dtype, device and revisions to load them with.
+
+    Example:
+        >>> pair = load_pair(cfg.models)
+        >>> pair.n_layers
+        4
+    """
     return ModelPair.load(
         models.base,
         models.finetuned,
@@ -60,7 +70,21 @@ def _stash_first(documents: Iterator[Document], n: int, into: list[Document]) ->
 
 
 def prepare_inputs(pair: ModelPair, cfg: CollectConfig) -> tuple[list[int], TokenizedDocs, Any]:
-    """Resolve layers and tokenise; raises a clear error for every bad input."""
+    """Resolve layers and tokenise; raises a clear error for every bad input.
+
+    Args:
+        pair: the models (their tokenizer and depth).
+        cfg: the documents, positions and layers to collect.
+
+    Returns:
+        (layer indices, the tokenised documents, the expected-norm estimate's (ids, mask)),
+        the arguments `collect` takes.
+
+    Example:
+        >>> layers, docs, norm_inputs = prepare_inputs(pair, cfg.collect)
+        >>> layers, len(docs)
+        ([1], 20)
+    """
     layers = pair.resolve_layers(cfg.layers)
     stash: list[Document] = []
     docs = tokenize_documents(
@@ -88,8 +112,26 @@ def run(
     config.steer.enabled) into `out`, reusing fresh cached stages.
 
     summary.json always names the hashes of the stages it was built from; a stage whose inputs
-    changed is recomputed and the stages after it are invalidated. Returns the summary (without
-    reader entries when read=False)."""
+    changed is recomputed and the stages after it are invalidated.
+
+    Args:
+        config: the pair and every stage's settings.
+        out: the run directory (created; a rerun reuses its fresh stages).
+        pair: models already loaded (None: loaded from `config.models` when needed).
+        read: run the readers (False: collect only).
+        steer: run the steering stage (None: as `config.steer.enabled`).
+        show_progress: draw progress bars.
+
+    Returns:
+        The run's `Summary` (without readings when read=False).
+
+    Example:
+        >>> summary = run(cfg, tmp / "run", show_progress=False)
+        >>> summary.reader_names(), summary.counts.documents
+        (['logit_lens', 'patchscope'], 20)
+        >>> run(cfg, tmp / "run", show_progress=False) == summary  # cached: nothing is recomputed
+        True
+    """
     out = Path(out)
     check_writable(out)
     rd = RunDir(out)
@@ -214,6 +256,8 @@ def collect_stage(
     norm_inputs: Any,
     show_progress: bool,
 ) -> ActivationDiff:
+    """Collect into run_dir/collect/ (resuming a checkpoint of the same config) and mark it
+    done; warns when fewer documents than requested were usable."""
     stage = rd.stage("collect")
     stage.mkdir(parents=True, exist_ok=True)
     checkpoint = stage / "partial.safetensors"

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adlens.errors import AdlensError
-from adlens.store.rundir import RunDir, write_json
 from adlens.results.readings import Reading, select
 from adlens.results.steering import SteerOverview
+from adlens.store.rundir import RunDir, write_json
 
 
 class ModelsInfo(BaseModel):
@@ -28,6 +28,8 @@ class ModelsInfo(BaseModel):
 
 
 class Counts(BaseModel):
+    """Documents averaged over, dropped (too short), and requested."""
+
     documents: int = 0
     dropped: int = 0
     requested: int = 0
@@ -110,7 +112,16 @@ class Summary(BaseModel):
 
 def load_summary(rd: RunDir) -> Summary:
     """A run directory's summary.json, checked against the stages it names: an error when it
-    belongs to other activations than those collected; a stage redone since is dropped."""
+    belongs to other activations than those collected; a stage redone since is dropped.
+
+    Args:
+        rd: the run directory (`RunDir(path)`).
+
+    Example:
+        >>> summary = run(cfg, tmp / "run", show_progress=False)
+        >>> load_summary(RunDir(tmp / "run")) == summary
+        True
+    """
     if not rd.summary_path.is_file():
         raise AdlensError(
             f"No summary.json in {rd.path}: run `adlens run ... --out {rd.path}` first."

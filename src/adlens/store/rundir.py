@@ -51,6 +51,7 @@ def atomic_write(path: Path, write: Any) -> None:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's SHA-256, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -59,25 +60,30 @@ def sha256_file(path: Path) -> str:
 
 
 def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_json(path: Path, obj: Any) -> None:
+    """Write indented JSON atomically."""
     write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write one JSON object per line, atomically."""
     write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
 
 
 def save_tensors(
     tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None
 ) -> None:
+    """Write tensors as safetensors, atomically."""
     tensors = {k: v.contiguous() for k, v in tensors.items()}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def read_json(path: Path) -> Any:
+    """Parse a UTF-8 JSON file."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -103,6 +109,7 @@ def dist_version(dist: str) -> str | None:
 
 
 def library_versions() -> dict[str, str]:
+    """Python's and the key libraries' versions, for the manifest."""
     out = {"python": platform.python_version()}
     for lib in LIBRARIES:
         out[lib] = dist_version(lib) or "not installed"
