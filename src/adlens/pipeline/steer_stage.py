@@ -363,7 +363,7 @@ class SteerStage:
             )
             for (layer, pos), (search, rows) in results.items()
         ]
-        g = {
+        g: dict[str, Any] = {
             "steered_search": sum(p.search_generations for p in per_position),
             "steered_final": sum(p.final_generations for p in per_position),
             "unsteered_search": len(unsteered),
