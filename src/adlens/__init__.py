@@ -27,6 +27,7 @@ _EXPORTS = {
     "ModelsConfig": "adlens.core.config",
     "CollectConfig": "adlens.core.config",
     "ReadConfig": "adlens.core.config",
+    "DiffMineConfig": "adlens.core.config",
     "SteerConfig": "adlens.core.config",
     "JudgeConfig": "adlens.core.config",
     "TextSource": "adlens.core.data",

@@ -77,6 +77,21 @@ class CollectConfig(BaseModel):
         return self.model_dump(exclude={"batch_size"})
 
 
+class DiffMineConfig(BaseModel):
+    """Settings of the diff-mining reader."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: int = Field(200, ge=1, description="Reference documents diff mining reads.")
+    tokens: int = Field(64, ge=2, description="Tokens read per document.")
+    per_position: int = Field(10, ge=1, description="Promoted tokens counted per position.")
+    skip: int = Field(1, ge=0, description="Leading positions left out.")
+    batch_size: int = Field(16, ge=1, description="Documents per forward pass (at most).")
+
+    def hashed(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"batch_size"})
+
+
 class ReadConfig(BaseModel):
     """Which readers turn the difference into tokens, and their settings.
 
@@ -100,6 +115,7 @@ class ReadConfig(BaseModel):
         "0.5-200).",
     )
     keep_top: int = Field(16_384, ge=1)
+    diffmine: DiffMineConfig = Field(default_factory=DiffMineConfig)
 
     @field_validator("readers")
     @classmethod

@@ -38,6 +38,7 @@ class ReadContext:
     diff: ActivationDiff
     config: ReadConfig
     chooser: ScaleChooser | None = None  # None: each reader's offline default
+    show_progress: bool = True
     documents: Callable[[], Sequence[Any]] = lambda: ()  # texts or chats (core.data.Document)
 
 
@@ -65,7 +66,9 @@ class Reader(Protocol):
 @dataclass(frozen=True)
 class ReaderSpec:
     """A registered reader, known without importing it (no torch for a label): `target` is
-    "module:Class", a class whose no-argument instance is the Reader.
+    "module:Class", a class whose no-argument instance is the Reader. `settings` names the
+    `ReadConfig` fields it reads besides `top_k` (its readings are recomputed when they
+    change), `uses_judge` whether an LLM judge may take part in its choices.
 
     >>> out = reader_spec("patchscope").load().read(ReadContext(pair, diff, cfg.read))
     >>> out.readings[0].reader, sorted(out.files)
@@ -77,6 +80,8 @@ class ReaderSpec:
     target: str
     needs: frozenset[str] = frozenset({"diff", "pair"})
     description: str = ""
+    settings: tuple[str, ...] = ()
+    uses_judge: bool = False
 
     def load(self) -> Reader:
         module, _, attr = self.target.partition(":")
@@ -125,6 +130,7 @@ register_reader(
         "logit lens",
         "adlens.core.lens:LogitLensReader",
         description="each vector through the final norm and unembedding",
+        settings=("heads",),
     )
 )
 register_reader(
@@ -133,6 +139,18 @@ register_reader(
         "Patchscope",
         "adlens.core.patchscope:PatchscopeReader",
         description="each vector patched into a token-identity prompt",
+        settings=("scales", "keep_top"),
+        uses_judge=True,
+    )
+)
+register_reader(
+    ReaderSpec(
+        "diffmine",
+        "diff mining",
+        "adlens.core.diffmine:DiffMineReader",
+        needs=frozenset({"pair", "reference"}),
+        description="the tokens the finetune promotes most often over the reference text",
+        settings=("diffmine",),
     )
 )
 _PLUGINS_LOADED = False

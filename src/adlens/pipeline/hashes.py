@@ -10,6 +10,7 @@ from typing import Any
 from adlens import __version__
 from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import BUILTIN_CORPORA
+from adlens.core.readers import reader_spec
 from adlens.judges.endpoint import uses_llm
 from adlens.store.rundir import config_hash
 
@@ -53,18 +54,38 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
 
 
 # Bumped when what the read stage computes changes, so older run directories are re-read.
-READ_VERSION = 5
+READ_VERSION = 6
+
+
+def reader_hash(
+    collect_digest: str, name: str, cfg: ReadConfig, judge: JudgeConfig | None = None
+) -> str:
+    """What one reader's readings depend on: the activations, the reader, the settings it
+    declares (`ReaderSpec.settings`) and, for a reader whose choice an LLM may make, the judge."""
+    spec = reader_spec(name)
+    settings = {}
+    for field in ("top_k", *spec.settings):
+        value = getattr(cfg, field)
+        settings[field] = value.hashed() if hasattr(value, "hashed") else value
+    blob: dict[str, Any] = {
+        "collect": collect_digest,
+        "reader": name,
+        "settings": settings,
+        "version": READ_VERSION,
+    }
+    if spec.uses_judge and judge is not None and uses_llm(judge):
+        blob["scale_judge"] = judge_identity(judge)
+    return config_hash(blob)
 
 
 def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = None) -> str:
-    blob: dict[str, Any] = {
-        "collect": collect_digest,
-        "read": cfg.model_dump(),
-        "version": READ_VERSION,
-    }
-    if judge is not None and uses_llm(judge):  # an LLM picks the Patchscope scale
-        blob["scale_judge"] = judge_identity(judge)
-    return config_hash(blob)
+    """The read stage's hash: its readers', in order."""
+    return config_hash(
+        {
+            "collect": collect_digest,
+            "readers": [reader_hash(collect_digest, n, cfg, judge) for n in cfg.readers],
+        }
+    )
 
 
 def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:

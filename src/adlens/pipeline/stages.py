@@ -20,14 +20,14 @@ from adlens.core.collect import NORMS_CHECKPOINT, collect
 from adlens.core.config import CollectConfig, ModelsConfig, RunConfig
 from adlens.core.data import Document, check_source, iter_documents
 from adlens.core.models import ModelPair
-from adlens.core.readers import ReadContext, reader_spec
+from adlens.core.readers import ReadContext, ReaderOutput, reader_spec
 from adlens.core.scale_choice import ContentStability
 from adlens.core.tokenization import TokenizedDocs, tokenize_documents, tokenize_for_norms
 from adlens.judges.endpoint import uses_llm
-from adlens.pipeline.hashes import collect_hash, read_hash, steer_hash
+from adlens.pipeline.hashes import collect_hash, read_hash, reader_hash, steer_hash
 from adlens.pipeline.inputs import check_run_inputs
+from adlens.pipeline.reader_cache import ReaderCache
 from adlens.pipeline.summary import build_summary, write_summary
-from adlens.results.readings import Reading
 from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import (
     RunDir,
@@ -190,7 +190,7 @@ def run(
         summary = load_summary(rd)
     else:
         rd.invalidate("read", "steer")
-        summary = read_stage(rd, pair, diff, config, r_hash)
+        summary = read_stage(rd, pair, diff, config, r_hash, show_progress)
         summary = write_summary(rd, summary, collect=c_hash, read=r_hash)
     if steer and not steer_fresh:
         rd.invalidate("steer")
@@ -293,11 +293,20 @@ def collect_stage(
 
 
 def read_stage(
-    rd: RunDir, pair: ModelPair, diff: ActivationDiff, config: RunConfig, digest: str
+    rd: RunDir,
+    pair: ModelPair,
+    diff: ActivationDiff,
+    config: RunConfig,
+    digest: str,
+    show_progress: bool = True,
 ) -> Summary:
     """Run every reader of `config.read.readers`; write their readings (read/entries.jsonl),
-    the unfiltered lists (read/raw_entries.jsonl) and any files of their own."""
+    the unfiltered lists (read/raw_entries.jsonl) and any files of their own (read/<file>).
+
+    Each reader's output is also kept under read/readers/<name>/ with its own hash: a reader
+    whose inputs did not change is loaded, not rerun (adding a reader runs only that one)."""
     stage = rd.stage("read")
+    c_digest = rd.done_hash("collect") or ""
     chooser = None  # the offline content-stability choice
     if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
         from adlens.judges import make_judges
@@ -309,24 +318,30 @@ def read_stage(
         docs = iter_documents(config.collect.dataset)
         return [d for _, d in zip(range(config.collect.samples), docs, strict=False)]
 
-    ctx = ReadContext(pair, diff, config.read, chooser=chooser, documents=documents)
-    readings: list[Reading] = []
-    raw: list[Reading] = []
-    files: dict[str, list[dict[str, Any]]] = {}
+    ctx = ReadContext(
+        pair, diff, config.read, chooser=chooser, documents=documents, show_progress=show_progress
+    )
+    outputs: list[ReaderOutput] = []
     timings = {}
     for name in config.read.readers:
-        t0 = time.perf_counter()
-        out = reader_spec(name).load().read(ctx)
-        timings[f"{name}_s"] = round(time.perf_counter() - t0, 2)
-        readings += out.readings
-        raw += out.raw
-        files |= out.files
-    stage.mkdir(parents=True, exist_ok=True)
+        cache = ReaderCache(stage / "readers" / name)
+        r_digest = reader_hash(c_digest, name, config.read, config.judge)
+        out = cache.load(r_digest)
+        if out is None:
+            t0 = time.perf_counter()
+            out = reader_spec(name).load().read(ctx)
+            timings[f"{name}_s"] = round(time.perf_counter() - t0, 2)
+            cache.save(out, r_digest)
+        else:
+            log.info("read: %s cached (config %s)", name, r_digest)
+        outputs.append(out)
+    readings = [r for out in outputs for r in out.readings]
     write_jsonl(stage / "entries.jsonl", [r.to_json() for r in readings])
     # The unfiltered lists (whitespace, punctuation and special tokens included), kept apart.
-    write_jsonl(stage / "raw_entries.jsonl", [r.to_json() for r in raw])
-    for name, rows in files.items():
-        write_jsonl(stage / name, rows)
+    write_jsonl(stage / "raw_entries.jsonl", [r.to_json() for out in outputs for r in out.raw])
+    for out in outputs:
+        for file, rows in out.files.items():
+            write_jsonl(stage / file, rows)
     summary = build_summary(pair.info, diff, readings, config)
     summary.scale_chooser = chooser.name if chooser else ContentStability.name
     rd.mark_done("read", digest, {"entries": len(readings)})

@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+# The layer and position of a reading that pools them all (e.g. diff mining reads the models'
+# outputs at every position of the reference text).
+ALL = -1
+
 
 class TokenProb(BaseModel):
     """One token of a reading: its text, vocabulary id and probability (readers may add a score,
@@ -27,7 +31,8 @@ class TokenProb(BaseModel):
 class Reading(BaseModel):
     """A reader's token list for one vector of the difference.
 
-    `reader` names the reader (`logit_lens`, `patchscope`...), `model` the model that read it,
+    `reader` names the reader (`logit_lens`, `patchscope`...), `layer` and `position` where it
+    read (`ALL`: pooled over every layer or position), `model` the model that read it,
     `head` the logit lens's unembedding (finetuned or base), `scale` the Patchscope scale chosen
     (with `scale_score`, and `pooled` when the list pools every scale). Readers may add fields.
 
