@@ -28,6 +28,7 @@ _EXPORTS = {
     "CollectConfig": "adlens.core.config",
     "ReadConfig": "adlens.core.config",
     "DiffMineConfig": "adlens.core.config",
+    "WeightsConfig": "adlens.core.config",
     "SteerConfig": "adlens.core.config",
     "JudgeConfig": "adlens.core.config",
     "TextSource": "adlens.core.data",

@@ -92,6 +92,18 @@ class DiffMineConfig(BaseModel):
         return self.model_dump(exclude={"batch_size"})
 
 
+class WeightsConfig(BaseModel):
+    """Settings of the weight-directions reader."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top: int = Field(4, ge=1, description="Singular directions kept per module.")
+    directions: int = Field(2, ge=1, description="Residual directions read per layer.")
+
+    def hashed(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class ReadConfig(BaseModel):
     """Which readers turn the difference into tokens, and their settings.
 
@@ -116,6 +128,7 @@ class ReadConfig(BaseModel):
     )
     keep_top: int = Field(16_384, ge=1)
     diffmine: DiffMineConfig = Field(default_factory=DiffMineConfig)
+    weights: WeightsConfig = Field(default_factory=WeightsConfig)
 
     @field_validator("readers")
     @classmethod

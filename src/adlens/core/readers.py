@@ -153,6 +153,17 @@ register_reader(
         settings=("diffmine",),
     )
 )
+register_reader(
+    ReaderSpec(
+        "weights",
+        "weight directions",
+        "adlens.core.weight_diff:WeightsReader",
+        needs=frozenset({"pair", "weights", "diff"}),
+        description="the residual directions the weight change writes most strongly",
+        settings=("weights", "scales", "keep_top"),
+        uses_judge=True,
+    )
+)
 _PLUGINS_LOADED = False
 
 
