@@ -29,6 +29,7 @@ _EXPORTS = {
     "ReadConfig": "adlens.core.config",
     "DiffMineConfig": "adlens.core.config",
     "WeightsConfig": "adlens.core.config",
+    "ContrastiveConfig": "adlens.core.config",
     "SteerConfig": "adlens.core.config",
     "JudgeConfig": "adlens.core.config",
     "TextSource": "adlens.core.data",

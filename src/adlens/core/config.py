@@ -104,6 +104,25 @@ class WeightsConfig(BaseModel):
         return self.model_dump()
 
 
+class ContrastiveConfig(BaseModel):
+    """Settings of the contrastive-decoding reader."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(1.0, gt=0, description="Amplification a of l_F + a (l_F - l_B).")
+    prefills: list[str] = Field(
+        default_factory=lambda: ["The", "I", "In"],
+        description="Vague starts of the samples (no chat template).",
+    )
+    samples: int = Field(8, ge=1, description="Samples per prefill (and as many base samples).")
+    max_new_tokens: int = Field(64, ge=1, description="Tokens per sample.")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    seed: int = Field(0, description="Sampling seed.")
+
+    def hashed(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class ReadConfig(BaseModel):
     """Which readers turn the difference into tokens, and their settings.
 
@@ -129,6 +148,7 @@ class ReadConfig(BaseModel):
     keep_top: int = Field(16_384, ge=1)
     diffmine: DiffMineConfig = Field(default_factory=DiffMineConfig)
     weights: WeightsConfig = Field(default_factory=WeightsConfig)
+    contrastive: ContrastiveConfig = Field(default_factory=ContrastiveConfig)
 
     @field_validator("readers")
     @classmethod

@@ -164,6 +164,16 @@ register_reader(
         uses_judge=True,
     )
 )
+register_reader(
+    ReaderSpec(
+        "contrastive",
+        "contrastive decoding",
+        "adlens.core.contrastive:ContrastiveReader",
+        needs=frozenset({"pair"}),
+        description="words of samples amplified by the logit difference, against base samples",
+        settings=("contrastive",),
+    )
+)
 _PLUGINS_LOADED = False
 
 
