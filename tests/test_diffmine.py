@@ -98,3 +98,33 @@ def test_diffmine_reader_in_a_run(tiny_dirs, tmp_path):
     # the reader's output is cached on its own: another top_k for the lens alone reruns only it
     again = adlens.run(cfg, tmp_path / "run", show_progress=False)
     assert again == summary
+
+
+def test_candidates_rule_matches_a_position_by_position_count(tokenizer):
+    """Only tokens among the finetuned model's `candidates` most likely compete for 'promoted'
+    (the base model's for 'demoted'): checked against a plain loop over positions, on a finetune
+    whose every weight moved (no ties between differences)."""
+    base = tiny_model("llama", len(tokenizer), seed=0)
+    ft = copy.deepcopy(base)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for p in ft.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    pair = ModelPair(finetuned=ft.eval(), tokenizer=tokenizer, base_model=base)
+    ids, mask = _docs(tokenizer, n=3, t=8)
+    got = promotion_counts(pair, ids, mask, top_k=2, candidates=20, skip=1, show_progress=False)
+    with torch.inference_mode():
+        lf = torch.log_softmax(pair.finetuned(input_ids=ids, attention_mask=mask).logits, -1)
+        lb = torch.log_softmax(pair.base_model(input_ids=ids, attention_mask=mask).logits, -1)
+    clean = clean_mask(tokenizer, lf.shape[-1])
+    up = torch.zeros(lf.shape[-1], dtype=torch.long)
+    down = torch.zeros_like(up)
+    for r in range(ids.shape[0]):
+        for t in range(1, int(mask[r].sum())):
+            f, b = lf[r, t], lb[r, t]
+            for counts, own, score in ((up, f, f - b), (down, b, b - f)):
+                likely = set(own.topk(20).indices.tolist())
+                pool = [i for i in likely if clean[i]]
+                for i in sorted(pool, key=lambda i: -float(score[i]))[:2]:
+                    counts[i] += 1
+    assert torch.equal(got.up, up) and torch.equal(got.down, down)

@@ -82,9 +82,15 @@ class DiffMineConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    documents: int = Field(200, ge=1, description="Reference documents diff mining reads.")
-    tokens: int = Field(64, ge=2, description="Tokens read per document.")
+    documents: int = Field(100, ge=1, description="Reference documents diff mining reads.")
+    tokens: int = Field(32, ge=2, description="Tokens read per document.")
     per_position: int = Field(10, ge=1, description="Promoted tokens counted per position.")
+    candidates: int = Field(
+        1000,
+        ge=0,
+        description="Only tokens among the model's this many most likely at a position count "
+        "(0: all).",
+    )
     skip: int = Field(1, ge=0, description="Leading positions left out.")
     batch_size: int = Field(16, ge=1, description="Documents per forward pass (at most).")
 
