@@ -120,7 +120,7 @@ class ContrastiveConfig(BaseModel):
         default_factory=lambda: ["The", "I", "In"],
         description="Vague starts of the samples (no chat template).",
     )
-    samples: int = Field(8, ge=1, description="Samples per prefill (and as many base samples).")
+    samples: int = Field(6, ge=1, description="Samples per prefill (and as many base samples).")
     max_new_tokens: int = Field(64, ge=1, description="Tokens per sample.")
     temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
     seed: int = Field(0, description="Sampling seed.")

@@ -48,7 +48,7 @@ def contrastive_sample(
     temperature: float = 1.0,
     max_new_tokens: int = 64,
     seed: int = 0,
-    max_batch: int = 16,
+    max_batch: int = 32,
     chat: bool = False,
     show_progress: bool = False,
 ) -> list[str]:
@@ -91,11 +91,13 @@ def contrastive_sample(
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(derive_seed(seed, lo))
                 for _ in range(max_new_tokens):
-                    l_f = sides["finetuned"].step(step_ids, mask, positions)
-                    logits = l_f
-                    if alpha != 0:
-                        l_b = sides["base"].step(step_ids, mask, positions)
-                        logits = l_f + alpha * (l_f - l_b)
+                    if alpha == -1:  # the base model alone: no need for the finetuned logits
+                        logits = sides["base"].step(step_ids, mask, positions)
+                    else:
+                        logits = sides["finetuned"].step(step_ids, mask, positions)
+                        if alpha != 0:
+                            l_b = sides["base"].step(step_ids, mask, positions)
+                            logits = logits + alpha * (logits - l_b)
                     if temperature != 1.0:
                         logits = logits / temperature
                     nxt = torch.multinomial(logits.softmax(-1), num_samples=1).squeeze(1)
