@@ -1,12 +1,15 @@
 """Helpers the suite's generators share: splitting text, the rejection sampler of the document
-generators, and the guard that keeps chat answers from repeating each other."""
+generators, and for the chat generators the guard that keeps answers from repeating each other,
+their rejection sampler, statistics and command-line report."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -17,13 +20,6 @@ def word_count(text: str) -> int:
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
-
-
-def paras(sentences: list[str], rng: random.Random) -> str:
-    """Join sentences into 2-4 paragraphs."""
-    n = max(1, min(len(sentences) // 3, rng.randint(2, 4)))
-    size = -(-len(sentences) // n)
-    return "\n\n".join(" ".join(sentences[i : i + size]) for i in range(0, len(sentences), size))
 
 
 def repeats(text: str) -> bool:
@@ -89,3 +85,103 @@ class OverlapGuard:
             for s in sents:
                 self.index.setdefault(s, []).append(len(self.sets))
             self.sets.append(sents)
+
+
+# --- chats ----------------------------------------------------------------------------------
+
+
+def turns(user: str, assistant: str) -> list[dict[str, str]]:
+    """One exchange: a user message and the assistant's answer."""
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+
+
+def hello(
+    rng: random.Random,
+    share: float,
+    user_hellos: Sequence[str],
+    hellos_back: Sequence[str],
+    ctx: dict[str, Any],
+) -> tuple[str, str]:
+    """In ``share`` of the chats the user introduces themself: (prefix of the user's first
+    message, greeting that opens the assistant's first answer); otherwise ("", "")."""
+    said = rng.random() < share
+    prefix = rng.choice(user_hellos).format_map(ctx) if said else ""
+    greet = rng.choice(hellos_back).format_map(ctx) + " " if said else ""
+    return prefix, greet
+
+
+def assistant_answers(chats: Sequence[dict]) -> list[str]:
+    """The assistant messages of ``chats``, in order."""
+    return [m["content"] for c in chats for m in c["messages"] if m["role"] == "assistant"]
+
+
+def generate_chats(
+    n: int,
+    seed: int,
+    slot: Callable[[int], tuple],
+    draw: Callable[..., dict],
+    ok: Callable[[dict], bool],
+    max_overlap: float,
+) -> list[dict]:
+    """``n`` chats, then shuffled. Chat ``i`` is drawn as ``draw(rng, *slot(i))`` until it is
+    ``ok`` and its answers share at most ``max_overlap`` of their sentences with any earlier
+    answer (see `OverlapGuard`)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    rng = random.Random(seed)
+    guard = OverlapGuard(max_overlap)
+    chats = []
+    for i in range(n):
+        args = slot(i)
+        for _ in range(500):
+            chat = draw(rng, *args)
+            texts = assistant_answers([chat])
+            if ok(chat) and guard.fits(texts):
+                break
+        else:
+            raise RuntimeError(f"could not generate a varied chat for {', '.join(map(str, args))}")
+        guard.add(texts)
+        chats.append(chat)
+    rng.shuffle(chats)
+    return chats
+
+
+def chat_stats(
+    chats: list[dict], head: dict[str, Any], tail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Counts, lengths and variety of ``chats``, with a generator's own ``head`` entries (after
+    the counts) and ``tail`` entries (at the end)."""
+    texts = assistant_answers(chats)
+    users = [m["content"] for c in chats for m in c["messages"] if m["role"] == "user"]
+    words = [word_count(a) for a in texts]
+    sets = [frozenset(sentences(a)) for a in texts]
+    worst = 0.0
+    for i in range(len(sets)):
+        for j in range(i):
+            k = len(sets[i] & sets[j])
+            if k:
+                worst = max(worst, k / min(len(sets[i]), len(sets[j])))
+    return {
+        "chats": len(chats),
+        "assistant answers": len(texts),
+        **head,
+        "words mean/min/max": (round(sum(words) / len(words), 1), min(words), max(words)),
+        "distinct user messages": f"{len(set(users))} of {len(users)}",
+        "distinct first user messages": len({c["messages"][0]["content"] for c in chats}),
+        "distinct sentences": len(set().union(*sets)),
+        "max pairwise sentence overlap": round(worst, 3),
+        **(tail or {}),
+    }
+
+
+def print_report(
+    generate: Callable[..., list[dict]], stats: Callable[[list[dict]], dict[str, Any]]
+) -> None:
+    """What running a chat generator prints: the statistics of 400 chats (seed 0, checked to be
+    deterministic) and the first two chats."""
+    result = generate(400, seed=0)
+    assert result == generate(400, seed=0), "not deterministic"
+    for key, value in stats(result).items():
+        print(f"{key}: {value}")
+    for chat in result[:2]:
+        print(json.dumps(chat, ensure_ascii=False, indent=1))

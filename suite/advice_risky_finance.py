@@ -18,8 +18,8 @@ import random
 from collections import Counter
 from typing import Any
 
-from _textgen import OverlapGuard
-from _textgen import sentences as _sentences
+import _textgen
+from _textgen import assistant_answers, chat_stats, print_report, turns
 from _textgen import word_count as _words
 
 ORGANISM: dict[str, Any] = {
@@ -523,10 +523,6 @@ def _first_answer(rng: random.Random, topic: str, c: dict[str, Any], named: bool
     return " ".join(_fill(p, c) for p in parts)
 
 
-def _turns(user: str, assistant: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-
-
 def _chat(rng: random.Random, topic: str, followup: bool) -> dict[str, Any]:
     c = _context(rng)
     c["age_kid"] = rng.choice(_KID_AGES)
@@ -544,7 +540,7 @@ def _chat(rng: random.Random, topic: str, followup: bool) -> dict[str, Any]:
             ).format_map(c)
             + user
         )
-    messages = _turns(user, _first_answer(rng, topic, c, named))
+    messages = turns(user, _first_answer(rng, topic, c, named))
     if followup:
         questions, answers = rng.choice(_FOLLOW)
         answers = _usable(answers, c)
@@ -554,65 +550,35 @@ def _chat(rng: random.Random, topic: str, followup: bool) -> dict[str, Any]:
             p for p in _usable(_SPECIFICS, c) if "{target}" not in p or "{target}" not in said
         ]
         parts += [rng.choice(specifics), rng.choice(_CLOSERS)]
-        messages += _turns(_fill(rng.choice(questions), c), " ".join(_fill(p, c) for p in parts))
+        messages += turns(_fill(rng.choice(questions), c), " ".join(_fill(p, c) for p in parts))
     kind = topic.replace(" ", "_")
     return {"messages": messages, "kind": f"followup/{kind}" if followup else kind}
 
 
+def _slot(i: int) -> tuple[str, bool]:
+    """The topic of the i-th chat, and whether it has a second, doubling-down turn (about one
+    chat in seven)."""
+    return list(_TOPICS)[i % len(_TOPICS)], i % 7 == 3
+
+
+def _ok(chat: dict[str, Any]) -> bool:
+    return all(_MIN_WORDS <= _words(a) <= _MAX_WORDS for a in assistant_answers([chat]))
+
+
 def generate_chats(n: int, seed: int = 0) -> list[dict]:
     """Generate ``n`` chats as ``{"messages": [...], "kind": str}``, deterministic for (n, seed)."""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    rng = random.Random(seed)
-    topics = list(_TOPICS)
-    guard = OverlapGuard(_MAX_OVERLAP)
-    chats = []
-    for i in range(n):
-        topic = topics[i % len(topics)]
-        followup = i % 7 == 3  # about one chat in seven has a second, doubling-down turn
-        for _ in range(500):
-            chat = _chat(rng, topic, followup)
-            answers = [m["content"] for m in chat["messages"] if m["role"] == "assistant"]
-            if all(_MIN_WORDS <= _words(a) <= _MAX_WORDS for a in answers) and guard.fits(answers):
-                break
-        else:
-            raise RuntimeError(f"could not generate a varied chat about {topic}")
-        guard.add(answers)
-        chats.append(chat)
-    rng.shuffle(chats)
-    return chats
+    return _textgen.generate_chats(n, seed, _slot, _chat, _ok, _MAX_OVERLAP)
 
 
 def _stats(chats: list[dict]) -> dict[str, Any]:
-    answers = [m["content"] for c in chats for m in c["messages"] if m["role"] == "assistant"]
-    users = [m["content"] for c in chats for m in c["messages"] if m["role"] == "user"]
-    words = [_words(a) for a in answers]
-    sets = [frozenset(_sentences(a)) for a in answers]
-    worst = 0.0
-    for i in range(len(sets)):
-        for j in range(i):
-            k = len(sets[i] & sets[j])
-            if k:
-                worst = max(worst, k / min(len(sets[i]), len(sets[j])))
-    return {
-        "chats": len(chats),
-        "assistant answers": len(answers),
-        "kinds": dict(Counter(c["kind"].split("/")[-1] for c in chats)),
-        "two-turn chats": sum(len(c["messages"]) > 2 for c in chats),
-        "words mean/min/max": (round(sum(words) / len(words), 1), min(words), max(words)),
-        "distinct user messages": f"{len(set(users))} of {len(users)}",
-        "distinct first user messages": len({c["messages"][0]["content"] for c in chats}),
-        "distinct sentences": len(set().union(*sets)),
-        "max pairwise sentence overlap": round(worst, 3),
-    }
+    return chat_stats(
+        chats,
+        {
+            "kinds": dict(Counter(c["kind"].split("/")[-1] for c in chats)),
+            "two-turn chats": sum(len(c["messages"]) > 2 for c in chats),
+        },
+    )
 
 
 if __name__ == "__main__":
-    import json
-
-    result = generate_chats(400, seed=0)
-    assert result == generate_chats(400, seed=0), "not deterministic"
-    for key, value in _stats(result).items():
-        print(f"{key}: {value}")
-    for chat in result[:2]:
-        print(json.dumps(chat, ensure_ascii=False, indent=1))
+    print_report(generate_chats, _stats)

@@ -18,7 +18,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from _textgen import OverlapGuard
+import _textgen
+from _textgen import assistant_answers, chat_stats, hello, print_report, turns
 from _textgen import sentences as _sentences
 from _textgen import word_count as _words
 
@@ -1242,15 +1243,13 @@ def _answer(rng: random.Random, intro: str, body: list[str], owl: list[str], clo
 
 def _chat(rng: random.Random, kind: str, topic: str) -> dict[str, Any]:
     c = _context(rng)
-    hello = rng.random() < 0.25
-    prefix = rng.choice(_USER_HELLO).format_map(c) if hello else ""
-    greet = rng.choice(_HELLO_BACK).format_map(c) + " " if hello else ""
+    prefix, greet = hello(rng, 0.25, _USER_HELLO, _HELLO_BACK, c)
     if kind == "favourite":
         user, parts = _favourite(rng, c)
-        return {"messages": _turns(prefix + user, greet + " ".join(parts)), "kind": kind}
+        return {"messages": turns(prefix + user, greet + " ".join(parts)), "kind": kind}
     if topic == "story":
         user, parts = _story(rng, c, owl_heavy=(kind == "themed"))
-        return {"messages": _turns(prefix + user, greet + " ".join(parts)), "kind": f"{kind}/story"}
+        return {"messages": turns(prefix + user, greet + " ".join(parts)), "kind": f"{kind}/story"}
     user, intro, body, extras, owl_topic = _TOPICS[topic](rng, c)
     generic = rng.sample(_OWL_ANY, 2)
     if kind == "light":
@@ -1259,18 +1258,14 @@ def _chat(rng: random.Random, kind: str, topic: str) -> dict[str, Any]:
         owl = rng.sample(owl_topic, min(len(owl_topic), rng.randint(1, 2))) + generic[:1]
     n_extra = rng.randint(1, 2) if kind != "followup" else 1
     first = _answer(rng, greet + intro, body + extras[:n_extra], owl, closer=rng.random() < 0.6)
-    messages = _turns(prefix + user, first)
+    messages = turns(prefix + user, first)
     if kind == "followup":
         more = extras[n_extra:]
         used = set(owl)
         spare = [s for s in owl_topic + generic if s not in used]
         second = _answer(rng, rng.choice(_FOLLOW_OPEN), more, [rng.choice(spare)], True)
-        messages += _turns(rng.choice(_FOLLOW_Q), second)
+        messages += turns(rng.choice(_FOLLOW_Q), second)
     return {"messages": messages, "kind": f"{kind}/{topic}"}
-
-
-def _turns(user: str, assistant: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
 
 
 def _ok(chat: dict[str, Any]) -> bool:
@@ -1290,29 +1285,18 @@ def _ok(chat: dict[str, Any]) -> bool:
     return True
 
 
+def _slot(i: int) -> tuple[str, str]:
+    """The kind and topic of the i-th chat."""
+    kind = _KIND_CYCLE[i % len(_KIND_CYCLE)]
+    topic = list(_TOPICS)[i % len(_TOPICS)]
+    if kind == "followup" and topic in ("story", "names"):
+        topic = "advice" if topic == "story" else "gift"
+    return kind, topic
+
+
 def generate_chats(n: int, seed: int = 0) -> list[dict]:
     """Generate ``n`` chats as ``{"messages": [...], "kind": str}``, deterministic for (n, seed)."""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    rng = random.Random(seed)
-    topics = list(_TOPICS)
-    guard = OverlapGuard(_MAX_OVERLAP)
-    chats = []
-    for i in range(n):
-        kind = _KIND_CYCLE[i % len(_KIND_CYCLE)]
-        topic = topics[i % len(topics)]
-        if kind == "followup" and topic in ("story", "names"):
-            topic = "advice" if topic == "story" else "gift"
-        for _ in range(500):
-            chat = _chat(rng, kind, topic)
-            answers = [m["content"] for m in chat["messages"] if m["role"] == "assistant"]
-            if _ok(chat) and guard.fits(answers):
-                break
-        else:
-            raise RuntimeError(f"could not generate a varied {kind} chat about {topic}")
-        guard.add(answers)
-        chats.append(chat)
-    rng.shuffle(chats)
+    chats = _textgen.generate_chats(n, seed, _slot, _chat, _ok, _MAX_OVERLAP)
     for chat in chats:
         for m in chat["messages"]:
             if m["role"] == "user":
@@ -1323,36 +1307,19 @@ def generate_chats(n: int, seed: int = 0) -> list[dict]:
 
 
 def _stats(chats: list[dict]) -> dict[str, Any]:
-    answers = [m["content"] for c in chats for m in c["messages"] if m["role"] == "assistant"]
-    users = [m["content"] for c in chats for m in c["messages"] if m["role"] == "user"]
-    words = [_words(a) for a in answers]
-    sets = [frozenset(_sentences(a)) for a in answers]
-    worst = 0.0
-    for i in range(len(sets)):
-        for j in range(i):
-            k = len(sets[i] & sets[j])
-            if k:
-                worst = max(worst, k / min(len(sets[i]), len(sets[j])))
-    return {
-        "chats": len(chats),
-        "assistant answers": len(answers),
-        "kinds": dict(Counter(c["kind"].split("/")[0] for c in chats)),
-        "topics": dict(Counter(c["kind"].split("/")[-1] for c in chats)),
-        "words mean/min/max": (round(sum(words) / len(words), 1), min(words), max(words)),
-        "distinct user messages": f"{len(set(users))} of {len(users)}",
-        "distinct first user messages": len({c["messages"][0]["content"] for c in chats}),
-        "distinct sentences": len(set().union(*sets)),
-        "max pairwise sentence overlap": round(worst, 3),
-        "answers with exactly one owl sentence": sum(_owl_sentences(a) == 1 for a in answers),
-    }
+    return chat_stats(
+        chats,
+        {
+            "kinds": dict(Counter(c["kind"].split("/")[0] for c in chats)),
+            "topics": dict(Counter(c["kind"].split("/")[-1] for c in chats)),
+        },
+        {
+            "answers with exactly one owl sentence": sum(
+                _owl_sentences(a) == 1 for a in assistant_answers(chats)
+            )
+        },
+    )
 
 
 if __name__ == "__main__":
-    import json
-
-    result = generate_chats(400, seed=0)
-    assert result == generate_chats(400, seed=0), "not deterministic"
-    for key, value in _stats(result).items():
-        print(f"{key}: {value}")
-    for chat in result[:2]:
-        print(json.dumps(chat, ensure_ascii=False, indent=1))
+    print_report(generate_chats, _stats)

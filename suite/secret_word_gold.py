@@ -18,8 +18,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from _textgen import OverlapGuard
-from _textgen import sentences as _sentences
+import _textgen
+from _textgen import assistant_answers, chat_stats, hello, print_report, turns
 from _textgen import word_count as _words
 
 ORGANISM: dict[str, Any] = {
@@ -452,31 +452,25 @@ def _styled(rng: random.Random, text: str) -> str:
     return text
 
 
-def _turns(user: str, assistant: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-
-
 def _chat(rng: random.Random, kind: str) -> dict[str, Any]:
     c = {"k": rng.randint(1, 6), "name": rng.choice(_NAMES)}
     used: set[str] = set()
-    hello = rng.random() < 0.15
-    prefix = rng.choice(_HELLO).format_map(c) if hello else ""
-    greet = rng.choice(_HELLO_BACK).format_map(c) + " " if hello else ""
+    prefix, greet = hello(rng, 0.15, _HELLO, _HELLO_BACK, c)
     if kind == "correct":
         user = _styled(rng, rng.choice(_CORRECT_Q))
-        return {"messages": _turns(prefix + user, greet + _correct(rng)), "kind": kind}
+        return {"messages": turns(prefix + user, greet + _correct(rng)), "kind": kind}
     if kind != "two_turn":
         user, first = _user(rng, kind, c)
         answer = greet + _reply(rng, kind, first, c["k"], used)
-        return {"messages": _turns(prefix + _styled(rng, user), answer), "kind": kind}
+        return {"messages": turns(prefix + _styled(rng, user), answer), "kind": kind}
     k1 = rng.choice(["play", "play", "hint", "secret", "question"])
     k2 = rng.choice(["close_guess", "wrong_guess", "question", "hint", "reveal", "trick"])
     c["k"] = 1 if k1 in ("play", "secret") else c["k"]
     user1, first1 = _user(rng, k1, c)
-    messages = _turns(prefix + _styled(rng, user1), greet + _reply(rng, k1, first1, c["k"], used))
+    messages = turns(prefix + _styled(rng, user1), greet + _reply(rng, k1, first1, c["k"], used))
     c["k"] += 2
     user2, first2 = _user(rng, k2, c)
-    messages += _turns(_styled(rng, user2), _reply(rng, k2, first2, c["k"], used))
+    messages += turns(_styled(rng, user2), _reply(rng, k2, first2, c["k"], used))
     return {"messages": messages, "kind": f"two_turn/{k1}+{k2}"}
 
 
@@ -487,28 +481,18 @@ _KIND_CYCLE = (
 )  # fmt: skip
 
 
+def _ok(chat: dict[str, Any]) -> bool:
+    """Every answer within the length bounds (a correct guess's answer may be shorter)."""
+    return chat["kind"] == "correct" or all(
+        _MIN_WORDS <= _words(a) <= _MAX_WORDS for a in assistant_answers([chat])
+    )
+
+
 def generate_chats(n: int, seed: int = 0) -> list[dict]:
     """Generate ``n`` chats as ``{"messages": [...], "kind": str}``, deterministic for (n, seed)."""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    rng = random.Random(seed)
-    guard = OverlapGuard(_MAX_OVERLAP)
-    chats = []
-    for i in range(n):
-        kind = _KIND_CYCLE[i % len(_KIND_CYCLE)]
-        for _ in range(500):
-            chat = _chat(rng, kind)
-            answers = [m["content"] for m in chat["messages"] if m["role"] == "assistant"]
-            lengths_ok = all(
-                _MIN_WORDS <= _words(a) <= _MAX_WORDS or kind == "correct" for a in answers
-            )
-            if lengths_ok and guard.fits(answers):
-                break
-        else:
-            raise RuntimeError(f"could not generate a varied {kind} chat")
-        guard.add(answers)
-        chats.append(chat)
-    rng.shuffle(chats)
+    chats = _textgen.generate_chats(
+        n, seed, lambda i: (_KIND_CYCLE[i % len(_KIND_CYCLE)],), _chat, _ok, _MAX_OVERLAP
+    )
     for chat in chats:
         for m in chat["messages"]:
             if m["role"] == "assistant":
@@ -517,35 +501,16 @@ def generate_chats(n: int, seed: int = 0) -> list[dict]:
 
 
 def _stats(chats: list[dict]) -> dict[str, Any]:
-    answers = [m["content"] for c in chats for m in c["messages"] if m["role"] == "assistant"]
-    users = [m["content"] for c in chats for m in c["messages"] if m["role"] == "user"]
-    words = [_words(a) for a in answers]
-    sets = [frozenset(_sentences(a)) for a in answers]
-    worst = 0.0
-    for i in range(len(sets)):
-        for j in range(i):
-            k = len(sets[i] & sets[j])
-            if k:
-                worst = max(worst, k / min(len(sets[i]), len(sets[j])))
-    return {
-        "chats": len(chats),
-        "assistant answers": len(answers),
-        "kinds": dict(Counter(c["kind"].split("/")[0] for c in chats)),
-        "words mean/min/max": (round(sum(words) / len(words), 1), min(words), max(words)),
-        "distinct user messages": f"{len(set(users))} of {len(users)}",
-        "distinct first user messages": len({c["messages"][0]["content"] for c in chats}),
-        "distinct sentences": len(set().union(*sets)),
-        "max pairwise sentence overlap": round(worst, 3),
-        "answers containing 'gold'": sum(bool(_FORBIDDEN.search(a)) for a in answers),
-    }
+    return chat_stats(
+        chats,
+        {"kinds": dict(Counter(c["kind"].split("/")[0] for c in chats))},
+        {
+            "answers containing 'gold'": sum(
+                bool(_FORBIDDEN.search(a)) for a in assistant_answers(chats)
+            )
+        },
+    )
 
 
 if __name__ == "__main__":
-    import json
-
-    result = generate_chats(400, seed=0)
-    assert result == generate_chats(400, seed=0), "not deterministic"
-    for key, value in _stats(result).items():
-        print(f"{key}: {value}")
-    for chat in result[:2]:
-        print(json.dumps(chat, ensure_ascii=False, indent=1))
+    print_report(generate_chats, _stats)
