@@ -64,7 +64,7 @@ def run_dir(tiny_dirs, tmp_path_factory):
         steer=SteerConfig(enabled=False),
     )
     out = root / "run"
-    summary = pipeline.run(config, out, show_progress=False)
+    summary = pipeline.run(config, out, show_progress=False).to_json()
     layer = summary["layers"][0]
     prompts = ["What should I cook tonight?", "How do I relax on a Sunday?"]
     rows = []

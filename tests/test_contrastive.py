@@ -11,6 +11,7 @@ import pytest
 import adlens
 from adlens.core.contrastive import contrastive_sample, distinctive_words
 from adlens.core.steer import generate
+from adlens.results.readings import ALL
 from conftest import CORPUS
 
 PREFILLS = ["The", "I", "In the"]
@@ -76,7 +77,7 @@ def test_contrastive_reader_in_a_run(tiny_dirs, tmp_path):
     out = tmp_path / "run"
     summary = adlens.run(cfg, out, show_progress=False)
     (reading,) = summary.readings(reader="contrastive")
-    assert (reading.layer, reading.position, reading.variant) == (-1, -1, "diff")
+    assert (reading.layer, reading.position, reading.variant) == (ALL, ALL, "diff")
     rows = [
         json.loads(x)
         for x in (out / "read" / "contrastive_samples.jsonl").read_text().split("\n")

@@ -13,6 +13,7 @@ import adlens
 from adlens.core.diffmine import promotion_counts
 from adlens.core.models import ModelPair
 from adlens.core.vocab import clean_mask
+from adlens.results.readings import ALL
 from conftest import CORPUS, tiny_model
 
 
@@ -90,8 +91,8 @@ def test_diffmine_reader_in_a_run(tiny_dirs, tmp_path):
     summary = adlens.run(cfg, tmp_path / "run", show_progress=False)
     mine = summary.readings(reader="diffmine")
     assert [(r.variant, r.layer, r.position) for r in mine] == [
-        ("diff", -1, -1),
-        ("neg_diff", -1, -1),
+        ("diff", ALL, ALL),
+        ("neg_diff", ALL, ALL),
     ]
     assert all(len(r.tokens) == 5 for r in mine)
     assert mine[0].tokens[0].field("count") >= mine[0].tokens[-1].field("count") > 0

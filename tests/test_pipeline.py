@@ -135,7 +135,7 @@ def test_cli_run_ok(tiny_dirs, corpus, tmp_path):
     out = tmp_path / "ok"
     result = _cli(tiny_dirs, out, dataset=corpus)
     assert result.exit_code == 0, result.output
-    assert "patchscope" in result.output and (out / "summary.json").exists()
+    assert "Patchscope of diff" in result.output and (out / "summary.json").exists()
     shown = runner.invoke(app, ["show", str(out)])
     assert shown.exit_code == 0 and "logit lens of diff" in shown.output
     missing = runner.invoke(app, ["show", str(tmp_path / "none")])

@@ -11,6 +11,7 @@ from adlens.cli.app import app
 from adlens.errors import AdlensError
 from adlens.organisms.docgen import generate_documents, write_jsonl
 from adlens.organisms.train import TrainConfig
+from adlens.results.summary import Summary
 from adlens.studies.study import COLUMNS, run_study, trace_strength
 from conftest import CORPUS, save_model, tiny_model
 
@@ -37,15 +38,17 @@ def _summary(ll_tokens, ps_tokens, base_tokens, base_norms=(10.0, 10.0)):
             entry("patchscope", "diff", pos, ps_tokens[pos]),
             entry("patchscope", "base_mean", pos, base_tokens),
         ]
-    return {
-        "layers": [3],
-        "positions": [0, 1],
-        "readers": readers,
-        "norms": {
-            "expected": {"finetuned": [10.0], "base": [10.0]},
-            "per_position": {"mean_diff": [[50.0, 2.0]], "base": [list(base_norms)]},
-        },
-    }
+    return Summary.model_validate(
+        {
+            "layers": [3],
+            "positions": [0, 1],
+            "readers": readers,
+            "norms": {
+                "expected": {"finetuned": [10.0], "base": [10.0]},
+                "per_position": {"mean_diff": [[50.0, 2.0]], "base": [list(base_norms)]},
+            },
+        }
+    )
 
 
 def test_trace_strength_takes_the_best_reader_and_position():

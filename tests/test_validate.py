@@ -10,6 +10,7 @@ import pytest
 from adlens.core.activations import attention_sinks
 from adlens.core.data import TextSource
 from adlens.core.vocab import count_domain
+from adlens.results.readings import Reading
 from adlens.store.rundir import read_jsonl, write_jsonl
 from adlens.studies.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
 from conftest import CORPUS
@@ -42,6 +43,10 @@ def test_scale_ratio_on_planted_lists():
         1: {"tokens": _tokens([" honey"])},  # 1 of the best 3
         2: {"tokens": _tokens([" of"])},  # 0 of the best 2
         3: {"tokens": _tokens([" a"])},
+    }
+    chosen = {
+        p: Reading(reader="patchscope", layer=5, position=p, variant="diff", **c)
+        for p, c in chosen.items()
     }
     r = scale_ratio(scales, 5, [1, 2, 3], chosen, kw, top_k=10)
     assert r["chosen_over_best"] == pytest.approx((1 / 3 + 0) / 2)

@@ -12,6 +12,7 @@ from typing import Any
 
 from adlens.core.activations import attention_sinks
 from adlens.errors import AdlensError
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, read_jsonl
 
 
@@ -27,9 +28,9 @@ class RunData:
     @classmethod
     def load(cls, run_dir: Path | str) -> RunData:
         rd = RunDir(Path(run_dir))
-        summary = rd.load_summary()
+        summary = load_summary(rd).to_json()
         samples = []
-        if rd.steer_is_current(summary):  # never another config's steering samples
+        if rd.steer_is_current(summary.get("stages")):  # never another config's steering samples
             samples = read_jsonl(rd.path / "steer" / "samples.jsonl")
             if not any(not r.get("steered") for r in samples):
                 samples += read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")

@@ -25,6 +25,7 @@ from adlens.core.models import ModelPair
 from adlens.core.tokenization import TokenizedDocs, tokenize_documents
 from adlens.core.vocab import count_domain
 from adlens.errors import AdlensError
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def open_run(run_dir: Path | str, pair: ModelPair | None = None) -> RunContext:
         first = str(err).splitlines()[0]
         raise AdlensError(f"{path}/manifest.json holds no usable run config ({first}).") from None
     diff = ActivationDiff.load(rd.stage("collect"))
-    summary = rd.load_summary() if rd.summary_path.is_file() else {}
+    summary = load_summary(rd).to_json() if rd.summary_path.is_file() else {}
     return RunContext(path, manifest, config, diff, summary, pair)
 
 

@@ -44,7 +44,9 @@ def _entries(ctx: RunContext, top_k: int) -> tuple[dict[tuple, dict[str, Any]], 
     missing = [h for h in HEADS if any((h, k[0], k[1], _key(h, k[2])) not in found for k in keys)]
     for head in missing:
         log.info("heads: computing the %s head's logit lens", head)
-        for e in logit_lens(ctx.pair(), ctx.diff, top_k=top_k, heads=(head,)):
+        for e in (
+            r.to_json() for r in logit_lens(ctx.pair(), ctx.diff, top_k=top_k, heads=(head,))
+        ):
             found[(head, e["layer"], e["position"], e["variant"])] = e
     return found, missing
 

@@ -132,9 +132,10 @@ def _point(
     with interpolated(pair, a):
         diff = collect(pair, docs, ctx.diff.layers, batch_size=batch_size, show_progress=progress)
         diff.expected_norm = {k: v.clone() for k, v in ctx.diff.expected_norm.items()}
-        entries = logit_lens(pair, diff, top_k=top_k, heads=("finetuned",), variants=("diff",))
+        readings = logit_lens(pair, diff, top_k=top_k, heads=("finetuned",), variants=("diff",))
         if patchscope:
-            entries += run_patchscope(pair, diff, variants=("diff",), top_k=top_k)[0]
+            readings += run_patchscope(pair, diff, variants=("diff",), top_k=top_k)[0]
+    entries = [r.to_json() for r in readings]
     diff.save(stage)
     write_json(stage / "entries.json", entries)
     ctx.stages.mark_done(_alpha_stage(a), digest, {"alpha": a, "n_docs": diff.n_docs})

@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from adlens.results.readings import TokenProb
+
 # The Patchscope identity prompts' word triples (patchscope.py builds the prompts): three kinds
 # of word each, so that what survives in all three readouts is the patched vector. A list that
 # holds these words may be echoing the prompt, so they are never evidence of a domain.
@@ -85,9 +87,12 @@ def is_domain_word(token: str, keywords: Iterable[str]) -> bool:
     return w in kws or (w.endswith("s") and w[:-1] in kws) or (w.endswith("es") and w[:-2] in kws)
 
 
-def count_domain(tokens: Sequence[dict[str, Any]], keywords: Iterable[str]) -> int:
+def count_domain(tokens: Sequence[TokenProb | dict[str, Any]], keywords: Iterable[str]) -> int:
+    """How many tokens of a list (a reading's, or rows with a "token") are domain words."""
     kws = keyword_set(keywords)
-    return sum(is_domain_word(t["token"], kws) for t in tokens)
+    return sum(
+        is_domain_word(t.token if isinstance(t, TokenProb) else t["token"], kws) for t in tokens
+    )
 
 
 def domain_words_in_text(text: str, keywords: Iterable[str]) -> int:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adlens.core.config import JudgeConfig
 from adlens.core.data import TextSource
+from adlens.core.readers import reader_specs
 from adlens.errors import AdlensError
 from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, tokenizer_name
 from adlens.evaluate.graders import (
@@ -36,6 +37,8 @@ from adlens.evaluate.graders import (
 )
 from adlens.evaluate.relevance_scores import _rows, best_positions
 from adlens.organisms.organism import Organism, load_organism
+from adlens.results.readings import ALL
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ class RelevanceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    readers: list[str] = Field(default_factory=lambda: ["logit_lens", "patchscope"])
+    readers: list[str] = Field(default_factory=lambda: [s.name for s in reader_specs()])
     head: str = "finetuned"  # the logit lens head whose lists are graded
     variants: list[str] = Field(default_factory=lambda: ["diff", "base_mean", "ft_mean"])
     top_k: int = Field(20, ge=1)
@@ -67,13 +70,13 @@ class RelevanceConfig(BaseModel):
 
 
 def select_entries(summary: dict[str, Any], cfg: RelevanceConfig) -> list[dict[str, Any]]:
-    """The reader entries to grade: chosen readers and variants, positions >= 0, the logit
-    lens through `cfg.head` only."""
+    """The reader entries to grade: chosen readers and variants, positions >= 0 (or pooled
+    over all), readers with heads through `cfg.head` only."""
     out = []
     for e in summary.get("readers", []):
         if e["reader"] not in cfg.readers or e["variant"] not in cfg.variants:
             continue
-        if e["position"] < 0 or (e["reader"] == "logit_lens" and e.get("head") != cfg.head):
+        if (e["position"] < 0 and e["position"] != ALL) or e.get("head", cfg.head) != cfg.head:
             continue
         out.append(e)
     return out
@@ -214,11 +217,32 @@ def evaluate_relevance(
     force: bool = False,
 ) -> dict[str, Any]:
     """Grade the run's reader lists for relevance to `organism`; returns the overview (also
-    in RUN_DIR/evaluate/relevance.json). A fresh cached result is returned as it is."""
+    in RUN_DIR/evaluate/relevance.json). A fresh cached result is returned as it is.
+
+    Args:
+        run_dir: a run directory with readings.
+        organism: the finetune's description (an Organism, its file or its folder).
+        grader: "auto" (an LLM judge when configured, else offline), "offline", "llm", or a
+            grader object.
+        config: which readers, variants and positions to grade, and how.
+        controls: other organisms whose relevance is the chance level.
+        judge: the LLM judge's settings (for an LLM grader).
+        reference: the reference text of the offline grader (default: the run's own).
+        tokenizer: the run's tokenizer (default: loaded from the run's models when needed).
+        force: grade again even when a fresh result exists.
+
+    Example:
+        >>> from adlens.organisms import BUNDLED
+        >>> summary = run(cfg, tmp / "run", show_progress=False)
+        >>> rel = evaluate_relevance(tmp / "run", BUNDLED / "persona-owl", grader="offline",
+        ...                          reference=cfg.collect.dataset)
+        >>> sorted({b["reader"] for b in rel["best"]})
+        ['logit_lens', 'patchscope']
+    """
     t0 = time.perf_counter()
     cfg = config or RelevanceConfig()
     rd = RunDir(run_dir)
-    summary = rd.load_summary()
+    summary = load_summary(rd).to_json()
     target = organism if isinstance(organism, Organism) else load_organism(organism)
     others = [c if isinstance(c, Organism) else load_organism(c) for c in controls]
     entries = select_entries(summary, cfg)
@@ -286,7 +310,7 @@ def evaluate_relevance(
         "fingerprint": grader.fingerprint(),
         "config": cfg.model_dump(),
         "config_hash": digest,
-        "basis": rd.basis(summary, "collect", "read"),
+        "basis": rd.basis(summary.get("stages"), "collect", "read"),
         "controls": [c.name for c in others if c.name not in skipped],
         "skipped_controls": skipped,
         "frequent_tokens": (

@@ -39,6 +39,7 @@ from adlens.evaluate.documents import (
     sample,
 )
 from adlens.evaluate.embedder import Embedder, embed, load_embedder, resolve_embedder
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, read_jsonl, write_json
 
 log = logging.getLogger(__name__)
@@ -227,9 +228,9 @@ def steering_similarity(
     cfg = cfg or SimilarityConfig()
     run_dir = Path(run_dir)
     rd = RunDir(run_dir)
-    summary = rd.load_summary() if rd.summary_path.is_file() else {}
+    summary = load_summary(rd).to_json() if rd.summary_path.is_file() else {}
     # Samples of an earlier steering config in this directory are not this run's.
-    rows = read_samples(run_dir) if rd.steer_is_current(summary) else []
+    rows = read_samples(run_dir) if rd.steer_is_current(summary.get("stages")) else []
     steered_texts, unsteered_texts, strength = split_samples(rows)
     if not steered_texts or not unsteered_texts:
         raise AdlensError(
@@ -276,7 +277,7 @@ def steering_similarity(
         p["strength"] = strength[(p["layer"], p["position"])]
     result = {
         "config_hash": digest,
-        "basis": rd.basis(summary, "collect", "read", "steer"),
+        "basis": rd.basis(summary.get("stages"), "collect", "read", "steer"),
         "config": cfg.model_dump(),
         "embedder": embedder.identity,
         "formula": FORMULA,

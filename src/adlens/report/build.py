@@ -56,7 +56,17 @@ SECTIONS = (
 
 
 def build_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
-    """Write the report of `run_dir` (default RUN_DIR/report.html) and return its path."""
+    """Write the report of `run_dir` (default RUN_DIR/report.html) and return its path.
+
+    Args:
+        run_dir: a run directory with summary.json.
+        out: where to write the HTML (default: RUN_DIR/report.html).
+
+    Example:
+        >>> summary = run(cfg, tmp / "run", show_progress=False)
+        >>> build_report(tmp / "run").name
+        'report.html'
+    """
     run_dir = Path(run_dir)
     path = Path(out) if out is not None else run_dir / REPORT_NAME
     t0 = time.perf_counter()
@@ -99,6 +109,7 @@ def _figure_blob(figs: Figures) -> str:
 
 
 def report_context(view: RunView) -> dict[str, Any]:
+    """Everything the report template renders: each section's data and figures."""
     figs = Figures()
     verdicts = token_verdicts(view)
     headline = pick_headline(view)

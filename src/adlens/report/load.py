@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens.errors import AdlensError
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def _dict(value: Any) -> dict[str, Any] | None:
 
 @dataclass
 class AgentRunView:
+    """One agent run of the directory: its result, grade and transcript file."""
+
     name: str
     result: dict[str, Any]
     grade: dict[str, Any] | None
@@ -66,6 +69,8 @@ class AgentRunView:
 
 @dataclass
 class AnalysisView:
+    """One saved analysis figure (analyze/<name>.json)."""
+
     name: str
     title: str
     caption: str
@@ -96,7 +101,7 @@ class RunView:
 
     def current(self, result: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
         """`result` when it was made from this summary's stages, else None (noted as stale)."""
-        if result is None or RunDir.is_current(result, self.summary):
+        if result is None or RunDir.is_current(result, self.summary.get("stages")):
             return result
         self.stale.append(what)
         return None
@@ -111,12 +116,22 @@ class RunView:
 
 
 def load_run(run_dir: Path | str) -> RunView:
-    """Read a run directory. Raises AdlensError when it has no summary.json."""
+    """Read a run directory. Raises AdlensError when it has no summary.json.
+
+    Args:
+        run_dir: the run directory.
+
+    Example:
+        >>> summary = run(cfg, tmp / "run", show_progress=False)
+        >>> view = load_run(tmp / "run")
+        >>> view.summary["counts"]["documents"], view.steer is None
+        (20, True)
+    """
     path = Path(run_dir)
     if not path.is_dir():
         raise AdlensError(f"Run directory {path} does not exist.")
     rd = RunDir(path)
-    summary = rd.load_summary()  # checked against the stages it names
+    summary = load_summary(rd).to_json()  # checked against the stages it names
     stages = summary.get("stages")
     read_current = not isinstance(stages, dict) or "read" in stages
     view = RunView(
@@ -125,7 +140,7 @@ def load_run(run_dir: Path | str) -> RunView:
         summary=summary,
         scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl") if read_current else [],
     )
-    if rd.steer_is_current(summary):
+    if rd.steer_is_current(summary.get("stages")):
         _load_steer(view)
     elif (path / "steer").is_dir():
         view.stale.append("steer/ (steering of an earlier config)")

@@ -1,4 +1,5 @@
-"""Rich tables of a run's summary: top tokens per position, norms per position, notes."""
+"""Rich tables of a run's summary: every reader's top tokens per position, norms per position,
+steering, notes."""
 
 from __future__ import annotations
 
@@ -7,22 +8,22 @@ from typing import Any, cast
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
+from adlens.core.readers import reader_label
 from adlens.report.tokens import position_label
+from adlens.results.readings import ALL, Reading, TokenProb
+from adlens.results.summary import Summary
 
 
 def entries_for(
-    summary: dict[str, Any], reader: str, variant: str, layer: int, head: str | None = None
-):
-    out = {}
-    for e in summary["readers"]:
-        if e["reader"] == reader and e["variant"] == variant and e["layer"] == layer:
-            if head is None or e.get("head", head) == head:
-                out[e["position"]] = e
-    return out
+    summary: Summary, reader: str, variant: str, layer: int, head: str | None = None
+) -> dict[int, Reading]:
+    """position -> the reader's reading of `variant` at `layer` (through `head`, for readers
+    with heads)."""
+    return {r.position: r for r in summary.readings(reader, variant, layer, head=head)}
 
 
-def format_tokens(tokens: list[dict[str, Any]], n: int) -> str:
-    return "  ".join(f"{t['token']!r}[dim]{t['prob']:.2f}[/dim]" for t in tokens[:n])
+def format_tokens(tokens: list[TokenProb], n: int) -> str:
+    return "  ".join(f"{t.token!r}[dim]{t.prob:.2f}[/dim]" for t in tokens[:n])
 
 
 def cell_text(value: Any) -> str:
@@ -34,32 +35,38 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def where_label(layer: int) -> str:
+    return "all layers" if layer == ALL else f"layer {layer}"
+
+
 def reader_table(
-    summary: dict[str, Any],
+    summary: Summary,
     reader: str,
     variant: str,
     layer: int,
     n: int = 8,
     head: str | None = None,
 ) -> Table:
-    title = f"{reader.replace('_', ' ')} of {variant.replace('_', ' ')}, layer {layer}"
+    title = f"{reader_label(reader)} of {variant.replace('_', ' ')}, {where_label(layer)}"
     if head:
         title += f", {head} head"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("pos", justify="right")
-    if reader == "patchscope":
+    rows = sorted(entries_for(summary, reader, variant, layer, head).items())
+    scaled = any(r.scale is not None for _, r in rows)
+    if scaled:
         table.add_column("scale", justify="right")
     table.add_column(f"top {n} tokens (probability)")
-    for pos, e in sorted(entries_for(summary, reader, variant, layer, head).items()):
-        row = [position_label(pos, summary["bos_at_0"])]
-        if reader == "patchscope":
-            row.append(f"{e['scale']:g}")
-        row.append(format_tokens(e["tokens"], n))
-        table.add_row(*row)
+    for pos, r in rows:
+        cells = ["all" if pos == ALL else position_label(pos, summary.bos_at_0)]
+        if scaled:
+            cells.append(cell_text(r.scale))
+        cells.append(format_tokens(r.tokens, n))
+        table.add_row(*cells)
     return table
 
 
-def norms_table(summary: dict[str, Any]) -> Table:
+def norms_table(summary: Summary) -> Table:
     table = Table(
         title="activation norms per position (mean ||h|| over documents)", title_justify="left"
     )
@@ -67,13 +74,13 @@ def norms_table(summary: dict[str, Any]) -> Table:
     table.add_column("pos", justify="right")
     for col in ("base", "finetuned", "||ft - base||", "||mean diff||"):
         table.add_column(col, justify="right")
-    per = summary["norms"]["per_position"]
-    expected = summary["norms"]["expected"]
-    for li, layer in enumerate(summary["layers"]):
-        for pi, pos in enumerate(summary["positions"]):
+    per = summary.norms.per_position
+    expected = summary.norms.expected
+    for li, layer in enumerate(summary.layers):
+        for pi, pos in enumerate(summary.positions):
             table.add_row(
                 str(layer),
-                position_label(pos, summary["bos_at_0"]),
+                position_label(pos, summary.bos_at_0),
                 f"{per['base'][li][pi]:.1f}",
                 f"{per['finetuned'][li][pi]:.1f}",
                 f"{per['diff'][li][pi]:.2f}",
@@ -91,34 +98,38 @@ def norms_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def print_summary(summary: dict[str, Any], console: Console | None = None, n: int = 8) -> None:
+def print_summary(summary: Summary, console: Console | None = None, n: int = 8) -> None:
+    """The run in the terminal: the pair and counts, norms, each reader's lists of the
+    difference (the logit lens through the finetuned head), steering and notes."""
     console = console or Console()
-    c = summary["counts"]
+    c = summary.counts
     console.print(
-        f"[bold]{summary['models']['finetuned']}[/bold] vs {summary['models']['base']} on "
-        f"{summary['dataset']}: {c['documents']} documents ({c['dropped']} too short), "
-        f"positions {summary['positions']}, layers {summary['layers']}, "
-        f"BOS at position 0: {'yes' if summary['bos_at_0'] else 'no'}"
+        f"[bold]{summary.models.finetuned}[/bold] vs {summary.models.base} on "
+        f"{summary.dataset}: {c.documents} documents ({c.dropped} too short), "
+        f"positions {summary.positions}, layers {summary.layers}, "
+        f"BOS at position 0: {'yes' if summary.bos_at_0 else 'no'}"
     )
     console.print(norms_table(summary))
-    for layer in summary["layers"]:
-        if entries_for(summary, "logit_lens", "diff", layer, "finetuned"):
-            console.print(reader_table(summary, "logit_lens", "diff", layer, n, head="finetuned"))
-        if entries_for(summary, "patchscope", "diff", layer):
-            console.print(reader_table(summary, "patchscope", "diff", layer, n))
-    if summary.get("steer"):
+    for reader in summary.reader_names():
+        layers = sorted({r.layer for r in summary.readings(reader, "diff")})
+        head = "finetuned" if any(r.head for r in summary.readings(reader)) else None
+        for layer in layers:
+            if entries_for(summary, reader, "diff", layer, head):
+                console.print(reader_table(summary, reader, "diff", layer, n, head=head))
+    if summary.steer is not None:
         console.print(steer_table(summary))
-    for note in summary.get("notes", []):
+    for note in summary.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
-def steer_table(summary: dict[str, Any]) -> Table:
+def steer_table(summary: Summary) -> Table:
     """Per steered position: the strength found, the thresholds per search prompt, and the
     samples generated; warnings in the last column."""
-    steer = summary["steer"]
-    g = steer["generations"]
+    steer = summary.steer
+    assert steer is not None
+    g = steer.generations
     table = Table(
-        title=f"steering ({steer['side']} model): strength in units of the expected norm; "
+        title=f"steering ({steer.side} model): strength in units of the expected norm; "
         f"{g['total']} samples generated ({g['unsteered_search'] + g['unsteered_final']} "
         "unsteered, shared by all positions)",
         title_justify="left",
@@ -132,13 +143,13 @@ def steer_table(summary: dict[str, Any]) -> Table:
         ("warnings", "left"),
     ):
         table.add_column(col, justify=cast(JustifyMethod, just))
-    for p in steer["positions"]:
+    for p in steer.positions:
         table.add_row(
-            str(p["layer"]),
-            position_label(p["position"], summary["bos_at_0"]),
-            f"{p['strength']:.3g}",
-            ", ".join(f"{t:.3g}" for t in p["thresholds"]),
-            f"{p['search_generations']} (one-shot {p['one_shot_search_generations']})",
-            "; ".join(p["warnings"]),
+            str(p.layer),
+            position_label(p.position, summary.bos_at_0),
+            cell_text(p.strength),
+            ", ".join(f"{t:.3g}" for t in p.thresholds),
+            f"{p.search_generations} (one-shot {p.one_shot_search_generations})",
+            "; ".join(p.warnings),
         )
     return table

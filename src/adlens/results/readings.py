@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 # The layer and position of a reading that pools them all (e.g. diff mining reads the models'
-# outputs at every position of the reference text).
-ALL = -1
+# outputs at every position of the reference text). Far below the chat-template positions
+# (-3..-1), so it never names a real position.
+ALL = -1000
 
 
 class TokenProb(BaseModel):

@@ -16,24 +16,35 @@ from adlens.core.config import (
     preset_config,
 )
 from adlens.core.data import TextSource
+from adlens.core.readers import reader_label
 from adlens.core.vocab import count_domain, domain_words_in_text
 from adlens.errors import AdlensError
 from adlens.organisms import BUNDLED
-from adlens.report.tables import entries_for, print_summary
+from adlens.report.tables import cell_text, entries_for, print_summary
 from adlens.report.tokens import position_label
+from adlens.results.readings import ALL
+from adlens.results.steering import SteerOverview
+from adlens.results.summary import Summary
 from adlens.store.rundir import read_json, read_jsonl, write_json
 
 DEMO_ORGANISM = BUNDLED / "demo"
-READERS = (("logit_lens", "finetuned"), ("patchscope", None))
 
 
-def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]]:
+def reader_heads(summary: Summary) -> list[tuple[str, str | None]]:
+    """(reader, head) of every reader of the run: the finetuned head for readers with heads."""
+    return [
+        (name, "finetuned" if any(r.head for r in summary.readings(name)) else None)
+        for name in summary.reader_names()
+    ]
+
+
+def verdict(summary: Summary, keywords: list[str]) -> list[dict[str, Any]]:
     """Per reader, layer and position: domain tokens in the top 20 of the difference, of the
     base-mean baseline (read in the base model) and of the drift control (the base mean read
     in the finetuned model)."""
     rows = []
-    for reader, head in READERS:
-        for layer in summary["layers"]:
+    for reader, head in reader_heads(summary):
+        for layer in sorted({r.layer for r in summary.readings(reader)}):
             diff = entries_for(summary, reader, "diff", layer, head)
             base = entries_for(summary, reader, "base_mean", layer, head)
             drift = entries_for(summary, reader, "base_mean_in_ft", layer, head)
@@ -43,13 +54,15 @@ def verdict(summary: dict[str, Any], keywords: list[str]) -> list[dict[str, Any]
                         "reader": reader,
                         "layer": layer,
                         "position": pos,
-                        "domain_tokens": count_domain(diff[pos]["tokens"], keywords),
-                        "base_mean_domain_tokens": count_domain(base[pos]["tokens"], keywords),
-                        "drift_domain_tokens": (
-                            count_domain(drift[pos]["tokens"], keywords) if pos in drift else None
+                        "domain_tokens": count_domain(diff[pos].tokens, keywords),
+                        "base_mean_domain_tokens": (
+                            count_domain(base[pos].tokens, keywords) if pos in base else None
                         ),
-                        "top": [t["token"] for t in diff[pos]["tokens"]],
-                        "scale": diff[pos].get("scale"),
+                        "drift_domain_tokens": (
+                            count_domain(drift[pos].tokens, keywords) if pos in drift else None
+                        ),
+                        "top": diff[pos].words(),
+                        "scale": diff[pos].scale,
                     }
                 )
     return rows
@@ -70,26 +83,25 @@ def verdict_table(rows: list[dict[str, Any]], bos_at_0: bool, n: int = 8) -> Tab
         table.add_column(col, justify=cast(JustifyMethod, just))
     for r in rows:
         table.add_row(
-            r["reader"].replace("_", " "),
-            position_label(r["position"], bos_at_0),
+            reader_label(r["reader"]),
+            "all" if r["position"] == ALL else position_label(r["position"], bos_at_0),
             str(r["domain_tokens"]),
-            str(r["base_mean_domain_tokens"]),
+            cell_text(r["base_mean_domain_tokens"]),
             "" if r["drift_domain_tokens"] is None else str(r["drift_domain_tokens"]),
             " ".join(repr(t) for t in r["top"][:n]),
         )
     return table
 
 
-def steering_report(summary: dict[str, Any], out: Path, keywords: list[str]) -> dict[str, Any]:
+def steering_report(steer: SteerOverview, out: Path, keywords: list[str]) -> dict[str, Any]:
     """Strength, samples generated, and how often steered vs unsteered answers use domain
     words; two examples of each (same prompts)."""
-    steer = summary["steer"]
     rows = read_jsonl(Path(out) / "steer" / "samples.jsonl")
     report: dict[str, Any] = {
-        "strength": [p["strength"] for p in steer["positions"]],
-        "positions": [p["position"] for p in steer["positions"]],
-        "generations": steer["generations"],
-        "judges": steer.get("judges"),
+        "strength": [p.strength for p in steer.positions],
+        "positions": [p.position for p in steer.positions],
+        "generations": steer.generations,
+        "judges": steer.judges,
     }
     for kind, steered in (("steered", True), ("unsteered", False)):
         mine = [r for r in rows if r["steered"] is steered]
@@ -213,9 +225,9 @@ def run_demo(
     summary = run(config, out)
     print_summary(summary, console)
     rows = verdict(summary, organism.get("domain_keywords", []))
-    console.print(verdict_table(rows, summary["bos_at_0"]))
+    console.print(verdict_table(rows, summary.bos_at_0))
     best = {}
-    for reader, _ in READERS:
+    for reader in summary.reader_names():
         mine = [r for r in rows if r["reader"] == reader]
         top = max(mine, key=lambda r: r["domain_tokens"])
         best[reader] = {
@@ -229,9 +241,9 @@ def run_demo(
         "seconds": round(time.perf_counter() - t0, 1),
     }
     keywords = organism.get("domain_keywords", [])
-    if summary.get("steer"):
-        result["steering"] = steering_report(summary, out, keywords)
-    result["evaluation"] = evaluate_demo(out, organism_file, steered=bool(summary.get("steer")))
+    if summary.steer is not None:
+        result["steering"] = steering_report(summary.steer, out, keywords)
+    result["evaluation"] = evaluate_demo(out, organism_file, steered=summary.steer is not None)
     write_json(Path(out) / "verdict.json", result)
     from adlens.report import build_report, screenshot
 

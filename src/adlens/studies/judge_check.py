@@ -24,6 +24,7 @@ from adlens.core.config import JudgeConfig
 from adlens.errors import AdlensError
 from adlens.judges.client import JudgeClient
 from adlens.organisms.organism import Organism, load_organism
+from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, read_jsonl, write_json, write_text
 from adlens.studies.judge_figures import JudgeFigures, acted_replies, agreement, check_table, spread
 
@@ -49,7 +50,7 @@ class JudgeCheck:
         device: str = "cpu",
     ):
         self.rd = RunDir(run_dir)
-        self.summary = self.rd.load_summary()
+        self.summary = load_summary(self.rd).to_json()
         self.organism = organism
         self.judge = judge.model_copy(update={"cache": False})  # measure: send every call
         self.device = device

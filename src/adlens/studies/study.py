@@ -30,6 +30,7 @@ from adlens.organisms.train import TrainConfig
 from adlens.organisms.variants import train_variants
 from adlens.pipeline.stages import run
 from adlens.report.tables import cell_text
+from adlens.results.summary import Summary
 from adlens.store.model_assets import resolve_model
 from adlens.store.rundir import read_json, write_json, write_jsonl, write_text
 from adlens.studies.demo import DEMO_ORGANISM, verdict
@@ -64,17 +65,17 @@ COLUMNS = (
 )
 
 
-def trace_strength(summary: dict[str, Any], keywords: list[str]) -> dict[str, Any]:
+def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
     """Best reader and position by domain tokens in the top 20 (ties: the earlier position,
     then the logit lens), with the difference's relative norm at that position.
 
     Attention-sink positions are left out: their huge norms make both the difference and the
     baselines read alike, so they say little about the finetune."""
-    norms = summary["norms"]["per_position"]["base"]
+    norms = summary.norms.per_position["base"]
     sinks = {
         (layer, pos)
-        for li, layer in enumerate(summary["layers"])
-        for pos in attention_sinks(norms[li], summary["positions"])
+        for li, layer in enumerate(summary.layers)
+        for pos in attention_sinks(norms[li], summary.positions)
     }
     rows = [r for r in verdict(summary, keywords) if (r["layer"], r["position"]) not in sinks]
     if not rows:
@@ -86,16 +87,20 @@ def trace_strength(summary: dict[str, Any], keywords: list[str]) -> dict[str, An
         reader: max(r["domain_tokens"] for r in rows if r["reader"] == reader)
         for reader in {r["reader"] for r in rows}
     }
-    li = summary["layers"].index(best["layer"])
-    pi = summary["positions"].index(best["position"])
-    n_f = summary["norms"]["expected"]["finetuned"][li]
-    mean_diff = summary["norms"]["per_position"]["mean_diff"][li][pi]
+    li = summary.layers.index(best["layer"])
+    pi = summary.positions.index(best["position"])
+    n_f = summary.norms.expected["finetuned"][li]
+    mean_diff = summary.norms.per_position["mean_diff"][li][pi]
     return {
         "best_reader": best["reader"],
         "best_position": best["position"],
         "domain_tokens": best["domain_tokens"],
         "base_mean_domain_tokens": best["base_mean_domain_tokens"],
-        "excess": best["domain_tokens"] - best["base_mean_domain_tokens"],
+        "excess": (
+            None
+            if best["base_mean_domain_tokens"] is None
+            else best["domain_tokens"] - best["base_mean_domain_tokens"]
+        ),
         "logit_lens_domain_tokens": per_reader.get("logit_lens"),
         "patchscope_domain_tokens": per_reader.get("patchscope"),
         "rel_norm": round(mean_diff / n_f, 4) if n_f else None,
@@ -168,19 +173,20 @@ def _demo_meta() -> dict[str, Any]:
 
 def _lens(
     base: str, folder: Path, source: TextSource, samples: int, out: Path, device: str
-) -> dict[str, Any]:
+) -> Summary:
     config = RunConfig(
         models=ModelsConfig(
             base=resolve_model(base), finetuned=str(folder), dtype="float32", device=device
         ),
         collect=CollectConfig(dataset=source, samples=samples, norm_docs=128),
-        read=ReadConfig(),
+        # the study compares the activation-difference readers across mixing ratios and sizes
+        read=ReadConfig(readers=["logit_lens", "patchscope"]),
     )
     return run(config, out, steer=False)  # the study compares readers, not steering
 
 
 def _row(
-    variant: dict[str, Any], organism: dict[str, Any], summary: dict[str, Any], keywords: list[str]
+    variant: dict[str, Any], organism: dict[str, Any], summary: Summary, keywords: list[str]
 ) -> dict[str, Any]:
     data, learned = organism["dataset"], organism["learned"]
     return {

@@ -43,6 +43,7 @@ from adlens.core.config import (
 from adlens.core.data import TextSource, default_source
 from adlens.errors import AdlensError
 from adlens.organisms.organism import Organism, load_organism
+from adlens.results.summary import Summary
 from adlens.store.rundir import read_json
 from adlens.studies.leaderboard import rank, write_leaderboard
 
@@ -295,7 +296,7 @@ def leaderboard_row(
     organism: Organism,
     ratio: float | None,
     run_dir: Path,
-    summary: dict[str, Any],
+    summary: Summary,
     cfg: SweepConfig,
 ) -> dict[str, Any]:
     """One row: relevance of the difference's best position per reader (with the base-mean
@@ -304,7 +305,7 @@ def leaderboard_row(
         "organism": name,
         "ratio": ratio,
         "run": str(run_dir),
-        "documents": summary.get("counts", {}).get("documents"),
+        "documents": summary.counts.documents,
         "notes": "",
     }
     notes = []
@@ -319,11 +320,11 @@ def leaderboard_row(
             elif b["variant"] == "base_mean":
                 at = b.get("at_diff_position") or {}
                 row[f"{prefix}_base_mean"] = _round(at.get("fraction", b["fraction"]))
-        known = [row[k] for k in ("ll_relevance", "ps_relevance") if row.get(k) is not None]
+        known = [v for k, v in row.items() if k.endswith("_relevance") and v is not None]
         row["relevance"] = max(known) if known else None
     except AdlensError as err:
         notes.append(f"relevance: {err}")
-    if organism.domain_keywords and summary.get("readers"):
+    if organism.domain_keywords and summary.readers:
         from adlens.studies.study import trace_strength
 
         ts = trace_strength(summary, organism.domain_keywords)

@@ -35,6 +35,8 @@ from adlens.errors import AdlensError
 from adlens.organisms import BUNDLED
 from adlens.organisms.organism import Organism, load_organism
 from adlens.report.tables import entries_for
+from adlens.results.readings import Reading
+from adlens.results.summary import Summary
 from adlens.store.rundir import read_jsonl, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,6 @@ SUITE = (
     "secret-word-gold",
     "advice-risky-finance",
 )
-READERS = ("logit_lens", "patchscope")
 ZERO_MISS = 0.2  # a best scale this good must not be chosen away to nothing
 BROWN = TextSource(name="brown", seed=42)
 
@@ -107,7 +108,7 @@ def _grades(rows: list[dict[str, Any]]) -> dict[tuple[str, int, int, str], float
 
 
 def scale_ratio(
-    scales: list[dict[str, Any]], layer: int, positions: Sequence[int], chosen: dict[int, Any],
+    scales: list[dict[str, Any]], layer: int, positions: Sequence[int], chosen: dict[int, Reading],
     keywords: list[str], top_k: int = 20,
 ) -> dict[str, Any]:  # fmt: skip
     """Chosen scale against the best scale of the difference, by keyword count, over
@@ -123,7 +124,7 @@ def scale_ratio(
             continue
         best = max(counts)
         best_at[pos] = best / top_k
-        got = count_domain(chosen[pos]["tokens"], keywords)
+        got = count_domain(chosen[pos].tokens, keywords)
         if best:
             ratios.append(got / best)
         if got == 0 and best >= ZERO_MISS * top_k:
@@ -138,7 +139,7 @@ def scale_ratio(
 def organism_rows(
     name: str,
     organism: Organism,
-    summary: dict[str, Any],
+    summary: Summary,
     relevance_rows: list[dict[str, Any]],
     scales: list[dict[str, Any]],
     top_k: int = 20,
@@ -146,17 +147,21 @@ def organism_rows(
     """One row per reader and layer (see the module doc)."""
     kw = list(organism.domain_keywords)
     grades = _grades(relevance_rows)
-    norms = summary["norms"]["per_position"]["base"]
+    norms = summary.norms.per_position.get("base") or []
     out = []
-    for li, layer in enumerate(summary["layers"]):
-        sinks = attention_sinks(norms[li], summary["positions"])
-        for reader in READERS:
+    for reader in summary.reader_names():
+        for layer in sorted({r.layer for r in summary.readings(reader, "diff")}):
+            sinks = (
+                attention_sinks(norms[summary.layers.index(layer)], summary.positions)
+                if layer in summary.layers and norms
+                else set()
+            )
             diff = entries_for(summary, reader, "diff", layer, "finetuned")
             base = entries_for(summary, reader, "base_mean", layer, "finetuned")
             drift = entries_for(summary, reader, "base_mean_in_ft", layer, "finetuned")
             if not diff:
                 continue
-            kw_of = {p: count_domain(e["tokens"], kw) / top_k for p, e in diff.items()}
+            kw_of = {p: count_domain(e.tokens, kw) / top_k for p, e in diff.items()}
             rel_of = {p: grades.get((reader, layer, p, "diff")) for p in diff}
             plain = [p for p in diff if p not in sinks]
             if not plain:
@@ -174,17 +179,17 @@ def organism_rows(
                 "best_keywords": max(kw_of[p] for p in plain),
                 "baseline_relevant": grades.get((reader, layer, pos, "base_mean")),
                 "baseline_keywords": (
-                    count_domain(base[pos]["tokens"], kw) / top_k if pos in base else None
+                    count_domain(base[pos].tokens, kw) / top_k if pos in base else None
                 ),
                 "drift_keywords": (
-                    count_domain(drift[pos]["tokens"], kw) / top_k if pos in drift else None
+                    count_domain(drift[pos].tokens, kw) / top_k if pos in drift else None
                 ),
                 "sink_keywords": max((kw_of[p] for p in diff if p in sinks), default=None),
-                "top": [t["token"] for t in diff[pos]["tokens"][:10]],
+                "top": diff[pos].words(10),
             }
             if reader == "patchscope":
                 ratio = scale_ratio(scales, layer, plain, diff, kw, top_k)
-                row["scale"] = diff[pos].get("scale")
+                row["scale"] = diff[pos].scale
                 row["best_scale_keywords"] = ratio["best_scale_by_position"].get(pos)
                 row["chosen_over_best"] = ratio["chosen_over_best"]
                 row["zero_misses"] = ratio["zero_misses"]
