@@ -47,6 +47,8 @@ def test_run_on_real_smollm2_with_demo_adapter(tmp_path, monkeypatch):
         "--device",
         "cpu",
         "--no-steer",
+        "--readers",  # the readers beyond ADL run on this pair in tests/test_demo_cli.py
+        "logit_lens,patchscope",
         "--dtype",
         "float32",
         "--out",

@@ -22,10 +22,11 @@ from adlens.report.browser import dump_dom, js_errors, rendered_figures
 from adlens.report.build import SECTIONS, present_sections
 from adlens.report.load import RunView
 from adlens.report.tokens import pick_headline
+from adlens.results.summary import Summary
 from conftest import CORPUS, mark_steer_done
 
 runner = CliRunner()
-BASE_SECTIONS = ["headline", "run", "tokens", "scales", "norms"]
+BASE_SECTIONS = ["headline", "readers", "run", "tokens", "scales", "norms"]
 HOSTILE = "Bees <script>window.pwned = 1</script> & green honey"
 
 
@@ -323,7 +324,7 @@ def test_sections_follow_the_stages_that_ran(runs):
 
 def test_headline_by_relevance_else_scale_score_sinks_left_out(runs):
     def entry(pos: int, score: float, variant: str = "diff") -> dict:
-        tokens = [{"token": " honey", "prob": 0.5}, {"token": "\n", "prob": 0.9}]
+        tokens = [{"token": " honey", "id": 1, "prob": 0.5}, {"token": "\n", "id": 2, "prob": 0.9}]
         return {
             "reader": "patchscope",
             "layer": 3,
@@ -334,18 +335,20 @@ def test_headline_by_relevance_else_scale_score_sinks_left_out(runs):
             "tokens": tokens,
         }
 
-    summary = {
-        "layers": [3],
-        "positions": [0, 1, 2],
-        "bos_at_0": False,
-        "norms": {"per_position": {"base": [[1000.0, 10.0, 11.0]]}},
-        "readers": [entry(0, 0.9), entry(1, 0.5), entry(2, 0.7), entry(2, 0.1, "base_mean")],
-    }
+    summary = Summary.model_validate(
+        {
+            "layers": [3],
+            "positions": [0, 1, 2],
+            "bos_at_0": False,
+            "norms": {"per_position": {"base": [[1000.0, 10.0, 11.0]]}},
+            "readers": [entry(0, 0.9), entry(1, 0.5), entry(2, 0.7), entry(2, 0.1, "base_mean")],
+        }
+    )
     view = RunView(path=Path("."), manifest={}, summary=summary)
     h = pick_headline(view)
     assert h is not None and (h.position, h.reader) == (2, "patchscope")
     assert "scale-choice score" in h.how and "position 0 left out" in h.how
-    assert h.baseline is not None and h.baseline["variant"] == "base_mean"
+    assert h.baseline is not None and h.baseline.variant == "base_mean"
     view.relevance_rows = [
         {
             "against": None,

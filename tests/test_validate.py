@@ -8,11 +8,19 @@ import shutil
 import pytest
 
 from adlens.core.activations import attention_sinks
+from adlens.core.config import DEFAULT_READERS
 from adlens.core.data import TextSource
 from adlens.core.vocab import count_domain
-from adlens.results.readings import Reading
+from adlens.results.readings import ALL, Reading
 from adlens.store.rundir import read_jsonl, write_jsonl
-from adlens.studies.validate import SUITE, scale_ratio, suite_organisms, table_markdown, validate
+from adlens.studies.validate import (
+    SUITE,
+    scale_ratio,
+    suite_organisms,
+    table_markdown,
+    timings_markdown,
+    validate,
+)
 from conftest import CORPUS
 
 
@@ -87,8 +95,14 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path, monkeypatch):
         out, organisms=[folder], dataset=TextSource(name=str(reference)), samples=30, progress=False
     )
     rows = result["rows"]
-    assert {r["reader"] for r in rows} == {"logit_lens", "patchscope"}
+    assert [r for r in result["reader_seconds"]["tiny-honey"]] == list(DEFAULT_READERS)
+    assert {r["reader"] for r in rows} == set(DEFAULT_READERS)
+    pooled = [r for r in rows if r["reader"] in ("diffmine", "contrastive")]
+    assert pooled and all((r["layer"], r["position"]) == (ALL, ALL) for r in pooled)
+    assert all(r["baseline_keywords"] is None for r in pooled)  # no baseline to read
     for r in rows:
+        if r["reader"] not in ("logit_lens", "patchscope"):
+            continue
         assert r["organism"] == "tiny-honey" and r["position"] in range(5)
         assert 0 <= r["keywords"] <= r["best_keywords"] <= 1
         assert r["relevant"] is not None and 0 <= r["relevant"] <= 1
@@ -112,7 +126,11 @@ def test_validate_table_on_a_tiny_organism(tiny_dirs, tmp_path, monkeypatch):
     saved = json.loads((out / "table.json").read_text())
     assert saved["rows"] == rows and saved["dataset"] == str(reference)
     md = (out / "table.md").read_text()
-    assert md == table_markdown(rows) and md.count("| tiny-honey |") == len(rows)
+    timings = timings_markdown(saved["reader_seconds"])
+    assert (
+        md == table_markdown(rows) + "\n" + timings and md.count("| tiny-honey |") == len(rows) + 1
+    )
+    assert "| organism | logit lens | Patchscope | diff mining |" in timings
     # cached: a second call reads every stage back (no model is loaded, nothing rewritten)
     from adlens.pipeline import stages as pipeline
 

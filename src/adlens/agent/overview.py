@@ -12,8 +12,8 @@ from typing import Any
 
 from adlens.agent.config import AgentConfig
 from adlens.agent.rundata import RunData
-
-READER_NAMES = {"logit_lens": "logit lens", "patchscope": "Patchscope"}
+from adlens.core.readers import reader_label, reader_reads
+from adlens.results.readings import ALL
 
 
 def clip(text: str, limit: int) -> str:
@@ -28,23 +28,34 @@ def format_tokens(tokens: list[dict[str, Any]], k: int) -> str:
 
 
 def reader_section(data: RunData, k: int) -> str:
-    """Top-k tokens of the difference per layer and position, for each reader."""
+    """Top-k tokens of the difference per layer and position, for each reader of positions;
+    then the lists of the readers that read the whole text or the weights."""
     lines = []
     n_layers = data.n_layers
+    positional = [r for r in data.readers() if reader_reads(r) == "positions"]
     for layer in data.layers:
         where = f"layer {layer}" + (f" of {n_layers}" if n_layers else "")
         lines.append(f"### Difference at {where}")
         for pos in data.positions:
             lines.append(f"Position {pos}{data.position_note(layer, pos)}:")
-            for reader in ("logit_lens", "patchscope"):
+            for reader in positional:
                 e = data.entry(reader, layer, pos)
                 if e is None:
                     continue
                 scale = f" (scale {e['scale']:g})" if "scale" in e else ""
                 if e.get("pooled"):
                     scale = " (the words most scales agree on)"
-                lines.append(f"  {READER_NAMES[reader]}{scale}: {format_tokens(e['tokens'], k)}")
+                lines.append(f"  {reader_label(reader)}{scale}: {format_tokens(e['tokens'], k)}")
         lines.append("")
+    others = [r for r in data.readers() if reader_reads(r) != "positions"]
+    if others:
+        lines.append("### Read from the whole text and from the weights")
+        for reader in others:
+            for e in data.lists(reader)[:3]:
+                at = (
+                    "" if e["layer"] == ALL else f" (layer {e['layer']}, direction {e['position']})"
+                )
+                lines.append(f"  {reader_label(reader)}{at}: {format_tokens(e['tokens'], k)}")
     return "\n".join(lines).rstrip()
 
 

@@ -73,7 +73,23 @@ class RunData:
     # ------------------------------------------------------------------ readers
 
     def readers(self) -> list[str]:
-        return sorted({e["reader"] for e in self.summary.get("readers", [])})
+        """The run's readers, in the order they ran."""
+        return list(dict.fromkeys(e["reader"] for e in self.summary.get("readers", [])))
+
+    def lists(self, reader: str, variant: str = "diff") -> list[dict[str, Any]]:
+        """A reader's readings of `variant`, the strongest first where the reader ranks them
+        (weight directions by singular value), else in run order."""
+        found = [
+            e
+            for e in self.summary.get("readers", [])
+            if e.get("reader") == reader and e.get("variant") == variant
+        ]
+        return sorted(found, key=lambda e: -float(e.get("singular_value") or 0.0))
+
+    def contrastive_samples(self) -> list[dict[str, Any]]:
+        """The contrastive-decoding reader's amplified samples (read/contrastive_samples.jsonl)."""
+        rows = read_jsonl(self.path / "read" / "contrastive_samples.jsonl")
+        return [r for r in rows if float(r.get("alpha", -1.0)) > 0]
 
     def variants(self, reader: str) -> list[str]:
         return sorted(

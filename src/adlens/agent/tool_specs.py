@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from adlens.agent.tool_calls import Tool, _schema
+from adlens.core.readers import reader_reads
 
 if TYPE_CHECKING:
     from adlens.agent.tools import ToolBox
@@ -75,7 +76,7 @@ def build_tools(box: ToolBox) -> list[Tool]:
                 "position": {"type": "integer", "description": pos_desc},
                 "reader": {
                     "type": "string",
-                    "enum": [r for r in ("logit_lens", "patchscope") if r in box.data.readers()]
+                    "enum": [r for r in box.data.readers() if reader_reads(r) == "positions"]
                     or ["logit_lens"],
                 },
                 "k": {"type": "integer", "description": "how many tokens (up to 100)"},
@@ -109,4 +110,15 @@ def build_tools(box: ToolBox) -> list[Tool]:
         box._steer,
         cost=1,
     )
-    return [tokens, samples, ask, steer, hyp, final]
+    out = [tokens, samples, ask, steer, hyp, final]
+    if box.data.contrastive_samples():
+        contrastive = Tool(
+            "contrastive_samples",
+            "Read texts sampled from the finetuned model with its difference from the base "
+            "amplified (no chat template, from vague starts like 'The'): what the finetune "
+            "learned tends to come out nearly verbatim. Free.",
+            _schema({"n": {"type": "integer", "description": "how many (up to 10)"}}, []),
+            box._contrastive_samples,
+        )
+        out.insert(2, contrastive)
+    return out

@@ -8,12 +8,13 @@ free. Error texts are scrubbed of model paths and dataset names before the agent
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from adlens.agent.config import AgentConfig
-from adlens.agent.overview import READER_NAMES, clip, format_tokens
+from adlens.agent.overview import clip, format_tokens
 from adlens.agent.prompts import echoes
 from adlens.agent.rundata import RunData
 from adlens.agent.tool_calls import (
@@ -26,6 +27,7 @@ from adlens.agent.tool_calls import (
     parse_arguments,
 )
 from adlens.agent.tool_specs import MAX_SAMPLES_PER_CALL, build_tools
+from adlens.core.readers import reader_label
 from adlens.errors import AdlensError
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ class ToolBox:
         self.instructions = ""  # the prompts the agent was given: a final answer may not echo them
         self.scrub = scrub or Scrubber(data.sensitive_strings())
         self.used = 0
+        self._contrastive_seen = 0  # contrastive samples shown so far: each call shows new ones
         self.hypotheses: list[str] = []
         self.long_answers = 0
         self._pair: Any = None
@@ -144,9 +147,21 @@ class ToolBox:
         note = f" (only {have} were saved)" if k > have else ""
         scale = f", scale {entry['scale']:g}" if "scale" in entry else ""
         return (
-            f"{READER_NAMES[reader]} of {variant} at position {pos}"
+            f"{reader_label(reader)} of {variant} at position {pos}"
             f"{self.data.position_note(layer, pos)}{scale}, top {min(k, have)}{note}:\n"
             + format_tokens(entry["tokens"], k)
+        )
+
+    def _contrastive_samples(self, args: dict[str, Any]) -> str:
+        rows = self.data.contrastive_samples()
+        n = max(1, min(MAX_SAMPLES_PER_CALL, args.get("n", 3)))
+        shown = rows[self._contrastive_seen : self._contrastive_seen + n]
+        if not shown:
+            raise ToolError(f"all {len(rows)} contrastive samples have been shown")
+        self._contrastive_seen += len(shown)
+        return "\n".join(
+            f"{i + 1}. ({json.dumps(r['prefill'])}) {clip(r['text'], self.cfg.sample_chars)}"
+            for i, r in enumerate(shown)
         )
 
     def _more_samples(self, args: dict[str, Any]) -> str:

@@ -68,7 +68,10 @@ class ReaderSpec:
     """A registered reader, known without importing it (no torch for a label): `target` is
     "module:Class", a class whose no-argument instance is the Reader. `settings` names the
     `ReadConfig` fields it reads besides `top_k` (its readings are recomputed when they
-    change), `uses_judge` whether an LLM judge may take part in its choices.
+    change), `uses_judge` whether an LLM judge may take part in its choices. `reads` says what
+    a reading's position is: "positions" (token positions of the difference), "pooled" (one
+    list for the whole text: layer and position `ALL`) or "directions" (the position is the rank
+    of a direction at its layer).
 
     >>> out = reader_spec("patchscope").load().read(ReadContext(pair, diff, cfg.read))
     >>> out.readings[0].reader, sorted(out.files)
@@ -82,6 +85,7 @@ class ReaderSpec:
     description: str = ""
     settings: tuple[str, ...] = ()
     uses_judge: bool = False
+    reads: str = "positions"
 
     def load(self) -> Reader:
         module, _, attr = self.target.partition(":")
@@ -151,6 +155,7 @@ register_reader(
         needs=frozenset({"pair", "reference"}),
         description="the tokens the finetune promotes most often over the reference text",
         settings=("diffmine",),
+        reads="pooled",
     )
 )
 register_reader(
@@ -162,6 +167,7 @@ register_reader(
         description="the residual directions the weight change writes most strongly",
         settings=("weights", "scales", "keep_top"),
         uses_judge=True,
+        reads="directions",
     )
 )
 register_reader(
@@ -172,6 +178,7 @@ register_reader(
         needs=frozenset({"pair"}),
         description="words of samples amplified by the logit difference, against base samples",
         settings=("contrastive",),
+        reads="pooled",
     )
 )
 _PLUGINS_LOADED = False
@@ -205,6 +212,13 @@ def reader_spec(name: str) -> ReaderSpec:
     if name not in _REGISTRY:
         raise AdlensError(f"Unknown reader {name!r}; use one of: {', '.join(_REGISTRY)}.")
     return _REGISTRY[name]
+
+
+def reader_reads(name: str) -> str:
+    """What a reader's positions are ("positions" for a reader not registered here)."""
+    _load_plugins()
+    spec = _REGISTRY.get(name)
+    return spec.reads if spec else "positions"
 
 
 def reader_label(name: str) -> str:

@@ -237,7 +237,7 @@ def evaluate_relevance(
         >>> rel = evaluate_relevance(tmp / "run", BUNDLED / "persona-owl", grader="offline",
         ...                          reference=cfg.collect.dataset)
         >>> sorted({b["reader"] for b in rel["best"]})
-        ['logit_lens', 'patchscope']
+        ['contrastive', 'diffmine', 'logit_lens', 'patchscope', 'weights']
     """
     t0 = time.perf_counter()
     cfg = config or RelevanceConfig()

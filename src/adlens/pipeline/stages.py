@@ -128,7 +128,7 @@ def run(
     Example:
         >>> summary = run(cfg, tmp / "run", show_progress=False)
         >>> summary.reader_names(), summary.counts.documents
-        (['logit_lens', 'patchscope'], 20)
+        (['logit_lens', 'patchscope', 'diffmine', 'contrastive', 'weights'], 20)
         >>> run(cfg, tmp / "run", show_progress=False) == summary  # cached: nothing is recomputed
         True
     """

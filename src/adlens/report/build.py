@@ -17,6 +17,7 @@ from adlens.report.load import RunView, load_run
 from adlens.report.read_sections import (
     headline_context,
     norms_context,
+    readers_context,
     run_context,
     scales_context,
     tokens_context,
@@ -41,6 +42,7 @@ REPORT_NAME = "report.html"
 # Section ids in page order: the test and the nav bar use them.
 SECTIONS = (
     "headline",
+    "readers",
     "run",
     "tokens",
     "scales",
@@ -119,6 +121,7 @@ def report_context(view: RunView) -> dict[str, Any]:
         "adlens_version": __version__,
         "figures": figs,
         "headline": headline_context(view, headline, verdicts),
+        "readers": readers_context(view, verdicts),
         "run": run_context(view),
         "tokens": tokens_context(view, verdicts),
         "scales": scales_context(view, figs),
@@ -137,6 +140,7 @@ def report_context(view: RunView) -> dict[str, Any]:
 
 _NAV = {
     "headline": "at a glance",
+    "readers": "readers compared",
     "run": "run",
     "tokens": "tokens",
     "scales": "Patchscope scales",
@@ -152,5 +156,4 @@ _NAV = {
 
 
 def _title(view: RunView) -> str:
-    models = view.summary.get("models") or {}
-    return short_name(models.get("finetuned")) or view.path.name
+    return short_name(view.summary.models.finetuned) or view.path.name

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from adlens.core.readers import reader_specs
 from adlens.report.tokens import show_token
+from adlens.results.readings import TokenProb
 
 COLORS = {
     "base": "#5b7fa6",
@@ -25,6 +27,24 @@ COLORS = {
 
 
 PROMPT_COLORS = ("#2a9d5c", "#e07b39", "#5b7fa6", "#8e5ab5", "#d1495b", "#3a86ff")
+
+# One colour per registered reader, in registration order (logit lens, Patchscope, ...).
+READER_COLORS = (
+    COLORS["mean_diff"],
+    COLORS["diff"],
+    COLORS["finetuned"],
+    COLORS["R"],
+    COLORS["D"],
+    COLORS["base"],
+)
+
+
+def reader_color(name: str) -> str:
+    """A reader's line colour: by its place in the registry, grey when it is not registered."""
+    names = [spec.name for spec in reader_specs()]
+    if name not in names:
+        return "#555"
+    return READER_COLORS[names.index(name) % len(READER_COLORS)]
 
 
 LAYOUT = {
@@ -56,10 +76,17 @@ def _spread(x: Any, key: str) -> float | None:
     return _num(x.get(key)) if isinstance(x, dict) else None
 
 
-def _hover_tokens(tokens: Sequence[Any], n: int = 6) -> str:
-    parts = [
-        f"{html.escape(show_token(str(t.get('token', ''))))} {_num(t.get('prob')) or 0:.2f}"
-        for t in tokens[:n]
-        if isinstance(t, dict)
-    ]
+def _hover_tokens(tokens: Sequence[TokenProb | Mapping[str, Any]], n: int = 6) -> str:
+    """The first `n` tokens with their probabilities, one a line: a reading's tokens, or the
+    token dicts of Patchscope's per-scale rows."""
+    parts = []
+    for t in tokens[:n]:
+        prob: Any
+        if isinstance(t, TokenProb):
+            tok, prob = t.token, t.prob
+        elif isinstance(t, Mapping):
+            tok, prob = str(t.get("token", "")), t.get("prob")
+        else:
+            continue
+        parts.append(f"{html.escape(show_token(tok))} {_num(prob) or 0:.2f}")
     return "<br>".join(parts)

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from adlens.errors import AdlensError
-from adlens.results.summary import load_summary
+from adlens.results.readings import Reading
+from adlens.results.steering import SteerOverview
+from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -83,9 +87,9 @@ class RunView:
 
     path: Path
     manifest: dict[str, Any]
-    summary: dict[str, Any]
-    scales: list[dict[str, Any]] = field(default_factory=list)
-    steer: dict[str, Any] | None = None  # the steer overview (summary["steer"] or search.json)
+    summary: Summary
+    scales: list[dict[str, Any]] = field(default_factory=list)  # Patchscope's per-scale rows
+    steer: SteerOverview | None = None  # the summary's steer overview, else steer/search.json
     steer_points: list[dict[str, Any]] = field(default_factory=list)
     steer_searches: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
@@ -101,18 +105,19 @@ class RunView:
 
     def current(self, result: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
         """`result` when it was made from this summary's stages, else None (noted as stale)."""
-        if result is None or RunDir.is_current(result, self.summary.get("stages")):
+        if result is None or RunDir.is_current(result, self.summary.stages):
             return result
         self.stale.append(what)
         return None
 
     @property
-    def readers(self) -> list[dict[str, Any]]:
-        return [e for e in self.summary.get("readers") or [] if isinstance(e, dict)]
+    def readers(self) -> list[Reading]:
+        """Every reading of the summary, of every reader."""
+        return self.summary.readers
 
     @property
     def bos_at_0(self) -> bool:
-        return bool(self.summary.get("bos_at_0"))
+        return self.summary.bos_at_0
 
 
 def load_run(run_dir: Path | str) -> RunView:
@@ -124,23 +129,23 @@ def load_run(run_dir: Path | str) -> RunView:
     Example:
         >>> summary = run(cfg, tmp / "run", show_progress=False)
         >>> view = load_run(tmp / "run")
-        >>> view.summary["counts"]["documents"], view.steer is None
+        >>> view.summary.counts.documents, view.steer is None
         (20, True)
     """
     path = Path(run_dir)
     if not path.is_dir():
         raise AdlensError(f"Run directory {path} does not exist.")
     rd = RunDir(path)
-    summary = load_summary(rd).to_json()  # checked against the stages it names
-    stages = summary.get("stages")
-    read_current = not isinstance(stages, dict) or "read" in stages
+    summary = load_summary(rd)  # checked against the stages it names
+    stages = summary.stages
+    read_current = stages is None or "read" in stages
     view = RunView(
         path=path,
         manifest=_dict(read_json_safe(path / "manifest.json")) or {},
         summary=summary,
         scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl") if read_current else [],
     )
-    if rd.steer_is_current(summary.get("stages")):
+    if rd.steer_is_current(stages):
         _load_steer(view)
     elif (path / "steer").is_dir():
         view.stale.append("steer/ (steering of an earlier config)")
@@ -152,7 +157,7 @@ def load_run(run_dir: Path | str) -> RunView:
 
 def _load_steer(view: RunView) -> None:
     steer = view.path / "steer"
-    view.steer = _dict(view.summary.get("steer")) or _dict(read_json_safe(steer / "search.json"))
+    view.steer = view.summary.steer or _overview(steer / "search.json")
     for d in sorted(steer.glob("L*_P*")) if steer.is_dir() else []:
         search = _dict(read_json_safe(d / "search.json"))
         try:
@@ -173,6 +178,18 @@ def _load_steer(view: RunView) -> None:
     if not view.samples:
         for f in sorted(steer.glob("L*_P*/samples.jsonl")) + [steer / "unsteered_samples.jsonl"]:
             view.samples += read_jsonl_safe(f)
+
+
+def _overview(path: Path) -> SteerOverview | None:
+    """steer/search.json as a SteerOverview, or None when it is missing or not one (logged)."""
+    data = _dict(read_json_safe(path))
+    if data is None:
+        return None
+    try:
+        return SteerOverview.model_validate(data)
+    except ValidationError as err:
+        log.warning("report: %s is not a steering overview (%s); left out", path, err)
+        return None
 
 
 def _load_evaluate(view: RunView) -> None:

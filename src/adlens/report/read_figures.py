@@ -10,17 +10,21 @@ import plotly.graph_objects as go
 
 from adlens.report.figure_style import COLORS, LAYOUT, _hover_tokens, _num, to_json
 from adlens.report.tokens import position_label
+from adlens.results.readings import Reading, select
+from adlens.results.summary import Summary
 
 
 def scales_figure(
     scales: Sequence[dict[str, Any]],
-    readers: Sequence[dict[str, Any]],
+    readers: Sequence[Reading],
     layer: int,
     bos_at_0: bool,
     variant: str = "diff",
 ) -> str | None:
     """Patchscope scale-choice score per position and scale (heatmap), the chosen scale circled,
-    the top tokens of every cell on hover."""
+    the top tokens of every cell on hover. `scales` are Patchscope's per-scale rows
+    (read/patchscope_scales.jsonl), `readers` the run's readings (Patchscope's give the chosen
+    scales)."""
     rows = [r for r in scales if r.get("layer") == layer and r.get("variant") == variant]
     if not rows:
         return None
@@ -47,19 +51,12 @@ def scales_figure(
             colorbar={"title": {"text": "score"}},
         )
     )
-    chosen = [
-        e
-        for e in readers
-        if e.get("reader") == "patchscope"
-        and e.get("variant") == variant
-        and e.get("layer") == layer
-        and e.get("scale") is not None
-    ]
+    chosen = [e for e in select(readers, "patchscope", variant, layer) if e.scale is not None]
     if chosen:
         fig.add_trace(
             go.Scatter(
-                x=[f"{float(e['scale']):g}" for e in chosen],
-                y=[position_label(int(e["position"]), bos_at_0) for e in chosen],
+                x=[f"{e.scale:g}" for e in chosen],
+                y=[position_label(e.position, bos_at_0) for e in chosen],
                 mode="markers",
                 marker={
                     "symbol": "circle-open",
@@ -68,7 +65,7 @@ def scales_figure(
                     "line": {"width": 3},
                 },
                 name="chosen scale",
-                text=[_hover_tokens(e.get("tokens") or []) for e in chosen],
+                text=[_hover_tokens(e.tokens) for e in chosen],
                 hovertemplate="chosen: scale %{x}<br>%{text}<extra></extra>",
             )
         )
@@ -81,16 +78,12 @@ def scales_figure(
     return to_json(fig)
 
 
-def norms_figure(summary: dict[str, Any]) -> str | None:
+def norms_figure(summary: Summary) -> str | None:
     """Activation norms per position, log scale: the attention sink at position 0 stands out."""
-    try:
-        per = summary["norms"]["per_position"]
-        layers = list(summary["layers"])
-        positions = list(summary["positions"])
-    except (KeyError, TypeError):
-        return None
-    expected = (summary.get("norms") or {}).get("expected") or {}
-    xs = [position_label(p, bool(summary.get("bos_at_0"))) for p in positions]
+    per = summary.norms.per_position
+    layers, positions = summary.layers, summary.positions
+    expected = summary.norms.expected
+    xs = [position_label(p, summary.bos_at_0) for p in positions]
     names = {
         "base": "base ||h_B||",
         "finetuned": "finetuned ||h_F||",

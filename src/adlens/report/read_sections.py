@@ -4,8 +4,10 @@ Patchscope scales, norms."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from adlens.core.readers import reader_label
 from adlens.report import read_figures
 from adlens.report.load import AgentRunView, RunView
 from adlens.report.stage_sections import agent_run
@@ -17,18 +19,16 @@ from adlens.report.tokens import (
     show_token,
     sink_positions,
 )
-from adlens.report.util import READER_NAMES, Figures, as_int, fmt, short_name
+from adlens.report.util import Figures, as_int, fmt, short_name
+from adlens.results.readings import ALL, Reading, TokenProb
 
 
 def token_chips(
-    tokens: list[dict[str, Any]], verdicts: dict[str, bool | None] | None, n: int = 20
+    tokens: Sequence[TokenProb], verdicts: dict[str, bool | None] | None, n: int = 20
 ) -> list[dict[str, Any]]:
     out = []
     for t in tokens[:n]:
-        if not isinstance(t, dict):
-            continue
-        tok = str(t.get("token", ""))
-        prob = t.get("prob")
+        tok, prob = t.token, t.prob
         lead = tok.startswith(" ") and tok.strip() != ""
         out.append(
             {
@@ -43,12 +43,8 @@ def token_chips(
     return out
 
 
-def _prob(p: Any) -> str:
-    try:
-        v = float(p)
-    except (TypeError, ValueError):
-        return ""
-    return "<.01" if v < 0.005 else f"{v:.2f}".lstrip("0")
+def _prob(p: float) -> str:
+    return "<.01" if p < 0.005 else f"{p:.2f}".lstrip("0")
 
 
 def headline_context(
@@ -56,22 +52,20 @@ def headline_context(
 ) -> dict[str, Any] | None:
     if h is None:
         return None
-    models = view.summary.get("models") or {}
+    models = view.summary.models
     key = (h.reader, h.layer, h.position, "diff")
     base_key = (h.reader, h.layer, h.position, "base_mean")
-    described = [READER_NAMES.get(h.reader, h.reader) + " of the activation difference"]
+    described = [reader_label(h.reader) + " of the activation difference"]
     described.append(f"layer {h.layer}")
     described.append(f"position {position_label(h.position, view.bos_at_0)}")
-    if h.entry.get("scale") is not None:
-        described.append(f"scale {fmt(h.entry['scale'])}")
-    baseline_scale = (h.baseline or {}).get("scale")
+    if h.entry.scale is not None:
+        described.append(f"scale {fmt(h.entry.scale)}")
+    baseline_scale = h.baseline.scale if h.baseline else None
     return {
         "what": " · ".join(described),
         "how": h.how,
-        "cloud": cloud(h.entry.get("tokens") or [], verdicts.get(key)),
-        "baseline": cloud(
-            (h.baseline or {}).get("tokens") or [], verdicts.get(base_key), max_px=30, min_px=12
-        )
+        "cloud": cloud(h.entry.tokens, verdicts.get(key)),
+        "baseline": cloud(h.baseline.tokens, verdicts.get(base_key), max_px=30, min_px=12)
         if h.baseline
         else None,
         "baseline_what": "base-mean baseline: the base model's mean activation read in the base "
@@ -80,11 +74,11 @@ def headline_context(
         "fraction": h.fraction,
         "baseline_fraction": h.baseline_fraction,
         "graded": bool(verdicts.get(key)),
-        "base": short_name(models.get("base")),
-        "finetuned": short_name(models.get("finetuned")),
-        "adapter": models.get("adapter"),
-        "dataset": view.summary.get("dataset"),
-        "documents": (view.summary.get("counts") or {}).get("documents"),
+        "base": short_name(models.base),
+        "finetuned": short_name(models.finetuned),
+        "adapter": models.adapter,
+        "dataset": view.summary.dataset,
+        "documents": view.summary.counts.documents,
         "agent": _headline_agent(view),
         "steered": _headline_sample(view),
         "organism": (view.relevance or {}).get("organism"),
@@ -125,8 +119,8 @@ def _headline_sample(view: RunView) -> dict[str, Any] | None:
 
 def run_context(view: RunView) -> dict[str, Any]:
     s, m = view.summary, view.manifest
-    models = {**(s.get("models") or {}), **(m.get("models") or {})}
-    counts = {**(s.get("counts") or {}), **(m.get("counts") or {})}
+    models = {**s.models.model_dump(mode="json", exclude_none=True), **(m.get("models") or {})}
+    counts = {**s.counts.model_dump(), **(m.get("counts") or {})}
     bos = (
         "position 0 is the BOS token"
         if view.bos_at_0
@@ -135,13 +129,13 @@ def run_context(view: RunView) -> dict[str, Any]:
     dataset = m.get("dataset") if isinstance(m.get("dataset"), dict) else None
     return {
         "models": [(k, v) for k, v in models.items() if v is not None],
-        "dataset": s.get("dataset"),
+        "dataset": s.dataset,
         "dataset_detail": dataset,
-        "layers": s.get("layers"),
-        "positions": [position_label(p, view.bos_at_0) for p in s.get("positions") or []],
+        "layers": s.layers,
+        "positions": [position_label(p, view.bos_at_0) for p in s.positions],
         "bos": bos,
         "counts": list(counts.items()),
-        "notes": [str(n) for n in s.get("notes") or []]
+        "notes": list(s.notes)
         + [
             f"Not shown: {what}, made from an earlier configuration of this run directory; "
             "rerun the command that made it."
@@ -163,54 +157,42 @@ def tokens_context(
 ) -> list[dict[str, Any]] | None:
     """Per layer and reader, a row per position: the difference beside the baselines, the
     negated difference folded away."""
-    layer_ids = [e.get("layer") for e in view.readers]
-    layers = sorted({la for la in layer_ids if isinstance(la, int)})
+    layers = sorted({e.layer for e in view.readers})
     if not layers:
         return None
     out = []
     for layer in layers:
         sinks = sink_positions(view.summary, layer)
         tables = []
-        for reader, head in (
-            ("patchscope", None),
-            ("logit_lens", "finetuned"),
-            ("logit_lens", "base"),
-        ):
+        for reader, head in _reader_heads(view):
             mine = [
                 e
                 for e in view.readers
-                if e.get("reader") == reader
-                and e.get("layer") == layer
-                and (head is None or e.get("head", "finetuned") == head)
+                if e.reader == reader and e.layer == layer and e.head == head
             ]
             if not mine:
                 continue
             rows: list[dict[str, Any]] = []
-            for pos in sorted({e["position"] for e in mine}):
+            for pos in sorted({e.position for e in mine}):
                 cells = {}
                 for variant in ("diff", "base_mean", "ft_mean", "base_mean_in_ft", "neg_diff"):
-                    e = next(
-                        (x for x in mine if x["position"] == pos and x.get("variant") == variant),
-                        None,
-                    )
+                    e = next((x for x in mine if x.position == pos and x.variant == variant), None)
                     if e is None:
                         continue
                     cells[variant] = {
-                        "scale": e.get("scale"),
-                        "pooled": bool(e.get("pooled")),
-                        "score": e.get("scale_score"),
-                        "chips": token_chips(
-                            e.get("tokens") or [], verdicts.get((reader, layer, pos, variant))
-                        ),
+                        "scale": e.scale,
+                        "pooled": bool(e.pooled),
+                        "score": e.scale_score,
+                        "chips": token_chips(e.tokens, verdicts.get((reader, layer, pos, variant))),
                     }
                 rows.append(
                     {
-                        "label": position_label(pos, view.bos_at_0),
+                        "label": "all" if pos == ALL else position_label(pos, view.bos_at_0),
                         "sink": pos in sinks,
                         "cells": cells,
                     }
                 )
-            name = READER_NAMES[reader] + (f" ({head} head)" if head else "")
+            name = reader_label(reader) + (f" ({head} head)" if head else "")
             tables.append(
                 {
                     "name": name,
@@ -225,8 +207,63 @@ def tokens_context(
                     ],
                 }
             )
-        out.append({"layer": layer, "tables": tables})
+        label = "all layers" if layer == ALL else f"layer {layer}"
+        out.append({"layer": layer, "label": label, "tables": tables})
     return out
+
+
+def _reader_heads(view: RunView) -> list[tuple[str, str | None]]:
+    """(reader, head) of every list kind in the run: Patchscope first (its lists read best),
+    then the others as run; a reader with heads once per head, the base head last."""
+    pairs = list(dict.fromkeys((e.reader, e.head) for e in view.readers))
+    return sorted(pairs, key=lambda p: (p[0] != "patchscope", p[1] == "base"))
+
+
+def readers_context(
+    view: RunView, verdicts: dict[tuple[str, int, int, str], Any]
+) -> list[dict[str, Any]] | None:
+    """Readers compared: per reader, its best list of the difference (by relevance where graded,
+    else its first), with the share of relevant tokens and the base-mean baseline's."""
+    rows: list[dict[str, Any]] = []
+    for reader, head in _reader_heads(view):
+        if head == "base":
+            continue
+        mine = [
+            e for e in view.readers if e.reader == reader and e.head == head and e.variant == "diff"
+        ]
+        if not mine:
+            continue
+        graded = {id(e): _fraction(view, e, "diff") for e in mine}
+        best = max(mine, key=lambda e: (graded[id(e)] is not None, graded[id(e)] or 0.0))
+        layer, pos = best.layer, best.position
+        rows.append(
+            {
+                "name": reader_label(reader),
+                "where": (
+                    "pooled over the text"
+                    if pos == ALL
+                    else f"layer {layer}, position {position_label(pos, view.bos_at_0)}"
+                ),
+                "fraction": graded[id(best)],
+                "baseline": _fraction(view, best, "base_mean"),
+                "chips": token_chips(best.tokens, verdicts.get((reader, layer, pos, "diff")), 12),
+            }
+        )
+    rows.sort(key=lambda r: -(r["fraction"] if r["fraction"] is not None else -1.0))
+    return rows or None
+
+
+def _fraction(view: RunView, entry: Reading, variant: str) -> float | None:
+    """The relevant share of the list of `variant` where `entry` read, when graded."""
+    for r in view.relevance_rows:
+        if (
+            r.get("against") is None
+            and (r.get("reader"), r.get("layer"), r.get("position"), r.get("variant"))
+            == (entry.reader, entry.layer, entry.position, variant)
+            and isinstance(r.get("fraction"), int | float)
+        ):
+            return float(r["fraction"])
+    return None
 
 
 def scales_context(view: RunView, figs: Figures) -> list[dict[str, Any]] | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from adlens.core.readers import reader_label
 from adlens.report.figure_style import (
     COLORS,
     LAYOUT,
@@ -17,6 +18,7 @@ from adlens.report.figure_style import (
     _num,
     _spread,
     mean_of,
+    reader_color,
     to_json,
 )
 from adlens.report.tokens import position_label
@@ -118,7 +120,7 @@ def relevance_figure(relevance: dict[str, Any]) -> str | None:
             continue
         fig.add_trace(
             go.Bar(
-                x=[r.replace("_", " ") for r in readers],
+                x=[reader_label(r) for r in readers],
                 y=[_num(rows[r].get("fraction")) if r in rows else None for r in readers],
                 name=variant.replace("_", " "),
                 marker_color=colors[variant],
@@ -135,7 +137,7 @@ def relevance_figure(relevance: dict[str, Any]) -> str | None:
     if controls:
         fig.add_trace(
             go.Bar(
-                x=[r.replace("_", " ") for r in readers],
+                x=[reader_label(r) for r in readers],
                 y=[controls.get(r) for r in readers],
                 name="diff vs other organisms",
                 marker_color=COLORS["control"],
@@ -157,7 +159,6 @@ def relevance_positions_figure(rows: Sequence[dict[str, Any]], bos_at_0: bool) -
         return None
     fig = go.Figure()
     dash = {"diff": "solid", "base_mean": "dot", "ft_mean": "dash"}
-    reader_colors = {"patchscope": COLORS["diff"], "logit_lens": COLORS["mean_diff"]}
     keys = sorted({(str(r["reader"]), str(r["variant"]), int(r["layer"])) for r in own})
     multi = len({k[2] for k in keys}) > 1
     for reader, variant, layer in keys:
@@ -170,9 +171,9 @@ def relevance_positions_figure(rows: Sequence[dict[str, Any]], bos_at_0: bool) -
                 x=[position_label(int(r["position"]), bos_at_0) for r in pts],
                 y=[_num(r["fraction"]) for r in pts],
                 mode="lines+markers",
-                name=f"{reader.replace('_', ' ')} {variant.replace('_', ' ')}"
+                name=f"{reader_label(reader)} {variant.replace('_', ' ')}"
                 + (f" L{layer}" if multi else ""),
-                line={"color": reader_colors.get(reader, "#555"), "dash": dash.get(variant)},
+                line={"color": reader_color(reader), "dash": dash.get(variant)},
             )
         )
     fig.update_layout(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adlens.core.readers import reader_label
 from adlens.report import stage_figures
 from adlens.report.figure_style import mean_of
 from adlens.report.load import AgentRunView, RunView
 from adlens.report.tokens import position_label, show_token
-from adlens.report.util import READER_NAMES, VARIANT_NAMES, Figures, as_int, finite, fmt
+from adlens.report.util import VARIANT_NAMES, Figures, as_int, finite, fmt
 
 
 def agent_run(r: AgentRunView) -> dict[str, Any]:
@@ -41,9 +42,12 @@ def _coherent_fraction(view: RunView, search: dict[str, Any] | None) -> float:
 
 
 def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
-    overview = view.steer or {}
-    positions = [p for p in overview.get("positions") or [] if isinstance(p, dict)]
-    keys = {(p.get("layer"), p.get("position")) for p in positions}
+    """Per steered position: the strength found (from the steer overview, else from the
+    position's own search.json while the stage runs), its search figure and warnings."""
+    overview = view.steer
+    keys: set[tuple[Any, Any]] = {
+        (p.layer, p.position) for p in (overview.positions if overview else [])
+    }
     keys |= set(view.steer_searches)
     keys |= {(p.get("layer"), p.get("position")) for p in view.steer_points}
     int_keys = {(la, po) for la, po in keys if isinstance(la, int) and isinstance(po, int)}
@@ -51,12 +55,10 @@ def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
         return None
     out = []
     for layer, pos in sorted(int_keys):
-        info = next(
-            (p for p in positions if (p.get("layer"), p.get("position")) == (layer, pos)), {}
-        )
+        info = overview.position(layer, pos) if overview else None
         search = view.steer_searches.get((layer, pos)) or {}
-        thresholds = info.get("thresholds") or search.get("thresholds") or []
-        final = info.get("strength", search.get("final"))
+        thresholds = (info.thresholds if info else None) or search.get("thresholds") or []
+        final = info.strength if info and info.strength is not None else search.get("final")
         points = [
             p for p in view.steer_points if (p.get("layer"), p.get("position")) == (layer, pos)
         ]
@@ -76,18 +78,18 @@ def steering_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
                 "label": position_label(pos, view.bos_at_0),
                 "strength": final,
                 "thresholds": thresholds,
-                "warnings": info.get("warnings") or search.get("warnings") or [],
-                "generations": info.get("search_generations", search.get("generations")),
-                "one_shot": info.get("one_shot_search_generations"),
+                "warnings": (info.warnings if info else None) or search.get("warnings") or [],
+                "generations": info.search_generations if info else search.get("generations"),
+                "one_shot": info.one_shot_search_generations if info else None,
                 "figure": fig,
                 "required": _coherent_fraction(view, search),
             }
         )
     return {
         "positions": out,
-        "generations": overview.get("generations"),
-        "judges": overview.get("judges"),
-        "side": overview.get("side"),
+        "generations": overview.generations if overview else None,
+        "judges": overview.judges if overview else None,
+        "side": overview.side if overview else None,
     }
 
 
@@ -145,7 +147,7 @@ def relevance_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
         "grader": rel.get("grader"),
         "best": [
             {
-                "reader": READER_NAMES.get(b.get("reader", ""), b.get("reader")),
+                "reader": reader_label(str(b.get("reader", ""))),
                 "variant": VARIANT_NAMES.get(b.get("variant", ""), b.get("variant")),
                 "layer": b.get("layer"),
                 "position": position_label(b["position"], view.bos_at_0)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from adlens.core.activations import attention_sinks
 from adlens.core.stopwords import STOPWORDS
 from adlens.report.load import RunView
+from adlens.results.readings import Reading, TokenProb
+from adlens.results.summary import Summary
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
 
@@ -33,14 +36,15 @@ def position_label(pos: int, bos_at_0: bool) -> str:
     return f"{pos} (BOS)" if pos == 0 and bos_at_0 else str(pos)
 
 
-def sink_positions(summary: dict[str, Any], layer: int) -> set[int]:
-    """Attention-sink positions of a layer (see adlens.core.activations.attention_sinks)."""
+def sink_positions(summary: Summary, layer: int) -> set[int]:
+    """Attention-sink positions of a layer (see adlens.core.activations.attention_sinks); none
+    for a layer the summary has no norms of (a pooled reading's, or a partial summary's)."""
     try:
-        li = list(summary["layers"]).index(layer)
-        norms = [float(x) for x in summary["norms"]["per_position"]["base"][li]]
-    except (KeyError, ValueError, IndexError, TypeError):  # an older or partial summary
+        li = summary.layers.index(layer)
+        norms = [float(x) for x in summary.norms.per_position["base"][li]]
+    except (KeyError, ValueError, IndexError):
         return set()
-    return attention_sinks(norms, list(summary.get("positions", [])))
+    return attention_sinks(norms, summary.positions)
 
 
 def token_verdicts(view: RunView) -> dict[tuple[str, int, int, str], dict[str, bool | None]]:
@@ -64,17 +68,11 @@ def token_verdicts(view: RunView) -> dict[tuple[str, int, int, str], dict[str, b
 
 def find_entry(
     view: RunView, reader: str, variant: str, layer: int, position: int, head: str | None = None
-) -> dict[str, Any] | None:
-    for e in view.readers:
-        if (
-            e.get("reader") == reader
-            and e.get("variant") == variant
-            and e.get("layer") == layer
-            and e.get("position") == position
-            and (reader != "logit_lens" or e.get("head", "finetuned") == (head or "finetuned"))
-        ):
-            return e
-    return None
+) -> Reading | None:
+    """The reader's reading of `variant` at (layer, position); for a reader with heads, through
+    `head` (default the finetuned head)."""
+    found = view.summary.readings(reader, variant, layer, position, head or "finetuned")
+    return found[0] if found else None
 
 
 @dataclass
@@ -84,8 +82,8 @@ class Headline:
     reader: str
     layer: int
     position: int
-    entry: dict[str, Any]
-    baseline: dict[str, Any] | None
+    entry: Reading
+    baseline: Reading | None
     how: str  # why this list was chosen, in words
     sinks: list[int] = field(default_factory=list)
     fraction: float | None = None  # relevant share of the list (evaluate/relevance)
@@ -107,21 +105,13 @@ def _relevance_fraction(view: RunView, reader: str, layer: int, pos: int, varian
 
 
 def pick_headline(view: RunView) -> Headline | None:
-    """The best list of the difference, attention-sink positions left out: by relevance when
-    evaluate/relevance has graded it, else Patchscope's scale-choice score."""
-    diffs = [
-        e
-        for e in view.readers
-        if e.get("variant") == "diff"
-        and e.get("reader") in ("patchscope", "logit_lens")
-        and (e.get("reader") != "logit_lens" or e.get("head", "finetuned") == "finetuned")
-        and isinstance(e.get("position"), int)
-        and isinstance(e.get("layer"), int)
-    ]
+    """The best list of the difference over every reader, attention-sink positions left out:
+    by relevance when evaluate/relevance has graded it, else Patchscope's scale-choice score."""
+    diffs = view.summary.readings(variant="diff", head="finetuned")
     if not diffs:
         return None
-    sinks = {layer: sink_positions(view.summary, layer) for layer in {e["layer"] for e in diffs}}
-    pool = [e for e in diffs if e["position"] not in sinks[e["layer"]]] or diffs
+    sinks = {layer: sink_positions(view.summary, layer) for layer in {e.layer for e in diffs}}
+    pool = [e for e in diffs if e.position not in sinks[e.layer]] or diffs
     sink_list = sorted({p for s in sinks.values() for p in s})
     left_out = (
         f"; attention-sink position{'s' if len(sink_list) > 1 else ''} "
@@ -132,24 +122,24 @@ def pick_headline(view: RunView) -> Headline | None:
     graded = {
         id(e): f
         for e in pool
-        if (f := _relevance_fraction(view, e["reader"], e["layer"], e["position"], "diff"))
+        if (f := _relevance_fraction(view, e.reader, e.layer, e.position, "diff"))
     }
     if graded:
         best = max(
             (e for e in pool if id(e) in graded),
-            key=lambda e: (*graded[id(e)], e["reader"] == "patchscope", -e["position"]),
+            key=lambda e: (*graded[id(e)], e.reader == "patchscope", -e.position),
         )
         how = "the most relevant list of the difference (evaluate/relevance)" + left_out
     else:
-        ps = [e for e in pool if e["reader"] == "patchscope"]
+        ps = [e for e in pool if e.reader == "patchscope"]
         if ps:
-            best = max(ps, key=lambda e: (_num(e.get("scale_score")), -e["position"]))
+            best = max(ps, key=lambda e: (_num(e.scale_score), -e.position))
             how = "the highest Patchscope scale-choice score" + left_out
         else:
-            best = min(pool, key=lambda e: (e["layer"], e["position"]))
+            best = min(pool, key=lambda e: (e.layer, e.position))
             how = "the first position (no Patchscope entries)" + left_out
-    reader, layer, pos = best["reader"], best["layer"], best["position"]
-    baseline = find_entry(view, reader, "base_mean", layer, pos, best.get("head"))
+    reader, layer, pos = best.reader, best.layer, best.position
+    baseline = find_entry(view, reader, "base_mean", layer, pos, best.head)
     own = _relevance_fraction(view, reader, layer, pos, "diff")
     base = _relevance_fraction(view, reader, layer, pos, "base_mean")
     return Headline(
@@ -174,7 +164,7 @@ def _num(x: Any) -> float:
 
 
 def cloud(
-    tokens: list[dict[str, Any]],
+    tokens: Sequence[TokenProb],
     verdicts: dict[str, bool | None] | None = None,
     *,
     n: int = 20,
@@ -183,14 +173,14 @@ def cloud(
 ) -> list[dict[str, Any]]:
     """Tokens for a headline: content words sized by probability (relative to the most likely
     content word, so a likely newline does not shrink the rest), everything else small."""
-    shown = [t for t in tokens[:n] if isinstance(t, dict)]
-    content = [t for t in shown if is_content(str(t.get("token", "")))]
-    top = max((_num(t.get("prob")) for t in content), default=0.0)
+    shown = tokens[:n]
+    content = [t for t in shown if is_content(t.token)]
+    top = max((_num(t.prob) for t in content), default=0.0)
     out = []
     for t in shown:
-        tok = str(t.get("token", ""))
-        prob = max(0.0, _num(t.get("prob")))
-        word = tok in {str(c.get("token", "")) for c in content}
+        tok = t.token
+        prob = max(0.0, _num(t.prob))
+        word = tok in {c.token for c in content}
         size = min_px + (max_px - min_px) * math.sqrt(prob / top) if word and top > 0 else min_px
         verdict = (verdicts or {}).get(tok)
         out.append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-READER_NAMES = {"patchscope": "Patchscope", "logit_lens": "logit lens"}
 VARIANT_NAMES = {
     "diff": "difference",
     "base_mean": "base mean",

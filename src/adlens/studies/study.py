@@ -25,6 +25,7 @@ from rich.table import Table
 from adlens.core.activations import attention_sinks
 from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import TextSource
+from adlens.core.readers import reader_reads
 from adlens.errors import AdlensError
 from adlens.organisms.train import TrainConfig
 from adlens.organisms.variants import train_variants
@@ -66,8 +67,9 @@ COLUMNS = (
 
 
 def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
-    """Best reader and position by domain tokens in the top 20 (ties: the earlier position,
-    then the logit lens), with the difference's relative norm at that position.
+    """Best reader of the activation difference's positions and best position by domain tokens
+    in the top 20 (ties: the earlier position, then the logit lens), with the difference's
+    relative norm at that position.
 
     Attention-sink positions are left out: their huge norms make both the difference and the
     baselines read alike, so they say little about the finetune."""
@@ -77,7 +79,11 @@ def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
         for li, layer in enumerate(summary.layers)
         for pos in attention_sinks(norms[li], summary.positions)
     }
-    rows = [r for r in verdict(summary, keywords) if (r["layer"], r["position"]) not in sinks]
+    rows = [
+        r
+        for r in verdict(summary, keywords)
+        if (r["layer"], r["position"]) not in sinks and reader_reads(r["reader"]) == "positions"
+    ]
     if not rows:
         raise AdlensError("the lens run has no reader entries to score.")
     best = max(

@@ -30,12 +30,14 @@ from typing import Any
 from adlens.core.activations import attention_sinks
 from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import TextSource
+from adlens.core.readers import reader_label
 from adlens.core.vocab import count_domain
 from adlens.errors import AdlensError
 from adlens.organisms import BUNDLED
 from adlens.organisms.organism import Organism, load_organism
+from adlens.report.load import read_json_safe
 from adlens.report.tables import entries_for
-from adlens.results.readings import Reading
+from adlens.results.readings import ALL, Reading
 from adlens.results.summary import Summary
 from adlens.store.rundir import read_jsonl, write_json, write_text
 
@@ -221,6 +223,7 @@ def validate(
         else suite_organisms(names)
     )
     rows, timings = [], {}
+    reader_seconds: dict[str, dict[str, float | None]] = {}
     for name, folder in chosen:
         organism = load_organism(folder / "organism.json")
         run_dir = out / "runs" / name
@@ -240,21 +243,41 @@ def validate(
             read_jsonl(run_dir / "read" / "patchscope_scales.jsonl"),
         )
         log.info("validate: %s done in %.0f s", name, timings[name])
+        reader_seconds[name] = reader_timings(run_dir, summary.reader_names())
     result = {
         "rows": rows,
         "seconds": timings,
+        "reader_seconds": reader_seconds,
         "samples": samples,
         "layers": layers,
         "dataset": dataset.name,
     }
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "table.json", result)
-    write_text(out / "table.md", table_markdown(rows))
+    write_text(out / "table.md", table_markdown(rows) + "\n" + timings_markdown(reader_seconds))
     return result
+
+
+def reader_timings(run_dir: Path, readers: Sequence[str]) -> dict[str, float | None]:
+    """Seconds each reader took in the run (manifest timings; None when loaded from cache
+    before timings were kept)."""
+    timings = (read_json_safe(run_dir / "manifest.json") or {}).get("timings") or {}
+    return {r: timings.get(f"{r}_s") for r in readers}
 
 
 def _pct(v: Any) -> str:
     return "" if v is None else f"{100 * v:.0f}%"
+
+
+def timings_markdown(reader_seconds: dict[str, dict[str, float | None]]) -> str:
+    """Seconds per reader and organism."""
+    readers = list(dict.fromkeys(r for per in reader_seconds.values() for r in per))
+    lines = ["| organism | " + " | ".join(reader_label(r) for r in readers) + " |"]
+    lines.append("|" + "---|" * (len(readers) + 1))
+    for name, per in reader_seconds.items():
+        cells = ["" if per.get(r) is None else f"{per[r]:.1f} s" for r in readers]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def table_markdown(rows: list[dict[str, Any]]) -> str:
@@ -265,8 +288,9 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [head, "|" + "---|" * 13]
     for r in rows:
         lines.append(
-            f"| {r['organism']} | {r['type']} | {r['reader'].replace('_', ' ')} | {r['layer']} "
-            f"| {r['position']} | {_pct(r['relevant'])} | {_pct(r['keywords'])} "
+            f"| {r['organism']} | {r['type']} | {reader_label(r['reader'])} "
+            f"| {'all' if r['layer'] == ALL else r['layer']} "
+            f"| {'all' if r['position'] == ALL else r['position']} | {_pct(r['relevant'])} | {_pct(r['keywords'])} "
             f"| {_pct(r['baseline_relevant'])} / {_pct(r['baseline_keywords'])} "
             f"| {_pct(r['drift_keywords'])} | {_pct(r.get('best_scale_keywords'))} "
             f"| {_pct(r.get('chosen_over_best'))} | {r.get('zero_misses', '')} "
