@@ -22,6 +22,7 @@ from adlens.report.figure_style import (
     to_json,
 )
 from adlens.report.tokens import position_label
+from adlens.results.readings import ALL
 
 # --------------------------------------------------------------------------- steer
 
@@ -124,7 +125,12 @@ def relevance_figure(relevance: dict[str, Any]) -> str | None:
                 y=[_num(rows[r].get("fraction")) if r in rows else None for r in readers],
                 name=variant.replace("_", " "),
                 marker_color=colors[variant],
-                text=[f"pos {rows[r].get('position')}" if r in rows else "" for r in readers],
+                text=[
+                    f"pos {position_label(int(rows[r].get('position', 0)), False)}"
+                    if r in rows
+                    else ""
+                    for r in readers
+                ],
                 textposition="outside",
                 hovertemplate="%{x}: %{y:.0%} relevant at %{text}<extra></extra>",
             )
@@ -172,7 +178,7 @@ def relevance_positions_figure(rows: Sequence[dict[str, Any]], bos_at_0: bool) -
                 y=[_num(r["fraction"]) for r in pts],
                 mode="lines+markers",
                 name=f"{reader_label(reader)} {variant.replace('_', ' ')}"
-                + (f" L{layer}" if multi else ""),
+                + ((" all layers" if layer == ALL else f" L{layer}") if multi else ""),
                 line={"color": reader_color(reader), "dash": dash.get(variant)},
             )
         )

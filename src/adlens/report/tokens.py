@@ -12,7 +12,7 @@ from typing import Any
 from adlens.core.activations import attention_sinks
 from adlens.core.stopwords import STOPWORDS
 from adlens.report.load import RunView
-from adlens.results.readings import Reading, TokenProb
+from adlens.results.readings import ALL, Reading, TokenProb
 from adlens.results.summary import Summary
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
@@ -33,6 +33,9 @@ def is_content(token: str) -> bool:
 
 
 def position_label(pos: int, bos_at_0: bool) -> str:
+    """'0 (BOS)', '3', or 'all' for a reading pooled over every position."""
+    if pos == ALL:
+        return "all"
     return f"{pos} (BOS)" if pos == 0 and bos_at_0 else str(pos)
 
 
