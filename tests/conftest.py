@@ -164,3 +164,30 @@ def run_adlens(*args, env: dict | None = None, drop_env: tuple = (), timeout: fl
         env={**full_env, **(env or {})},
         timeout=timeout,
     )
+
+
+def small_run(tiny_dirs, folder: Path, *, layers=(1,), **read):
+    """A RunConfig of the tiny adapter pair on a 30-document corpus written into `folder`: 20
+    documents, 3 positions, the given layers; `read` sets ReadConfig fields."""
+    import json
+
+    import adlens
+
+    corpus = folder / "docs.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Item {i}."}) + "\n" for i in range(30))
+    )
+    return adlens.RunConfig(
+        models=adlens.ModelsConfig(
+            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
+        ),
+        collect=adlens.CollectConfig(
+            dataset=adlens.TextSource(name=str(corpus)),
+            samples=20,
+            positions=3,
+            layers=list(layers),
+            norm_docs=8,
+            norm_tokens=12,
+        ),
+        read=adlens.ReadConfig(**read),
+    )

@@ -12,7 +12,7 @@ import adlens
 from adlens.core.contrastive import contrastive_sample, distinctive_words
 from adlens.core.steer import generate
 from adlens.results.readings import ALL
-from conftest import CORPUS
+from conftest import small_run
 
 PREFILLS = ["The", "I", "In the"]
 
@@ -57,22 +57,9 @@ def test_distinctive_words_rank_what_only_the_amplified_samples_say():
 
 
 def test_contrastive_reader_in_a_run(tiny_dirs, tmp_path):
-    corpus = tmp_path / "docs.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Item {i}."}) + "\n" for i in range(30))
-    )
-    cfg = adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)), samples=20, positions=3, layers=[1],
-            norm_docs=8, norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(
-            readers=["contrastive"], top_k=5,
-            contrastive=adlens.ContrastiveConfig(samples=3, max_new_tokens=16, alpha=2.0),
-        ),
+    cfg = small_run(
+        tiny_dirs, tmp_path, readers=["contrastive"], top_k=5,
+        contrastive=adlens.ContrastiveConfig(samples=3, max_new_tokens=16, alpha=2.0),
     )  # fmt: skip
     out = tmp_path / "run"
     summary = adlens.run(cfg, out, show_progress=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 import torch
@@ -14,7 +13,7 @@ from adlens.core.diffmine import promotion_counts
 from adlens.core.models import ModelPair
 from adlens.core.vocab import clean_mask
 from adlens.results.readings import ALL
-from conftest import CORPUS, tiny_model
+from conftest import CORPUS, small_run, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -71,22 +70,9 @@ def test_batching_changes_nothing(planted, tokenizer):
 
 
 def test_diffmine_reader_in_a_run(tiny_dirs, tmp_path):
-    corpus = tmp_path / "docs.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Item {i}."}) + "\n" for i in range(30))
-    )
-    cfg = adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)), samples=20, positions=3, layers=[1],
-            norm_docs=8, norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(
-            readers=["logit_lens", "diffmine"], top_k=5,
-            diffmine=adlens.DiffMineConfig(documents=10, tokens=16),
-        ),
+    cfg = small_run(
+        tiny_dirs, tmp_path, readers=["logit_lens", "diffmine"], top_k=5,
+        diffmine=adlens.DiffMineConfig(documents=10, tokens=16),
     )  # fmt: skip
     summary = adlens.run(cfg, tmp_path / "run", show_progress=False)
     mine = summary.readings(reader="diffmine")

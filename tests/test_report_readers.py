@@ -3,32 +3,17 @@ per reader, with no reader named in the report's code."""
 
 from __future__ import annotations
 
-import json
-
 import adlens
 from adlens.core.readers import reader_label
 from adlens.report.build import present_sections, render_report
-from conftest import CORPUS
+from conftest import small_run
 
 
 def test_every_reader_is_in_the_report(tiny_dirs, tmp_path):
-    corpus = tmp_path / "docs.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Item {i}."}) + "\n" for i in range(30))
-    )
-    cfg = adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)), samples=20, positions=3, layers=[1, 3],
-            norm_docs=8, norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(
-            top_k=5, scales=[1.0, 2.0],
-            diffmine=adlens.DiffMineConfig(documents=8, tokens=12),
-            contrastive=adlens.ContrastiveConfig(samples=2, max_new_tokens=8),
-        ),
+    cfg = small_run(
+        tiny_dirs, tmp_path, layers=(1, 3), top_k=5, scales=[1.0, 2.0],
+        diffmine=adlens.DiffMineConfig(documents=8, tokens=12),
+        contrastive=adlens.ContrastiveConfig(samples=2, max_new_tokens=8),
     )  # fmt: skip
     out = tmp_path / "run"
     summary = adlens.run(cfg, out, show_progress=False)

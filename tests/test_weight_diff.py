@@ -11,7 +11,7 @@ import torch
 
 import adlens
 from adlens.core.weight_diff import low_rank_svd, weight_changes
-from conftest import CORPUS, tiny_model
+from conftest import small_run, tiny_model
 
 
 def _cos(a, b):
@@ -68,20 +68,8 @@ def test_planted_rank_one_lora(tokenizer):
 
 
 def test_weights_reader_in_a_run(tiny_dirs, tmp_path):
-    corpus = tmp_path / "docs.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Item {i}."}) + "\n" for i in range(30))
-    )
-    cfg = adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)), samples=20, positions=3, layers=[1, 3],
-            norm_docs=8, norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(readers=["weights"], top_k=5, scales=[1.0, 2.0]),
-    )  # fmt: skip
+    cfg = small_run(tiny_dirs, tmp_path, layers=(1, 3), readers=["weights"], top_k=5,
+                    scales=[1.0, 2.0])  # fmt: skip
     out = tmp_path / "run"
     summary = adlens.run(cfg, out, show_progress=False)
     mine = summary.readings(reader="weights")
