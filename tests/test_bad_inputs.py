@@ -169,7 +169,8 @@ def test_openai_judge_without_model_or_key(pair, tmp_path):
 @pytest.mark.parametrize(
     "flag, value, message",
     [
-        ("--samples", "0", "error: --samples: must be at least 1 (got 0)."),
+        ("--documents", "0", "error: --documents: must be at least 1 (got 0)."),
+        ("--samples", "0", "error: --documents: must be at least 1 (got 0)."),  # the old name
         ("--positions", "0", "error: --positions: must be at least 1 (got 0)."),
     ],
 )
@@ -234,7 +235,7 @@ def test_json_shapes_and_skipped_records(pair, tmp_path):
 
 BAD_FLAGS = [
     (["--batch-size", "0"], "error: --batch-size: must be at least 1 (got 0)."),
-    (["--samples", "-5"], "error: --samples: must be at least 1 (got -5)."),
+    (["--documents", "-5"], "error: --documents: must be at least 1 (got -5)."),
     (["--layers", "1.5"], "--layers: fraction 1.5 is outside [0, 1]"),
     (["--layers", "x"], "Cannot read layer 'x'"),
     (["--scales", "0"], "--scales: give positive numbers"),
@@ -346,7 +347,7 @@ OTHER_FLAGS = [
     (["llm", "start", "--port", "70000"], "error: --port: must be at most 65535 (got 70000)."),
     (["llm", "check", "{run}", "--organism", "{org}", "--samples", "0"], "--samples: must be"),
     (["validate", "--out", "{out}", "--samples", "0"], "--samples: must be at least 1"),
-    (["demo", "--out", "{out}", "--samples", "0"], "--samples: must be at least 1"),
+    (["demo", "--out", "{out}", "--documents", "0"], "--documents: must be at least 1"),
     (["study", "mixing", "--out", "{out}", "--samples", "0"], "--samples: must be at least 1"),
     (["study", "mixing", "--out", "{out}", "--epochs", "-1"], "--epochs: must be greater than 0"),
     (["train", "--base", "x", "--documents", "d", "--out", "{out}", "--steps", "0"], "--steps"),

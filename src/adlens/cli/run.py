@@ -30,9 +30,13 @@ Dataset = Annotated[str, typer.Option(help=field_help(TextSource, "name"))]
 DatasetConfig = Annotated[str | None, typer.Option(help=field_help(TextSource, "config"))]
 Split = Annotated[str, typer.Option(help=field_help(TextSource, "split"))]
 TextColumn = Annotated[str, typer.Option(help=field_help(TextSource, "text_column"))]
-Samples = Annotated[
+Documents = Annotated[
     int | None,
-    typer.Option(help=field_help(CollectConfig, "samples", "Default from the preset.")),
+    typer.Option(
+        "--documents",
+        "--samples",
+        help=field_help(CollectConfig, "documents", "Default from the preset."),
+    ),
 ]
 Positions = Annotated[
     int | None, typer.Option(help=field_help(CollectConfig, "positions", "Default 5."))
@@ -111,7 +115,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         dataset_config: DatasetConfig = None,
         split: Split = "train",
         text_column: TextColumn = "text",
-        samples: Samples = None,
+        documents: Documents = None,
         positions: Positions = None,
         layers: Layers = None,
         preset: Preset = "paper",
@@ -139,7 +143,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
 
         setup_logging(verbose)
         values = get_preset(preset)
-        overrides = {"samples": samples, "positions": positions}
+        overrides = {"documents": documents, "positions": positions}
         values |= {k: v for k, v in overrides.items() if v is not None}
         if layers is not None:
             values["layers"] = parse_layers(layers)
@@ -239,7 +243,9 @@ def assets(
 @handle_errors
 def demo(
     out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
-    samples: Annotated[int, typer.Option(help="Documents from the Brown corpus.")] = 2000,
+    documents: Annotated[
+        int, typer.Option("--documents", "--samples", help="Documents from the Brown corpus.")
+    ] = 2000,
     steer: Annotated[
         bool, typer.Option("--steer/--no-steer", help="Also steer the organism (about 2 min).")
     ] = True,
@@ -257,8 +263,8 @@ def demo(
     from adlens.studies.demo import run_demo
 
     setup_logging(verbose)
-    check_number("--samples", samples, at_least=1)
-    run_demo(out, samples=samples, steer=steer, judge=judge_backend(judge), console=Console())
+    check_number("--documents", documents, at_least=1)
+    run_demo(out, samples=documents, steer=steer, judge=judge_backend(judge), console=Console())
 
 
 def register(app: typer.Typer) -> None:

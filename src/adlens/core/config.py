@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from adlens.core.data import TextSource, default_source
 from adlens.core.readers import reader_spec, reader_specs
@@ -50,14 +50,21 @@ DEFAULT_LAYERS = (0.5, 1.0)
 class CollectConfig(BaseModel):
     """What to average over: the reference documents, the positions and the layers.
 
-    >>> CollectConfig(samples=500, layers=[0.5]).positions
+    >>> CollectConfig(documents=500, layers=[0.5]).positions
     5
     """
 
     model_config = ConfigDict(extra="forbid")
 
     dataset: TextSource = Field(default_factory=default_source)
-    samples: int = Field(10_000, ge=1, description="Number of reference documents to average over.")
+    # "samples" is the name older configs used (and `--samples` still works): in adlens a
+    # sample is a generated text; the reference text is made of documents.
+    documents: int = Field(
+        10_000,
+        ge=1,
+        validation_alias=AliasChoices("documents", "samples"),
+        description="Number of reference documents to average over.",
+    )
     positions: int = Field(5, ge=1, description="Read positions 0..k-1 of each document.")
     # The reference's middle layer, and the last layer, whose logit lens is the finetune's
     # average change to the next-token prediction (see README: the validation suite).
@@ -73,8 +80,11 @@ class CollectConfig(BaseModel):
     norm_skip: int = Field(5, ge=0)  # attention sinks at the first positions are not typical
 
     def hashed(self) -> dict[str, Any]:
-        # batch_size changes speed, not results
-        return self.model_dump(exclude={"batch_size"})
+        # batch_size changes speed, not results; "samples" keeps the hash of runs cached
+        # before the field was named documents
+        out = self.model_dump(exclude={"batch_size"})
+        out["samples"] = out.pop("documents")
+        return out
 
 
 # Every built-in reader: the two of the Activation Difference Lens, then the three readers of the
@@ -270,7 +280,7 @@ class SteerConfig(BaseModel):
 class RunConfig(BaseModel):
     """A whole run: the pair, and each stage's settings (collect, read, judge, steer).
 
-    >>> RunConfig(models=ModelsConfig(finetuned="org/model-lora")).collect.samples
+    >>> RunConfig(models=ModelsConfig(finetuned="org/model-lora")).collect.documents
     10000
     """
 
@@ -286,11 +296,11 @@ class RunConfig(BaseModel):
 PRESETS: dict[str, dict[str, Any]] = {
     # The reference study's defaults (PROTOCOL.md), plus the last layer (--layers 0.5 for the
     # reference's single layer).
-    "paper": {"samples": 10_000, "positions": 5, "layers": list(DEFAULT_LAYERS)},
+    "paper": {"documents": 10_000, "positions": 5, "layers": list(DEFAULT_LAYERS)},
     # Small and quick, for the offline demo on two CPU cores.
-    "demo": {"samples": 2_000, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 128},
+    "demo": {"documents": 2_000, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 128},
     # A first look in seconds on any hardware.
-    "fast": {"samples": 500, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 64},
+    "fast": {"documents": 500, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 64},
 }
 
 
@@ -344,7 +354,7 @@ def preset_config(
     fields overriding them."""
     return RunConfig(
         models=models,
-        collect=CollectConfig(dataset=dataset, **(preset(name) | (collect or {}))),
+        collect=CollectConfig(dataset=dataset, **(preset(name) | _documents(collect or {}))),
         judge=judge or JudgeConfig(),
         steer=SteerConfig(**(steer_preset(name) | (steer or {}))),
     )
@@ -379,3 +389,9 @@ def parse_layers(spec: str) -> list[float | int]:
     if not out:
         raise AdlensError("No layers given.")
     return out
+
+
+def _documents(values: dict[str, Any]) -> dict[str, Any]:
+    """Collect values with the older name "samples" as "documents" (so they override a
+    preset's documents instead of standing beside them)."""
+    return {("documents" if k == "samples" else k): v for k, v in values.items()}

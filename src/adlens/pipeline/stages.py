@@ -91,7 +91,7 @@ def prepare_inputs(pair: ModelPair, cfg: CollectConfig) -> tuple[list[int], Toke
         pair.tokenizer,
         _stash_first(iter_documents(cfg.dataset), cfg.norm_docs, stash),
         positions=cfg.positions,
-        n_docs=cfg.samples,
+        n_docs=cfg.documents,
     )
     norm_inputs = tokenize_for_norms(
         pair.tokenizer, stash, n_docs=cfg.norm_docs, max_tokens=cfg.norm_tokens, skip=cfg.norm_skip
@@ -272,12 +272,12 @@ def collect_stage(
         checkpoint_tag=digest,
         show_progress=show_progress,
     )
-    diff.meta["requested"] = cfg.samples
-    if diff.n_docs < cfg.samples:
+    diff.meta["requested"] = cfg.documents
+    if diff.n_docs < cfg.documents:
         log.warning(
             "only %d of the %d requested documents were usable (%d too short of %d seen)",
             diff.n_docs,
-            cfg.samples,
+            cfg.documents,
             diff.n_dropped,
             diff.meta["n_seen"],
         )
@@ -286,7 +286,7 @@ def collect_stage(
     checkpoint.unlink(missing_ok=True)
     checkpoint.with_name(NORMS_CHECKPOINT).unlink(missing_ok=True)
     rd.update_manifest(
-        counts={"documents": diff.n_docs, "dropped": diff.n_dropped, "requested": cfg.samples},
+        counts={"documents": diff.n_docs, "dropped": diff.n_dropped, "requested": cfg.documents},
         timings={"collect_s": diff.meta["collect_seconds"], "norms_s": diff.meta["norm_seconds"]},
     )
     return diff
@@ -316,7 +316,7 @@ def read_stage(
 
     def documents() -> list[Document]:
         docs = iter_documents(config.collect.dataset)
-        return [d for _, d in zip(range(config.collect.samples), docs, strict=False)]
+        return [d for _, d in zip(range(config.collect.documents), docs, strict=False)]
 
     ctx = ReadContext(
         pair, diff, config.read, chooser=chooser, documents=documents, show_progress=show_progress

@@ -28,9 +28,9 @@ def build_summary(
 ) -> Summary:
     """What later stages and the agent read: one flat list of readings plus context."""
     notes = []
-    if diff.n_docs < config.collect.samples:
+    if diff.n_docs < config.collect.documents:
         notes.append(
-            f"Only {diff.n_docs} of {config.collect.samples} requested documents were usable."
+            f"Only {diff.n_docs} of {config.collect.documents} requested documents were usable."
         )
     pos_norm = diff.pos_norm_base
     if 0 in diff.labels and len(diff.labels) > 1:
@@ -58,7 +58,7 @@ def build_summary(
         positions=diff.labels,
         bos_at_0=diff.bos_at_0,
         counts=Counts(
-            documents=diff.n_docs, dropped=diff.n_dropped, requested=config.collect.samples
+            documents=diff.n_docs, dropped=diff.n_dropped, requested=config.collect.documents
         ),
         norms=Norms(
             expected={side: v.tolist() for side, v in diff.expected_norm.items()},
