@@ -187,7 +187,7 @@ def local_run(server, base_model, tmp_path_factory):
         collect=CollectConfig(
             dataset=TextSource(name="brown", seed=42),
             batch_size=256,
-            **(preset("fast") | {"samples": 32, "positions": 2}),
+            **(preset("fast") | {"documents": 32, "positions": 2}),
         ),
         read=ReadConfig(scales=SCALES),
         judge=JudgeConfig(backend="local"),
@@ -219,8 +219,8 @@ def local_run(server, base_model, tmp_path_factory):
 
 def test_run_and_steer_with_the_local_judge(local_run, server):
     summary = local_run["summary"]
-    assert summary["scale_chooser"] == "llm-tournament"
-    assert server.model in summary["steer"]["judges"]
+    assert summary.scale_chooser == "llm-tournament"
+    assert summary.steer is not None and server.model in (summary.steer.judges or "")
     calls = read_jsonl(local_run["run"] / "judges" / "calls.jsonl")
     tags = {c["tag"] for c in calls}
     assert "tournament" in tags and any(t.startswith("coherence") for t in tags), tags

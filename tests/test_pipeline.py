@@ -29,7 +29,7 @@ def corpus(tmp_path_factory):
 
 def _config(tiny_dirs, corpus, **collect):
     values = {
-        "samples": 30,
+        "documents": 30,
         "positions": 4,
         "layers": [0.5],
         "norm_docs": 8,
@@ -80,9 +80,9 @@ def test_rerun_is_cached_and_changed_config_recomputes(tiny_dirs, corpus, tmp_pa
     monkeypatch.setattr(
         pipeline, "collect", lambda *a, **k: calls.append(1) or real_collect(*a, **k)
     )
-    for change in ({"samples": 20}, {"positions": 3}, {"layers": [0]}):
+    for change in ({"documents": 20}, {"positions": 3}, {"layers": [0]}):
         summary = pipeline.run(_config(tiny_dirs, corpus, **change), out, show_progress=False)
-        assert summary.counts.requested == change.get("samples", 30)
+        assert summary.counts.requested == change.get("documents", 30)
     assert len(calls) == 3
 
 

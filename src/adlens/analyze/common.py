@@ -25,7 +25,8 @@ from adlens.core.models import ModelPair
 from adlens.core.tokenization import TokenizedDocs, tokenize_documents
 from adlens.core.vocab import count_domain
 from adlens.errors import AdlensError
-from adlens.results.summary import load_summary
+from adlens.results.readings import TokenProb
+from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class RunContext:
     manifest: dict[str, Any]
     config: RunConfig
     diff: ActivationDiff
-    summary: dict[str, Any]
+    summary: Summary  # empty when the run has no summary.json yet
     _pair: ModelPair | None = field(default=None, repr=False)
 
     @property
@@ -51,7 +52,7 @@ class RunContext:
 
     @property
     def read_hash(self) -> str:
-        stages = self.summary.get("stages") or self.manifest.get("config_hash") or {}
+        stages = self.summary.stages or self.manifest.get("config_hash") or {}
         return str(stages.get("read", ""))
 
     @property
@@ -94,12 +95,9 @@ class RunContext:
         candidates = [p for p in self.diff.labels if p not in sinks and p >= 0]
         candidates = candidates or list(self.diff.labels)
         scored = {
-            e["position"]: e.get("scale_score", 0.0)
-            for e in self.summary.get("readers", [])
-            if e.get("reader") == "patchscope"
-            and e.get("variant") == "diff"
-            and e.get("layer") == layer
-            and e.get("position") in candidates
+            r.position: r.scale_score or 0.0
+            for r in self.summary.readings("patchscope", "diff", layer)
+            if r.position in candidates
         }
         if not scored:
             return candidates[0]
@@ -168,13 +166,15 @@ def open_run(run_dir: Path | str, pair: ModelPair | None = None) -> RunContext:
         first = str(err).splitlines()[0]
         raise AdlensError(f"{path}/manifest.json holds no usable run config ({first}).") from None
     diff = ActivationDiff.load(rd.stage("collect"))
-    summary = load_summary(rd).to_json() if rd.summary_path.is_file() else {}
+    summary = load_summary(rd) if rd.summary_path.is_file() else Summary()
     return RunContext(path, manifest, config, diff, summary, pair)
 
 
-def domain_count(tokens: Sequence[dict[str, Any]], keywords: Sequence[str]) -> int | None:
+def domain_count(
+    tokens: Sequence[TokenProb | dict[str, Any]], keywords: Sequence[str]
+) -> int | None:
     """Domain tokens (whole words of the organism's vocabulary, vocab.is_domain_word) in a
-    token list; None without keywords."""
+    token list (a reading's, or analysis rows with a "token"); None without keywords."""
     if not keywords:
         return None
     return count_domain(tokens, keywords)
@@ -192,11 +192,16 @@ def token_strings(tokens: Sequence[dict[str, Any]], n: int | None = None) -> lis
     return [t["token"] for t in tokens[:n]]
 
 
-def overlap(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], k: int) -> float:
-    """Shared token ids in the top k of two lists, over k."""
-    ids_a = {t["id"] for t in a[:k]}
-    ids_b = {t["id"] for t in b[:k]}
-    return len(ids_a & ids_b) / max(k, 1)
+def overlap(
+    a: Sequence[TokenProb | dict[str, Any]], b: Sequence[TokenProb | dict[str, Any]], k: int
+) -> float:
+    """Shared token ids in the top k of two lists (a reading's tokens, or analysis rows with an
+    "id"), over k."""
+
+    def ids(tokens: Sequence[TokenProb | dict[str, Any]]) -> set[int]:
+        return {t.id if isinstance(t, TokenProb) else t["id"] for t in tokens[:k]}
+
+    return len(ids(a) & ids(b)) / max(k, 1)
 
 
 def figure_dict(fig: Any) -> dict[str, Any]:

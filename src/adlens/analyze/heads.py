@@ -16,6 +16,7 @@ from typing import Any
 from adlens.analyze.common import RunContext, figure_dict, open_run, overlap, plotly, token_strings
 from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
+from adlens.results.readings import Reading
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +33,27 @@ def _key(head: str, variant: str) -> str:
     return FINETUNED_KEY.get(variant, variant) if head == "finetuned" else variant
 
 
-def _entries(ctx: RunContext, top_k: int) -> tuple[dict[tuple, dict[str, Any]], list[str]]:
-    """(head, layer, position, variant) -> tokens, from the summary, computing what is missing."""
-    found: dict[tuple, dict[str, Any]] = {}
-    for e in ctx.summary.get("readers", []):
-        if e.get("reader") == "logit_lens" and len(e["tokens"]) >= top_k:
-            found[(e.get("head", "finetuned"), e["layer"], e["position"], e["variant"])] = e
+def _entries(ctx: RunContext, top_k: int) -> tuple[dict[tuple, Reading], list[str]]:
+    """(head, layer, position, variant) -> the logit lens' reading, from the summary, computing
+    what is missing."""
+    found: dict[tuple, Reading] = {}
+    for r in ctx.summary.readings("logit_lens"):
+        if len(r.tokens) >= top_k:
+            found[(r.head or "finetuned", r.layer, r.position, r.variant)] = r
     keys = [
         (layer, pos, v) for layer in ctx.diff.layers for pos in ctx.diff.labels for v in VARIANTS
     ]
     missing = [h for h in HEADS if any((h, k[0], k[1], _key(h, k[2])) not in found for k in keys)]
     for head in missing:
         log.info("heads: computing the %s head's logit lens", head)
-        for e in (
-            r.to_json() for r in logit_lens(ctx.pair(), ctx.diff, top_k=top_k, heads=(head,))
-        ):
-            found[(head, e["layer"], e["position"], e["variant"])] = e
+        for r in logit_lens(ctx.pair(), ctx.diff, top_k=top_k, heads=(head,)):
+            found[(head, r.layer, r.position, r.variant)] = r
     return found, missing
+
+
+def _tokens(reading: Reading, top_k: int) -> list[dict[str, Any]]:
+    """A reading's top-k tokens as the plain rows heads.json keeps."""
+    return [t.model_dump(exclude_none=True) for t in reading.tokens[:top_k]]
 
 
 def analyze_heads(
@@ -67,12 +72,12 @@ def analyze_heads(
         return hit
     t0 = time.perf_counter()
     found, computed = _entries(ctx, top_k)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for layer in ctx.diff.layers:
         for pos in ctx.diff.labels:
             for variant in VARIANTS:
-                ft = found[("finetuned", layer, pos, _key("finetuned", variant))]["tokens"][:top_k]
-                base = found[("base", layer, pos, variant)]["tokens"][:top_k]
+                ft = _tokens(found[("finetuned", layer, pos, _key("finetuned", variant))], top_k)
+                base = _tokens(found[("base", layer, pos, variant)], top_k)
                 rows.append(
                     {
                         "layer": layer,

@@ -37,8 +37,10 @@ from adlens.core.collect import collect
 from adlens.core.lens import logit_lens
 from adlens.core.models import ModelPair
 from adlens.core.patchscope import patchscope as run_patchscope
+from adlens.core.readers import reader_label
 from adlens.core.tokenization import TokenizedDocs
 from adlens.errors import AdlensError
+from adlens.results.readings import Reading, TokenProb
 from adlens.store.rundir import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -119,11 +121,12 @@ def _point(
     patchscope: bool,
     batch_size: int,
     progress: bool,
-) -> tuple[ActivationDiff, list[dict[str, Any]]]:
-    """The difference and reader entries at one a (cached in analyze/interpolate/a-<a>/)."""
+) -> tuple[ActivationDiff, list[Reading]]:
+    """The difference and its readings at one a (cached in analyze/interpolate/a-<a>/)."""
     stage = ctx.stages.stage(_alpha_stage(a))
     if ctx.stages.stage_is_fresh(_alpha_stage(a), digest):
-        return ActivationDiff.load(stage), read_json(stage / "entries.json")
+        rows = read_json(stage / "entries.json")
+        return ActivationDiff.load(stage), [Reading.model_validate(r) for r in rows]
     assert docs is not None
     pair = ctx.pair()
     stage.mkdir(parents=True, exist_ok=True)
@@ -135,11 +138,10 @@ def _point(
         readings = logit_lens(pair, diff, top_k=top_k, heads=("finetuned",), variants=("diff",))
         if patchscope:
             readings += run_patchscope(pair, diff, variants=("diff",), top_k=top_k)[0]
-    entries = [r.to_json() for r in readings]
     diff.save(stage)
-    write_json(stage / "entries.json", entries)
+    write_json(stage / "entries.json", [r.to_json() for r in readings])
     ctx.stages.mark_done(_alpha_stage(a), digest, {"alpha": a, "n_docs": diff.n_docs})
-    return diff, entries
+    return diff, readings
 
 
 def analyze_interpolate(
@@ -198,15 +200,17 @@ def analyze_interpolate(
         )
         for a in alphas
     }
-    rows = _rows(ctx, points, keywords, top_k)
-    curve = _curve(ctx, rows, alphas)
+    # the readers of a = 1, in the order they read (the logit lens, then Patchscope)
+    readers = list(dict.fromkeys(r.reader for r in points[1.0][1]))
+    rows = _rows(ctx, points, readers, keywords, top_k)
+    curve = _curve(rows, alphas, readers)
     ref = points[1.0][0]
     cos_run = torch.nn.functional.cosine_similarity(ref.mean_diff, ctx.diff.mean_diff, dim=-1)
     result = {
         "name": NAME,
         "title": "Readability along the interpolation B + a(F - B)",
         "caption": _caption(curve, ref.n_docs, bool(keywords)),
-        "figure": _figure(curve, bool(keywords)),
+        "figure": _figure(curve, readers, bool(keywords)),
         "config_hash": digest,
         "params": params,
         "adapter": bool(ctx.manifest.get("models", {}).get("adapter")),
@@ -221,12 +225,13 @@ def analyze_interpolate(
 
 def _rows(
     ctx: RunContext,
-    points: dict[float, tuple[ActivationDiff, list[dict[str, Any]]]],
+    points: dict[float, tuple[ActivationDiff, list[Reading]]],
+    readers: list[str],
     keywords: list[str],
     top_k: int,
 ) -> list[dict[str, Any]]:
-    def lists(entries: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
-        return {(e["reader"], e["layer"], e["position"]): e["tokens"] for e in entries}
+    def lists(readings: list[Reading]) -> dict[tuple, list[TokenProb]]:
+        return {(r.reader, r.layer, r.position): r.tokens for r in readings}
 
     ref_diff, ref_entries = points[1.0]
     ref_lists = lists(ref_entries)
@@ -246,14 +251,14 @@ def _rows(
                     "norm_ratio": round(float(d.norm() / d1.norm().clamp_min(1e-12)), 4),
                     "cos_a1": round(float(torch.nn.functional.cosine_similarity(d, d1, dim=0)), 4),
                 }
-                for reader in ("logit_lens", "patchscope"):
+                for reader in readers:
                     key = (reader, layer, pos)
                     if key not in mine:
                         continue
                     row[f"{reader}_overlap_a1"] = round(
                         overlap(mine[key], ref_lists[key], top_k), 4
                     )
-                    row[f"{reader}_top"] = [t["token"] for t in mine[key][:10]]
+                    row[f"{reader}_top"] = [t.token for t in mine[key][:10]]
                     if keywords:
                         row[f"{reader}_domain"] = domain_count(mine[key][:top_k], keywords)
                 rows.append(row)
@@ -261,20 +266,21 @@ def _rows(
 
 
 def _curve(
-    ctx: RunContext, rows: list[dict[str, Any]], alphas: list[float]
+    rows: list[dict[str, Any]], alphas: list[float], readers: list[str]
 ) -> list[dict[str, Any]]:
-    """Per a: means over the non-sink positions, and the best position's domain tokens."""
+    """Per a: means over the non-sink positions, and the best position's domain tokens (per
+    reader)."""
     out = []
     for a in alphas:
         mine = [r for r in rows if r["alpha"] == a and not r["sink"]] or [
             r for r in rows if r["alpha"] == a
         ]
         point: dict[str, Any] = {"alpha": a}
-        for key in ("cos_a1", "norm_ratio", "logit_lens_overlap_a1", "patchscope_overlap_a1"):
+        for key in ("cos_a1", "norm_ratio", *(f"{r}_overlap_a1" for r in readers)):
             vals = [r[key] for r in mine if key in r]
             if vals:
                 point[key] = round(sum(vals) / len(vals), 4)
-        for key in ("logit_lens_domain", "patchscope_domain"):
+        for key in (f"{r}_domain" for r in readers):
             vals = [r[key] for r in mine if r.get(key) is not None]
             if vals:
                 point[f"{key}_best"] = max(vals)
@@ -298,16 +304,14 @@ def _caption(curve: list[dict[str, Any]], n_docs: int, with_domain: bool) -> str
     )
 
 
-def _figure(curve: list[dict[str, Any]], with_domain: bool) -> dict[str, Any]:
+def _figure(curve: list[dict[str, Any]], readers: list[str], with_domain: bool) -> dict[str, Any]:
     from plotly.subplots import make_subplots
 
     go = plotly()
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = [p["alpha"] for p in curve]
-    names = {
-        "cos_a1": "cos(d_a, d_1)",
-        "logit_lens_overlap_a1": "logit lens overlap with a=1",
-        "patchscope_overlap_a1": "Patchscope overlap with a=1",
+    names = {"cos_a1": "cos(d_a, d_1)"} | {
+        f"{r}_overlap_a1": f"{reader_label(r)} overlap with a=1" for r in readers
     }
     for key, label in names.items():
         if any(key in p for p in curve):
@@ -316,8 +320,7 @@ def _figure(curve: list[dict[str, Any]], with_domain: bool) -> dict[str, Any]:
             )
     if with_domain:
         for key, label in (
-            ("logit_lens_domain_best", "domain tokens, logit lens"),
-            ("patchscope_domain_best", "domain tokens, Patchscope"),
+            (f"{r}_domain_best", f"domain tokens, {reader_label(r)}") for r in readers
         ):
             if any(key in p for p in curve):
                 fig.add_trace(

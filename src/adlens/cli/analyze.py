@@ -46,7 +46,7 @@ MINIMA = {
     "cov_tokens": 1,
     "shrinkage": 0,
 }
-FLAGS = {"n_components": "--components"}
+FLAGS = {"n_components": "--components", "samples": "--documents"}
 
 
 def _checked(fn: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
@@ -87,7 +87,9 @@ def _tokens(tokens: list[dict[str, Any]] | None, n: int = 8) -> str:
 def positions_command(
     run_dir: RunDir,
     positions: Annotated[int, typer.Option(help="Positions 0..P-1 to collect.")] = 64,
-    samples: Annotated[int, typer.Option(help="Documents (with at least P tokens).")] = 500,
+    samples: Annotated[
+        int, typer.Option("--documents", "--samples", help="Documents (with at least P tokens).")
+    ] = 500,
     batch_size: Annotated[int, typer.Option(help="Documents per forward pass.")] = 64,
     force: Force = False,
     verbose: Verbose = False,
@@ -127,7 +129,9 @@ def pca_command(
     position: Annotated[
         int | None, typer.Option(help="Position whose components are read (default: best).")
     ] = None,
-    samples: Annotated[int, typer.Option(help="Documents in the sample.")] = 2000,
+    samples: Annotated[
+        int, typer.Option("--documents", "--samples", help="Reference documents read.")
+    ] = 2000,
     components: Annotated[int, typer.Option(help="Components kept.")] = 20,
     read: Annotated[int, typer.Option(help="Top components read (both signs).")] = 5,
     method: Annotated[str, typer.Option(help="SVD: auto, exact or randomized.")] = "auto",
@@ -260,7 +264,9 @@ def interpolate_command(
     alphas: Annotated[
         str, typer.Option(help="Comma-separated a of B + a(F - B); 1 is always added.")
     ] = "0,0.25,0.5,0.75,1,1.25",
-    samples: Annotated[int, typer.Option(help="Documents per point.")] = 300,
+    samples: Annotated[
+        int, typer.Option("--documents", "--samples", help="Documents per point.")
+    ] = 300,
     top_k: TopK = 20,
     patchscope: Patchscope = True,
     organism: OrganismOpt = None,

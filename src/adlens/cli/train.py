@@ -144,7 +144,12 @@ def train(
 
 # pydantic loc -> the flag that set it, where the field's name is not the flag's.
 StudyOut = Annotated[Path, typer.Option(help="Study folder: organisms, lens runs, tables.")]
-StudySamples = Annotated[int, typer.Option(help="Reference documents the lens reads per variant.")]
+StudySamples = Annotated[
+    int,
+    typer.Option(
+        "--documents", "--samples", help="Reference documents the lens reads per variant."
+    ),
+]
 StudyDocs = Annotated[
     Path | None, typer.Option(help="Finetuning documents (default: the demo organism's).")
 ]
@@ -172,7 +177,7 @@ def _study(
     from adlens.pipeline.inputs import check_number
     from adlens.studies.study import STUDY_RATIOS, STUDY_SIZES, STUDY_TRAIN, run_study, study_table
 
-    check_number("--samples", samples, at_least=1)
+    check_number("--documents", samples, at_least=1)
     try:
         cfg = TrainConfig(**(STUDY_TRAIN | {k: v for k, v in overrides.items() if v is not None}))
     except ValidationError as err:

@@ -21,7 +21,9 @@ def validate_command(
             "--organism", help="Only these suite organisms (repeat the option); default: all."
         ),
     ] = None,
-    samples: Annotated[int, typer.Option(help="Brown documents per organism.")] = 1000,
+    samples: Annotated[
+        int, typer.Option("--documents", "--samples", help="Brown documents per organism.")
+    ] = 1000,
     layers: Annotated[
         str | None,
         typer.Option(help="Comma-separated layers (fractions or indices); default: the run's."),
@@ -43,7 +45,7 @@ def _validate(out: Path, names: list[str] | None, samples: int, layers: str | No
     from adlens.pipeline.inputs import check_number
     from adlens.studies.validate import validate
 
-    check_number("--samples", samples, at_least=1)
+    check_number("--documents", samples, at_least=1)
     result = validate(
         out, names=names, samples=samples, layers=parse_layers(layers) if layers else None
     )

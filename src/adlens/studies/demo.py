@@ -145,26 +145,35 @@ def evaluate_demo(out: Path, organism_file: Path, *, steered: bool) -> dict[str,
 
 
 def print_evaluation(evaluation: dict[str, Any], console: Console) -> None:
+    """Per graded reader, the best list of the difference beside the base-mean baseline there
+    (readers without a baseline, such as the pooled ones, without it)."""
     rows = evaluation["relevance"]
-    for reader in ("logit_lens", "patchscope"):
+    for reader in dict.fromkeys(r["reader"] for r in rows):
         mine = [r for r in rows if r["reader"] == reader and r["variant"] == "diff"]
         if not mine:
             continue
         diff = max(mine, key=lambda r: r["fraction"] or 0.0)
-        base: dict[str, Any] = next(
+        base = next(
             (
                 r
                 for r in rows
                 if (r["reader"], r["variant"], r["layer"]) == (reader, "base_mean", diff["layer"])
             ),
-            {},
+            None,
         )
-        at = base.get("at_diff_position") or {}
-        console.print(
-            f"[bold]{reader.replace('_', ' ')}[/bold] relevance (offline grader): "
-            f"{diff['fraction'] or 0:.0%} of the top 20 at layer {diff['layer']}, position "
-            f"{diff['position']}; base-mean baseline {at.get('fraction') or 0:.0%} there"
+        where = (
+            "pooled (all layers and positions)"
+            if diff["position"] == ALL
+            else f"at layer {diff['layer']}, position {diff['position']}"
         )
+        line = (
+            f"[bold]{reader_label(reader)}[/bold] relevance (offline grader): "
+            f"{diff['fraction'] or 0:.0%} of the top 20 {where}"
+        )
+        if base is not None:
+            at = base.get("at_diff_position") or {}
+            line += f"; base-mean baseline {at.get('fraction') or 0:.0%} there"
+        console.print(line)
     sim = evaluation.get("similarity")
     if sim and sim["steered_vs_D"] is not None:
         console.print(
@@ -251,8 +260,9 @@ def run_demo(
     screenshot(out)  # report.png beside it; without Chromium only a logged note
     for reader, b in best.items():
         console.print(
-            f"[bold]{reader.replace('_', ' ')}[/bold]: best position {b['position']}: "
-            f"{b['domain_tokens']}/20 domain tokens (base-mean baseline {b['base_mean_domain_tokens']}/20)"
+            f"[bold]{reader_label(reader)}[/bold]: best position "
+            f"{'all' if b['position'] == ALL else b['position']}: {b['domain_tokens']}/20 domain "
+            f"tokens (base-mean baseline {cell_text(b['base_mean_domain_tokens'])}/20)"
         )
     print_evaluation(result["evaluation"], console)
     if "steering" in result:

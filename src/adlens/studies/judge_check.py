@@ -50,7 +50,7 @@ class JudgeCheck:
         device: str = "cpu",
     ):
         self.rd = RunDir(run_dir)
-        self.summary = load_summary(self.rd).to_json()
+        self.summary = load_summary(self.rd)
         self.organism = organism
         self.judge = judge.model_copy(update={"cache": False})  # measure: send every call
         self.device = device
@@ -93,7 +93,7 @@ class JudgeCheck:
         fig.requests = fig.items = len(items)
         fig.unknown = sum(v is None for v in llm)
         fig.answers = fig.items - fig.unknown
-        side = (self.summary.get("steer") or {}).get("side", "finetuned")
+        side = self.summary.steer.side if self.summary.steer else "finetuned"
         offline = offline_coherence_judge(self.pair(), side)
         try:
             offline.calibrate([r["prompt"] for r in unsteered], [r["text"] for r in unsteered])
@@ -126,7 +126,7 @@ class JudgeCheck:
         if not entries:
             fig.note = "the run has no reader lists"
             return fig
-        lists = [[t["token"] for t in e["tokens"][: cfg.top_k]] for e in entries]
+        lists = [e.words(cfg.top_k) for e in entries]
         context = relevance_context(self.summary, self.organism, cfg)
         client = self.client()
         grader = LLMRelevanceGrader(

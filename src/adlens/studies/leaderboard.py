@@ -23,17 +23,27 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"rank": n + 1, **rows[i]} for n, i in enumerate(order)]
 
 
-FIRST = ["rank", "organism", "ratio", "documents", "relevance", "ll_relevance", "ll_position"]
-FIRST += ["ll_base_mean", "ps_relevance", "ps_position", "ps_base_mean", "domain_tokens"]
-FIRST += ["domain_base_mean", "steered_vs_D", "unsteered_vs_D", "of_ceiling"]
+FIRST = ["rank", "organism", "ratio", "documents", "relevance"]
+# Per reader (sweep.leaderboard_row): <prefix>_relevance, <prefix>_position, <prefix>_base_mean;
+# the logit lens (ll) and Patchscope (ps) first, then any other reader as its rows name it.
+READER_COLUMNS = ("relevance", "position", "base_mean")
+FIRST_READERS = ("ll", "ps")
+AFTER_READERS = ["domain_tokens", "domain_base_mean", "steered_vs_D", "unsteered_vs_D"]
+AFTER_READERS += ["of_ceiling"]
 LAST = ["grader", "run", "notes"]
 
 
 def columns(rows: list[dict[str, Any]]) -> list[str]:
-    """The fixed columns any row fills, then agent grades, then the bookkeeping."""
+    """The fixed columns any row fills (each reader's between them), then agent grades, then
+    the bookkeeping."""
     present = {k for r in rows for k, v in r.items() if v not in (None, "")}
     agents = sorted({k for r in rows for k in r if k.startswith("agent_")})
-    cols = [c for c in FIRST if c in present or c in ("rank", "organism")]
+    found = [k.removesuffix("_relevance") for r in rows for k in r if k.endswith("_relevance")]
+    readers = list(dict.fromkeys([*FIRST_READERS, *found]))
+    per_reader = [f"{p}_{c}" for p in readers for c in READER_COLUMNS]
+    cols = [
+        c for c in FIRST + per_reader + AFTER_READERS if c in present or c in ("rank", "organism")
+    ]
     return cols + agents + [c for c in LAST if c in present]
 
 
@@ -66,7 +76,8 @@ def leaderboard_html(rows: list[dict[str, Any]], cols: list[str]) -> str:
         "tr:nth-child(even){background:#fafafa}</style></head><body>\n"
         "<h1>adlens sweep: leaderboard</h1>\n"
         "<p>relevance: share of the top tokens of the difference (best position) graded "
-        "relevant to the organism; ll = logit lens, ps = Patchscope; base_mean: the same for "
+        "relevant to the organism, per reader (ll = logit lens, ps = Patchscope, other "
+        "readers by name); base_mean: the same for "
         "the base model's mean activation. Similarity: steered samples vs the finetuning "
         "data. Agent columns: mean hypothesis grade (1-5).</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"

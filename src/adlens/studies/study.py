@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 STUDY_TRAIN = {"lr": 2e-3, "epochs": 1.0, "n_documents": 80, "heldout": 40}
 STUDY_RATIOS = (0.0, 0.5, 1.0, 2.0)
 STUDY_SIZES = (20, 40, 80)
+# The study compares the activation-difference readers across mixing ratios and sizes.
+STUDY_READERS = ("logit_lens", "patchscope")
 
 COLUMNS = (
     "variant",
@@ -60,8 +62,7 @@ COLUMNS = (
     "domain_tokens",
     "base_mean_domain_tokens",
     "excess",
-    "logit_lens_domain_tokens",
-    "patchscope_domain_tokens",
+    *(f"{reader}_domain_tokens" for reader in STUDY_READERS),
     "rel_norm",
 )
 
@@ -69,7 +70,8 @@ COLUMNS = (
 def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
     """Best reader of the activation difference's positions and best position by domain tokens
     in the top 20 (ties: the earlier position, then the logit lens), with the difference's
-    relative norm at that position.
+    relative norm at that position, and each such reader's best count (`<reader>_domain_tokens`,
+    None when it read only attention sinks).
 
     Attention-sink positions are left out: their huge norms make both the difference and the
     baselines read alike, so they say little about the finetune."""
@@ -90,8 +92,11 @@ def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
         rows, key=lambda r: (r["domain_tokens"], -r["position"], r["reader"] == "logit_lens")
     )
     per_reader = {
-        reader: max(r["domain_tokens"] for r in rows if r["reader"] == reader)
-        for reader in {r["reader"] for r in rows}
+        f"{reader}_domain_tokens": max(
+            (r["domain_tokens"] for r in rows if r["reader"] == reader), default=None
+        )
+        for reader in summary.reader_names()
+        if reader_reads(reader) == "positions"
     }
     li = summary.layers.index(best["layer"])
     pi = summary.positions.index(best["position"])
@@ -107,8 +112,7 @@ def trace_strength(summary: Summary, keywords: list[str]) -> dict[str, Any]:
             if best["base_mean_domain_tokens"] is None
             else best["domain_tokens"] - best["base_mean_domain_tokens"]
         ),
-        "logit_lens_domain_tokens": per_reader.get("logit_lens"),
-        "patchscope_domain_tokens": per_reader.get("patchscope"),
+        **per_reader,
         "rel_norm": round(mean_diff / n_f, 4) if n_f else None,
         "top": best["top"],
     }
@@ -185,8 +189,7 @@ def _lens(
             base=resolve_model(base), finetuned=str(folder), dtype="float32", device=device
         ),
         collect=CollectConfig(dataset=source, samples=samples, norm_docs=128),
-        # the study compares the activation-difference readers across mixing ratios and sizes
-        read=ReadConfig(readers=["logit_lens", "patchscope"]),
+        read=ReadConfig(readers=list(STUDY_READERS)),
     )
     return run(config, out, steer=False)  # the study compares readers, not steering
 

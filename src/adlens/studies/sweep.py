@@ -49,6 +49,10 @@ from adlens.studies.leaderboard import rank, write_leaderboard
 
 log = logging.getLogger(__name__)
 
+# Leaderboard columns are <prefix>_relevance, <prefix>_position, <prefix>_base_mean: short
+# prefixes for the first two readers, the reader's own name for any other.
+READER_PREFIX = {"logit_lens": "ll", "patchscope": "ps"}
+
 # Keys of an organism that `adlens train` writes itself: not copied into a variant's metadata.
 TRAINER_KEYS = {
     "dataset",
@@ -146,11 +150,12 @@ def _dataset(cfg: SweepConfig, root: Path) -> TextSource:
 
 
 def collect_values(cfg: SweepConfig) -> dict[str, Any]:
-    """The preset's collect settings with the sweep's overrides."""
+    """The preset's collect settings with the sweep's overrides (the sweep's `samples` is the
+    collect setting `documents`)."""
     values = preset(cfg.preset)
-    for key in ("samples", "positions", "layers"):
+    for key, field in (("samples", "documents"), ("positions", "positions"), ("layers", "layers")):
         if getattr(cfg, key) is not None:
-            values[key] = getattr(cfg, key)
+            values[field] = getattr(cfg, key)
     return values
 
 
@@ -200,7 +205,7 @@ def _targets(
                 "local file (dataset: path/to/docs.jsonl)."
             )
         base = organism.base_model_id() or _adapter_base(organism)
-        samples = collect_values(cfg)["samples"]
+        samples = collect_values(cfg)["documents"]
         try:
             train = TrainConfig(**{**cfg.train, "mix_source": dataset, "mix_skip": samples})
         except ValidationError as err:
@@ -313,7 +318,7 @@ def leaderboard_row(
         rel = _relevance(run_dir, organism, cfg)
         row["grader"] = rel.get("grader_name")
         for b in rel["best"]:
-            prefix = {"logit_lens": "ll", "patchscope": "ps"}.get(b["reader"], b["reader"])
+            prefix = READER_PREFIX.get(b["reader"], b["reader"])
             if b["variant"] == "diff":
                 row[f"{prefix}_relevance"] = _round(b["fraction"])
                 row[f"{prefix}_position"] = b["position"]

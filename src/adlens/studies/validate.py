@@ -87,7 +87,7 @@ def run_config(
 
     if not organism.base_model:
         raise AdlensError(f"{folder}/organism.json names no base_model.")
-    collect = {"samples": samples} | ({"layers": layers} if layers else {})
+    collect = {"documents": samples} | ({"layers": layers} if layers else {})
     return RunConfig(
         models=ModelsConfig(
             base=resolve_model(organism.base_model),
