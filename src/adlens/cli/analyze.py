@@ -74,6 +74,25 @@ def _call(fn: Callable[..., dict[str, Any]], verbose: bool, **kw: Any) -> dict[s
     return result
 
 
+def _show(
+    run_dir: Path,
+    name: str,
+    result: dict[str, Any],
+    title: str,
+    columns: list[str],
+    rows: list[list[str]],
+) -> None:
+    """Print an analysis' table (a column name starting with "<" is left-aligned, the others
+    right-aligned) and where its results are."""
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col.lstrip("<"), justify="left" if col.startswith("<") else "right")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+    _done(run_dir, name, result)
+
+
 def _done(run_dir: Path, name: str, result: dict[str, Any]) -> None:
     cached = " (cached)" if result.get("cached") else ""
     Console(stderr=True).print(f"results in {run_dir / 'analyze' / name}.json{cached}")
@@ -106,20 +125,19 @@ def positions_command(
         batch_size=batch_size,
         force=force,
     )
-    table = Table(title="cosine with the late positions' mean direction", title_justify="left")
-    for col in ("layer", "position", "cosine to tail", "||d_j||"):
-        table.add_column(col, justify="right")
-    for layer in r["per_layer"]:
-        for i, pos in enumerate(r["labels"]):
-            if i < 10 or i % 8 == 0:
-                table.add_row(
-                    str(layer["layer"]),
-                    str(pos) + (" (sink)" if pos in layer["sinks"] else ""),
-                    f"{layer['cosine_to_tail'][i]:.3f}",
-                    f"{layer['norm_mean_diff'][i]:.2f}",
-                )
-    Console().print(table)
-    _done(run_dir, "positions", r)
+    rows = [
+        [
+            str(layer["layer"]),
+            str(pos) + (" (sink)" if pos in layer["sinks"] else ""),
+            f"{layer['cosine_to_tail'][i]:.3f}",
+            f"{layer['norm_mean_diff'][i]:.2f}",
+        ]
+        for layer in r["per_layer"]
+        for i, pos in enumerate(r["labels"])
+        if i < 10 or i % 8 == 0
+    ]
+    cols = ["layer", "position", "cosine to tail", "||d_j||"]
+    _show(run_dir, "positions", r, "cosine with the late positions' mean direction", cols, rows)
 
 
 @analyze_app.command("pca")
@@ -169,21 +187,21 @@ def pca_command(
         batch_size=batch_size,
         force=force,
     )
-    table = Table(title=f"components at position {r['position']}", title_justify="left")
-    for col in ("PC", "EVR", "cos mean", "logit lens", "Patchscope"):
-        table.add_column(col, justify="left" if col in ("logit lens", "Patchscope") else "right")
-    for m in r["means"]:
-        table.add_row(m["vector"], "", "", _tokens(m["logit_lens"]), _tokens(m.get("patchscope")))
-    for c in r["components"]:
-        table.add_row(
+    rows = [
+        [m["vector"], "", "", _tokens(m["logit_lens"]), _tokens(m.get("patchscope"))]
+        for m in r["means"]
+    ] + [
+        [
             f"{c['component']}{c['sign']}",
             f"{c['explained_ratio']:.3f}",
             f"{c['cos_mean']:+.2f}",
             _tokens(c["logit_lens"]),
             _tokens(c.get("patchscope")),
-        )
-    Console().print(table)
-    _done(run_dir, "pca", r)
+        ]
+        for c in r["components"]
+    ]
+    cols = ["PC", "EVR", "cos mean", "<logit lens", "<Patchscope"]
+    _show(run_dir, "pca", r, f"components at position {r['position']}", cols, rows)
 
 
 @analyze_app.command("decode")
@@ -217,18 +235,16 @@ def decode_command(
         organism=organism,
         force=force,
     )
-    table = Table(title="decodings", title_justify="left")
-    for col in ("pos", "method", "logit lens", "Patchscope"):
-        table.add_column(col, justify="right" if col == "pos" else "left")
-    for row in r["rows"]:
-        table.add_row(
+    rows = [
+        [
             str(row["position"]) + (" (sink)" if row["sink"] else ""),
             row["method"],
             _tokens(row["logit_lens"]),
             _tokens(row.get("patchscope")),
-        )
-    Console().print(table)
-    _done(run_dir, "decode", r)
+        ]
+        for row in r["rows"]
+    ]
+    _show(run_dir, "decode", r, "decodings", ["pos", "<method", "<logit lens", "<Patchscope"], rows)
 
 
 @analyze_app.command("heads")
@@ -242,20 +258,19 @@ def heads_command(
     from adlens.analyze import analyze_heads
 
     r = _call(analyze_heads, verbose, run_dir=run_dir, top_k=top_k, force=force)
-    table = Table(title="difference: finetuned head vs base head", title_justify="left")
-    for col in ("layer", "pos", "overlap", "finetuned head", "base head"):
-        table.add_column(col, justify="left" if "head" in col else "right")
-    for row in r["rows"]:
-        if row["variant"] == "diff":
-            table.add_row(
-                str(row["layer"]),
-                str(row["position"]),
-                f"{row['overlap']:.2f}",
-                _tokens(row["finetuned"], 6),
-                _tokens(row["base"], 6),
-            )
-    Console().print(table)
-    _done(run_dir, "heads", r)
+    rows = [
+        [
+            str(row["layer"]),
+            str(row["position"]),
+            f"{row['overlap']:.2f}",
+            _tokens(row["finetuned"], 6),
+            _tokens(row["base"], 6),
+        ]
+        for row in r["rows"]
+        if row["variant"] == "diff"
+    ]
+    cols = ["layer", "pos", "overlap", "<finetuned head", "<base head"]
+    _show(run_dir, "heads", r, "difference: finetuned head vs base head", cols, rows)
 
 
 @analyze_app.command("interpolate")
@@ -298,7 +313,6 @@ def interpolate_command(
         batch_size=batch_size,
         force=force,
     )
-    table = Table(title="along B + a(F - B), means over non-sink positions", title_justify="left")
     keys = [
         ("cos(d_a, d_1)", "cos_a1"),
         ("|d_a|/|d_1|", "norm_ratio"),
@@ -308,13 +322,9 @@ def interpolate_command(
         ("PS domain", "patchscope_domain_best"),
     ]
     keys = [k for k in keys if any(k[1] in p for p in r["curve"])]
-    table.add_column("a", justify="right")
-    for head, _ in keys:
-        table.add_column(head, justify="right")
-    for p in r["curve"]:
-        table.add_row(f"{p['alpha']:g}", *(str(p.get(k, "-")) for _, k in keys))
-    Console().print(table)
-    _done(run_dir, "interpolate", r)
+    rows = [[f"{p['alpha']:g}", *(str(p.get(k, "-")) for _, k in keys)] for p in r["curve"]]
+    title = "along B + a(F - B), means over non-sink positions"
+    _show(run_dir, "interpolate", r, title, ["a", *(h for h, _ in keys)], rows)
 
 
 def sweep_command(
