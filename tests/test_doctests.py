@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import doctest
 import inspect
-import json
 
 import pytest
 
 import adlens
-from conftest import CORPUS
+from conftest import small_run
 
 PUBLIC = [name for name in adlens.__all__ if name != "__version__"]
 
@@ -18,26 +17,9 @@ PUBLIC = [name for name in adlens.__all__ if name != "__version__"]
 @pytest.fixture(scope="module")
 def namespace(tiny_dirs, tmp_path_factory):
     """What the examples may use: `cfg` (a RunConfig of a tiny pair and corpus), `pair`, `diff`,
-    `tmp` (an empty folder) and every public name."""
+    `tmp` (a folder that holds the corpus) and every public name."""
     tmp = tmp_path_factory.mktemp("doctest")
-    corpus = tmp / "docs.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Document {i}."}) + "\n" for i in range(40))
-    )
-    cfg = adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)),
-            samples=20,
-            positions=3,
-            layers=[1],
-            norm_docs=8,
-            norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(scales=[1.0, 2.0], top_k=5),
-    )
+    cfg = small_run(tiny_dirs, tmp, scales=[1.0, 2.0], top_k=5)
     pair = adlens.load_pair(cfg.models)
     layers, docs, norm_inputs = adlens.prepare_inputs(pair, cfg.collect)
     diff = adlens.collect(pair, docs, layers, norm_inputs=norm_inputs, show_progress=False)

@@ -12,7 +12,7 @@ from adlens.core import readers as registry
 from adlens.core.lens import top_tokens
 from adlens.core.readers import ReadContext, ReaderOutput, ReaderSpec
 from adlens.results.readings import Reading, TokenProb
-from conftest import CORPUS
+from conftest import small_run
 
 
 class EmbeddingLens:
@@ -53,42 +53,20 @@ def registered():
     adlens.unregister_reader(SPEC.name)
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = tmp_path_factory.mktemp("plugin") / "docs.jsonl"
-    path.write_text(
-        "".join(json.dumps({"text": f"{CORPUS[i % 6]} Number {i}."}) + "\n" for i in range(40))
-    )
-    return path
+def _config(tiny_dirs, folder, readers):
+    return small_run(tiny_dirs, folder, readers=readers, top_k=6, scales=[1.0])
 
 
-def _config(tiny_dirs, corpus, readers):
-    return adlens.RunConfig(
-        models=adlens.ModelsConfig(
-            base=str(tiny_dirs["base"]), finetuned=str(tiny_dirs["adapter"]), device="cpu"
-        ),
-        collect=adlens.CollectConfig(
-            dataset=adlens.TextSource(name=str(corpus)),
-            samples=20,
-            positions=3,
-            layers=[1],
-            norm_docs=8,
-            norm_tokens=12,
-        ),
-        read=adlens.ReadConfig(readers=readers, top_k=6, scales=[1.0]),
-    )
-
-
-def test_a_registered_reader_runs_in_the_read_stage(registered, tiny_dirs, corpus, tmp_path):
+def test_a_registered_reader_runs_in_the_read_stage(registered, tiny_dirs, tmp_path):
     out = tmp_path / "run"
     summary = adlens.run(
-        _config(tiny_dirs, corpus, ["logit_lens", "embedding_lens"]), out, show_progress=False
+        _config(tiny_dirs, tmp_path, ["logit_lens", "embedding_lens"]), out, show_progress=False
     )
     assert summary.reader_names() == ["logit_lens", "embedding_lens"]
     mine = summary.readings(reader="embedding_lens")
     assert [(r.layer, r.position) for r in mine] == [(1, 0), (1, 1), (1, 2)]
     # the reading is the cosine top-k, computed here independently
-    pair = adlens.load_pair(_config(tiny_dirs, corpus, ["logit_lens"]).models)
+    pair = adlens.load_pair(_config(tiny_dirs, tmp_path, ["logit_lens"]).models)
     diff = adlens.ActivationDiff.load(out / "collect")
     emb = pair.finetuned.get_input_embeddings().weight.detach().float()
     v = diff.vector(1, 2, "diff")
@@ -102,11 +80,11 @@ def test_a_registered_reader_runs_in_the_read_stage(registered, tiny_dirs, corpu
     assert "patchscope" not in summary.reader_names()  # only the readers asked for
 
 
-def test_reader_choice_is_part_of_the_read_hash(registered, tiny_dirs, corpus, tmp_path):
+def test_reader_choice_is_part_of_the_read_hash(registered, tiny_dirs, tmp_path):
     out = tmp_path / "run"
-    adlens.run(_config(tiny_dirs, corpus, ["logit_lens"]), out, show_progress=False)
+    adlens.run(_config(tiny_dirs, tmp_path, ["logit_lens"]), out, show_progress=False)
     again = adlens.run(
-        _config(tiny_dirs, corpus, ["logit_lens", "embedding_lens"]), out, show_progress=False
+        _config(tiny_dirs, tmp_path, ["logit_lens", "embedding_lens"]), out, show_progress=False
     )
     assert "embedding_lens" in again.reader_names()
 
@@ -153,16 +131,17 @@ class DocumentCount:
         )
 
 
-def test_a_reader_of_the_reference_text_gets_the_collected_documents(tiny_dirs, corpus, tmp_path):
+def test_a_reader_of_the_reference_text_gets_the_collected_documents(tiny_dirs, tmp_path):
     adlens.register_reader(
         ReaderSpec("document_count", "document count", f"{__name__}:DocumentCount",
                    needs=frozenset({"reference"}))
     )  # fmt: skip
     try:
         out = tmp_path / "run"
-        adlens.run(_config(tiny_dirs, corpus, ["document_count"]), out, show_progress=False)
+        adlens.run(_config(tiny_dirs, tmp_path, ["document_count"]), out, show_progress=False)
     finally:
         adlens.unregister_reader("document_count")
     row = json.loads((out / "read" / "document_count.jsonl").read_text())
+    corpus = tmp_path / "docs.jsonl"
     texts = [json.loads(line)["text"] for line in corpus.read_text().splitlines()]
     assert row["n"] == 20 and row["first"] in texts  # the dataset's documents, shuffled
