@@ -10,6 +10,7 @@ from adlens.agent.overview import reader_section
 from adlens.agent.rundata import RunData
 from adlens.agent.tools import ToolBox
 from adlens.results.readings import ALL
+from adlens.results.summary import Summary
 
 
 def _tokens(*words):
@@ -36,7 +37,7 @@ def _data(tmp_path):
     (tmp_path / "read" / "contrastive_samples.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in rows)
     )
-    return RunData(tmp_path, summary)
+    return RunData(tmp_path, Summary.model_validate(summary))
 
 
 def test_overview_lists_every_reader(tmp_path):
