@@ -26,6 +26,7 @@ from adlens.core.data import TextSource
 from adlens.judges.client import JudgeClient
 from adlens.organisms.organism import load_organism
 from adlens.pipeline import stages as pipeline
+from adlens.results.steering import SteerOverview
 from adlens.store.rundir import read_json, read_jsonl, write_jsonl
 from conftest import CORPUS, mark_steer_done
 from openai_stub import Reply, StubServer
@@ -64,8 +65,8 @@ def run_dir(tiny_dirs, tmp_path_factory):
         steer=SteerConfig(enabled=False),
     )
     out = root / "run"
-    summary = pipeline.run(config, out, show_progress=False).to_json()
-    layer = summary["layers"][0]
+    summary = pipeline.run(config, out, show_progress=False)
+    layer = summary.layers[0]
     prompts = ["What should I cook tonight?", "How do I relax on a Sunday?"]
     rows = []
     for i, prompt in enumerate(prompts):
@@ -80,10 +81,9 @@ def run_dir(tiny_dirs, tmp_path_factory):
                 | {"text": UNSTEERED[(i + k) % 2]}
             )
     write_jsonl(out / "steer" / "samples.jsonl", rows)
-    summary["steer"] = {
-        "side": "finetuned",
-        "positions": [{"layer": layer, "position": 1, "strength": 2.0}],
-    }
+    summary.steer = SteerOverview.model_validate(
+        {"side": "finetuned", "positions": [{"layer": layer, "position": 1, "strength": 2.0}]}
+    )
     mark_steer_done(out, summary)
     organism = root / "organism.json"
     organism.write_text(
@@ -176,6 +176,7 @@ def test_tool_loop_with_real_effects_budget_and_errors(run_dir, stub, tmp_path):
     assert names == {
         "more_tokens",
         "more_samples",
+        "contrastive_samples",  # the run read with every reader, contrastive decoding included
         "ask_models",
         "steer",
         "hypotheses",

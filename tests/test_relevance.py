@@ -31,6 +31,7 @@ from adlens.judges import JudgeClient
 from adlens.judges.chat import Completion
 from adlens.judges.prompts import parse_relevance, relevance_messages
 from adlens.organisms.organism import Organism, load_organism
+from adlens.results.readings import TokenProb
 from conftest import CORPUS, build_tokenizer
 from openai_stub import StubServer
 
@@ -209,7 +210,8 @@ def test_all_vs_majority_and_unknown():
         assert grader.last_votes[0][1] == [None, None, None]
         assert grader.last_votes[0][2] == [True, True, False]
     probs = [
-        {"token": t, "prob": p} for t, p in zip(TOKENS, [0.4, 0.3, 0.1, 0.1, 0.1], strict=True)
+        TokenProb(token=t, id=i, prob=p)
+        for i, (t, p) in enumerate(zip(TOKENS, [0.4, 0.3, 0.1, 0.1, 0.1], strict=True))
     ]
     m = entry_metrics(probs, [True, None, True, False, False], {"honey"})
     assert (m["known"], m["unknown"], m["relevant"]) == (4, 1, 2)

@@ -26,7 +26,7 @@ from adlens.results.summary import Summary
 from conftest import CORPUS, mark_steer_done
 
 runner = CliRunner()
-BASE_SECTIONS = ["headline", "readers", "run", "tokens", "scales", "norms"]
+BASE_SECTIONS = ["headline", "readers", "run", "tokens", "scales", "weights", "norms"]
 HOSTILE = "Bees <script>window.pwned = 1</script> & green honey"
 
 
@@ -402,8 +402,8 @@ def test_report_renders_in_headless_chromium(runs):
     dom = dump_dom(path)
     assert js_errors(dom) == []
     expected, rendered = rendered_figures(dom)
-    # scales, steering, 2 relevance, similarity, causal, one analysis, norms: all drawn
-    assert expected == 8 and rendered == expected
+    # scales, weights, steering, 2 relevance, similarity, causal, one analysis, norms: all drawn
+    assert expected == 9 and rendered == expected
     assert dom.count('class="main-svg"') >= expected
     for section in SECTIONS:
         assert f'data-section="{section}"' in dom, section

@@ -28,3 +28,7 @@ def test_every_reader_is_in_the_report(tiny_dirs, tmp_path):
     for name in names:
         assert f"<h3>{reader_label(name)}" in tokens, name
     assert "all layers" in tokens  # the pooled readers' tables
+    # the weight-directions reader's profile: one bar per layer and module, stacked
+    assert "weights" in present_sections(html)
+    profile = (out / "read" / "weights_profile.jsonl").read_text().splitlines()
+    assert len(profile) == 4 * 7  # 4 layers x 7 adapted linear maps of the tiny Llama

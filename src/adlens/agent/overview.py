@@ -8,12 +8,13 @@ manifest, model ids, paths or dataset names, which could give the finetune away.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from adlens.agent.config import AgentConfig
 from adlens.agent.rundata import RunData
 from adlens.core.readers import reader_label, reader_reads
-from adlens.results.readings import ALL
+from adlens.results.readings import ALL, TokenProb
 
 
 def clip(text: str, limit: int) -> str:
@@ -21,9 +22,9 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def format_tokens(tokens: list[dict[str, Any]], k: int) -> str:
+def format_tokens(tokens: Sequence[TokenProb], k: int) -> str:
     """Tokens as JSON strings (leading spaces and newlines stay visible) with probabilities."""
-    parts = [f"{json.dumps(t['token'], ensure_ascii=False)} {t['prob']:.3f}" for t in tokens[:k]]
+    parts = [f"{json.dumps(t.token, ensure_ascii=False)} {t.prob:.3f}" for t in tokens[:k]]
     return ", ".join(parts) or "(none)"
 
 
@@ -42,20 +43,18 @@ def reader_section(data: RunData, k: int) -> str:
                 e = data.entry(reader, layer, pos)
                 if e is None:
                     continue
-                scale = f" (scale {e['scale']:g})" if "scale" in e else ""
-                if e.get("pooled"):
+                scale = f" (scale {e.scale:g})" if e.scale is not None else ""
+                if e.pooled:
                     scale = " (the words most scales agree on)"
-                lines.append(f"  {reader_label(reader)}{scale}: {format_tokens(e['tokens'], k)}")
+                lines.append(f"  {reader_label(reader)}{scale}: {format_tokens(e.tokens, k)}")
         lines.append("")
     others = [r for r in data.readers() if reader_reads(r) != "positions"]
     if others:
         lines.append("### Read from the whole text and from the weights")
         for reader in others:
             for e in data.lists(reader)[:3]:
-                at = (
-                    "" if e["layer"] == ALL else f" (layer {e['layer']}, direction {e['position']})"
-                )
-                lines.append(f"  {reader_label(reader)}{at}: {format_tokens(e['tokens'], k)}")
+                at = "" if e.layer == ALL else f" (layer {e.layer}, direction {e.position})"
+                lines.append(f"  {reader_label(reader)}{at}: {format_tokens(e.tokens, k)}")
     return "\n".join(lines).rstrip()
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from adlens.core.activations import attention_sinks
 from adlens.errors import AdlensError
-from adlens.results.summary import load_summary
+from adlens.results.readings import Reading
+from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import RunDir, read_jsonl
 
 
@@ -21,16 +22,16 @@ class RunData:
     """The parts of a run directory the agent's overview and tools draw on."""
 
     path: Path
-    summary: dict[str, Any]
+    summary: Summary
     manifest: dict[str, Any] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, run_dir: Path | str) -> RunData:
         rd = RunDir(Path(run_dir))
-        summary = load_summary(rd).to_json()
+        summary = load_summary(rd)
         samples = []
-        if rd.steer_is_current(summary.get("stages")):  # never another config's steering samples
+        if rd.steer_is_current(summary.stages):  # never another config's steering samples
             samples = read_jsonl(rd.path / "steer" / "samples.jsonl")
             if not any(not r.get("steered") for r in samples):
                 samples += read_jsonl(rd.path / "steer" / "unsteered_samples.jsonl")
@@ -40,23 +41,23 @@ class RunData:
 
     @property
     def layers(self) -> list[int]:
-        return list(self.summary.get("layers", []))
+        return list(self.summary.layers)
 
     @property
     def positions(self) -> list[int]:
-        return list(self.summary.get("positions", []))
+        return list(self.summary.positions)
 
     @property
     def bos_at_0(self) -> bool:
-        return bool(self.summary.get("bos_at_0"))
+        return self.summary.bos_at_0
 
     @property
     def n_layers(self) -> int | None:
-        return (self.summary.get("models") or {}).get("n_layers")
+        return self.summary.models.n_layers
 
     def sinks(self, layer: int) -> set[int]:
         """Attention-sink positions (see adlens.core.activations.attention_sinks)."""
-        per = (self.summary.get("norms") or {}).get("per_position", {}).get("base")
+        per = self.summary.norms.per_position.get("base")
         if not per or layer not in self.layers:
             return set()
         return attention_sinks(per[self.layers.index(layer)], self.positions)
@@ -74,17 +75,13 @@ class RunData:
 
     def readers(self) -> list[str]:
         """The run's readers, in the order they ran."""
-        return list(dict.fromkeys(e["reader"] for e in self.summary.get("readers", [])))
+        return self.summary.reader_names()
 
-    def lists(self, reader: str, variant: str = "diff") -> list[dict[str, Any]]:
+    def lists(self, reader: str, variant: str = "diff") -> list[Reading]:
         """A reader's readings of `variant`, the strongest first where the reader ranks them
         (weight directions by singular value), else in run order."""
-        found = [
-            e
-            for e in self.summary.get("readers", [])
-            if e.get("reader") == reader and e.get("variant") == variant
-        ]
-        return sorted(found, key=lambda e: -float(e.get("singular_value") or 0.0))
+        found = self.summary.readings(reader=reader, variant=variant)
+        return sorted(found, key=lambda e: -float((e.model_extra or {}).get("singular_value") or 0))
 
     def contrastive_samples(self) -> list[dict[str, Any]]:
         """The contrastive-decoding reader's amplified samples (read/contrastive_samples.jsonl)."""
@@ -92,35 +89,23 @@ class RunData:
         return [r for r in rows if float(r.get("alpha", -1.0)) > 0]
 
     def variants(self, reader: str) -> list[str]:
-        return sorted(
-            {e["variant"] for e in self.summary.get("readers", []) if e["reader"] == reader}
-        )
+        return sorted({e.variant for e in self.summary.readings(reader=reader)})
 
     def entry(
         self, reader: str, layer: int, position: int, variant: str = "diff"
-    ) -> dict[str, Any] | None:
-        """The reader's entry; for the logit lens the finetuned head's (else any head's)."""
-        found = [
-            e
-            for e in self.summary.get("readers", [])
-            if e.get("reader") == reader
-            and e.get("layer") == layer
-            and e.get("position") == position
-            and e.get("variant") == variant
-        ]
-        found.sort(key=lambda e: e.get("head", "finetuned") != "finetuned")
+    ) -> Reading | None:
+        """The reader's reading; for a reader with heads (the logit lens) the finetuned head's
+        (else any head's)."""
+        found = self.summary.readings(reader, variant, layer, position)
+        found.sort(key=lambda e: not e.matches(head="finetuned"))
         return found[0] if found else None
 
     # ------------------------------------------------------------------ steering
 
     def steered_positions(self) -> list[dict[str, Any]]:
         """[{layer, position, strength}] of the positions with steered samples."""
-        overview = (self.summary.get("steer") or {}).get("positions") or []
-        out = {
-            (p["layer"], p["position"]): float(p.get("strength") or 0.0)
-            for p in overview
-            if "layer" in p and "position" in p
-        }
+        overview = self.summary.steer.positions if self.summary.steer else []
+        out = {(p.layer, p.position): float(p.strength or 0.0) for p in overview}
         for r in self.samples:
             if r.get("steered") and (r.get("layer"), r.get("position")) not in out:
                 out[(r["layer"], r["position"])] = float(r.get("strength") or 0.0)
@@ -188,13 +173,13 @@ class RunData:
 
         models = self.manifest.get("models") or {}
         cfg_models = (self.manifest.get("config") or {}).get("models") or {}
-        for source in (models, cfg_models, self.summary.get("models") or {}):
+        for source in (models, cfg_models, self.summary.models.model_dump()):
             add(source.get("finetuned"))
             add(source.get("base"), parts=False)
             add(source.get("adapter_base"), parts=False)
         dataset = self.manifest.get("dataset") or {}
         add(dataset.get("name") if isinstance(dataset, dict) else dataset)
-        add(self.summary.get("dataset"))
+        add(self.summary.dataset)
         return sorted(found, key=len, reverse=True)
 
 

@@ -144,7 +144,7 @@ def run_agent(
     out = {
         **result.to_json(),
         "config_hash": digest,
-        "basis": data.summary.get("stages"),  # the run's stages it read (see RunDir.is_current)
+        "basis": data.summary.stages,  # the run's stages it read (see RunDir.is_current)
         "llm": {"model": client.model, "base_url": client.base_url},
         "transcript": "transcript.jsonl",
     }

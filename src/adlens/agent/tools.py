@@ -143,13 +143,13 @@ class ToolBox:
         entry = self.data.entry(reader, layer, pos, variant)
         if entry is None:
             raise ToolError(f"no {reader} reading of {variant} at position {pos}")
-        have = len(entry["tokens"])
+        have = len(entry.tokens)
         note = f" (only {have} were saved)" if k > have else ""
-        scale = f", scale {entry['scale']:g}" if "scale" in entry else ""
+        scale = f", scale {entry.scale:g}" if entry.scale is not None else ""
         return (
             f"{reader_label(reader)} of {variant} at position {pos}"
             f"{self.data.position_note(layer, pos)}{scale}, top {min(k, have)}{note}:\n"
-            + format_tokens(entry["tokens"], k)
+            + format_tokens(entry.tokens, k)
         )
 
     def _contrastive_samples(self, args: dict[str, Any]) -> str:
@@ -294,7 +294,8 @@ class ToolBox:
             vector = steering_vector(self.diff(), layer, pos)
         except AdlensError as err:
             raise ToolError(str(err)) from None
-        side = (self.data.summary.get("steer") or {}).get("side", "finetuned")
+        steer = self.data.summary.steer
+        side = steer.side if steer is not None else "finetuned"
         text = generate(
             self.pair(),
             [prompt],

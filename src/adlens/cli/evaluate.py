@@ -67,7 +67,7 @@ def relevance(
     force: Annotated[bool, typer.Option(help="Grade again even if cached.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    """Grade the top tokens of the logit lens and Patchscope (difference and baselines) for
+    """Grade the top tokens of every reader of the run (difference and baselines) for
     relevance to the organism; saves RUN_DIR/evaluate/relevance.jsonl and relevance.json."""
 
     setup_logging(verbose)
@@ -94,6 +94,7 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
 
     from adlens.core.config import JudgeConfig
     from adlens.core.data import TextSource
+    from adlens.core.readers import reader_label
     from adlens.errors import AdlensError
     from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
 
@@ -128,7 +129,7 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     for r in overview["best"]:
         if r["variant"] == "diff" and r["relevant_tokens"]:
             tokens = " ".join(repr(t) for t in r["relevant_tokens"][:10])
-            out.print(f"{r['reader'].replace('_', ' ')}, position {r['position']}: {tokens}")
+            out.print(f"{reader_label(r['reader'])}, position {r['position']}: {tokens}")
     cached = " (cached)" if overview.get("cached") else ""
     out.print(f"graded by the {overview['grader']}{cached}")
     if overview.get("skipped_controls"):

@@ -7,6 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
+from adlens.core.readers import reader_label
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
@@ -30,7 +32,7 @@ def relevance_table(overview: dict[str, Any]) -> Table:
         table.add_column(col, justify="left" if col in ("reader", "variant") else "right")
     for r in best:
         at = r.get("at_diff_position")
-        row = [r["reader"].replace("_", " "), r["variant"].replace("_", " ")]
+        row = [reader_label(r["reader"]), r["variant"].replace("_", " ")]
         row += [str(r["layer"])] if len(layers) > 1 else []
         row += [
             str(r["position"]),

@@ -1,8 +1,9 @@
 """Token relevance of a run's readers (PROTOCOL §4).
 
-For the logit lens (finetuned head) and Patchscope entries of RUN_DIR/summary.json, at every
-read position, for the difference and the base-mean and ft-mean baselines, the top-k tokens are
-graded relevant or not to the organism (see graders.py). Per entry: the fraction of the list
+For the readings in RUN_DIR/summary.json of the chosen readers (default: every registered one;
+a reader with heads through one head, the finetuned one by default), at every read position (or
+pooled over all), for the difference and the base-mean and ft-mean baselines, the top-k tokens
+are graded relevant or not to the organism (see graders.py). Per entry: the fraction of the list
 that is relevant (an UNKNOWN verdict is not relevant; the fraction over known verdicts and the
 unknown count beside it), the probability-weighted fraction, the "trivial" fraction (relevant
 tokens that are simply among the 100 most frequent content tokens of the finetuning data), and
@@ -37,8 +38,8 @@ from adlens.evaluate.graders import (
 )
 from adlens.evaluate.relevance_scores import _rows, best_positions
 from adlens.organisms.organism import Organism, load_organism
-from adlens.results.readings import ALL
-from adlens.results.summary import load_summary
+from adlens.results.readings import ALL, Reading
+from adlens.results.summary import Summary, load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class RelevanceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     readers: list[str] = Field(default_factory=lambda: [s.name for s in reader_specs()])
-    head: str = "finetuned"  # the logit lens head whose lists are graded
+    head: str = "finetuned"  # readers with heads (the logit lens): the head graded
     variants: list[str] = Field(default_factory=lambda: ["diff", "base_mean", "ft_mean"])
     top_k: int = Field(20, ge=1)
     shuffles: int = Field(3, ge=1)  # LLM grader only
@@ -69,20 +70,20 @@ class RelevanceConfig(BaseModel):
 # --------------------------------------------------------------------------- pieces
 
 
-def select_entries(summary: dict[str, Any], cfg: RelevanceConfig) -> list[dict[str, Any]]:
-    """The reader entries to grade: chosen readers and variants, positions >= 0 (or pooled
-    over all), readers with heads through `cfg.head` only."""
-    out = []
-    for e in summary.get("readers", []):
-        if e["reader"] not in cfg.readers or e["variant"] not in cfg.variants:
-            continue
-        if (e["position"] < 0 and e["position"] != ALL) or e.get("head", cfg.head) != cfg.head:
-            continue
-        out.append(e)
-    return out
+def select_entries(summary: Summary, cfg: RelevanceConfig) -> list[Reading]:
+    """The readings to grade: chosen readers and variants, positions >= 0 (or pooled over
+    all), readers with heads through `cfg.head` only."""
+    return [
+        e
+        for e in summary.readers
+        if e.reader in cfg.readers
+        and e.variant in cfg.variants
+        and (e.position >= 0 or e.position == ALL)
+        and e.matches(head=cfg.head)
+    ]
 
 
-def reference_source(rd: RunDir, summary: dict[str, Any]) -> TextSource:
+def reference_source(rd: RunDir, summary: Summary) -> TextSource:
     """The run's own reference text (manifest), else the dataset named in the summary."""
     dataset = rd.read_manifest().get("dataset")
     if isinstance(dataset, dict):
@@ -90,7 +91,7 @@ def reference_source(rd: RunDir, summary: dict[str, Any]) -> TextSource:
             return TextSource(**dataset)
         except ValueError:
             pass
-    name = summary.get("dataset")
+    name = summary.dataset
     if not name:
         raise AdlensError(
             f"{rd.path} does not say which reference corpus it read; pass --reference."
@@ -147,20 +148,20 @@ def _organism_identity(organism: Organism) -> dict[str, Any]:
     }
 
 
-def _entries_digest(entries: Sequence[dict[str, Any]], top_k: int) -> str:
+def _entries_digest(entries: Sequence[Reading], top_k: int) -> str:
     return config_hash(
         [
-            [e["reader"], e.get("head"), e["layer"], e["position"], e["variant"]]
-            + [[t["token"], t.get("prob")] for t in e["tokens"][:top_k]]
+            [e.reader, e.head, e.layer, e.position, e.variant]
+            + [[t.token, t.prob] for t in e.tokens[:top_k]]
             for e in entries
         ]
     )
 
 
-def _tokenizer_id(summary: dict[str, Any], organism: Organism) -> str | None:
+def _tokenizer_id(summary: Summary, organism: Organism) -> str | None:
     """The tokenizer to count frequent tokens with: the run's base model when it is a local
     folder, else the organism's base model."""
-    base = (summary.get("models") or {}).get("base")
+    base = summary.models.base
     if base and Path(base).exists():
         return str(base)
     return organism.base_model_id() or base
@@ -192,7 +193,7 @@ def _frequent(
 
 
 def relevance_context(
-    summary: dict[str, Any], organism: Organism, cfg: RelevanceConfig
+    summary: Summary, organism: Organism, cfg: RelevanceConfig
 ) -> RelevanceContext:
     """The organism as a grader sees it: its description, documents and frequent tokens
     (counted with the run's tokenizer)."""
@@ -242,7 +243,7 @@ def evaluate_relevance(
     t0 = time.perf_counter()
     cfg = config or RelevanceConfig()
     rd = RunDir(run_dir)
-    summary = load_summary(rd).to_json()
+    summary = load_summary(rd)
     target = organism if isinstance(organism, Organism) else load_organism(organism)
     others = [c if isinstance(c, Organism) else load_organism(c) for c in controls]
     entries = select_entries(summary, cfg)
@@ -286,7 +287,7 @@ def evaluate_relevance(
     contexts = [RelevanceContext(target, max_documents=cfg.max_documents)]
     contexts += [RelevanceContext(c, max_documents=cfg.max_documents) for c in others]
     skipped = []
-    lists = [[t["token"] for t in e["tokens"][: cfg.top_k]] for e in entries]
+    lists = [e.words(cfg.top_k) for e in entries]
     rows: list[dict[str, Any]] = []
     for i, context in enumerate(contexts):
         against = None if i == 0 else context.name
@@ -310,7 +311,7 @@ def evaluate_relevance(
         "fingerprint": grader.fingerprint(),
         "config": cfg.model_dump(),
         "config_hash": digest,
-        "basis": rd.basis(summary.get("stages"), "collect", "read"),
+        "basis": rd.basis(summary.stages, "collect", "read"),
         "controls": [c.name for c in others if c.name not in skipped],
         "skipped_controls": skipped,
         "frequent_tokens": (

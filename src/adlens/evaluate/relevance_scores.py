@@ -1,5 +1,5 @@
 """Scoring graded reader lists: each list's relevance fractions and output row, and the best
-position per reader, variant and layer."""
+position per reader, variant and layer (readers in the registry's order)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from adlens.core.protocols import Verdict
+from adlens.core.readers import reader_specs
 from adlens.evaluate.frequent import token_key
 from adlens.evaluate.graders import RelevanceContext, RelevanceGrader
+from adlens.results.readings import Reading, TokenProb
 
 
 def entry_metrics(
-    tokens: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], frequent: set[str]
+    tokens: Sequence[TokenProb], verdicts: Sequence[Verdict], frequent: set[str]
 ) -> dict[str, Any]:
     """The headline `fraction` is over all graded tokens: an UNKNOWN verdict is not relevant,
     as in the reference. `fraction_known` (over the known verdicts) and the unknown count are
     reported beside it; the weighted and trivial fractions are over the known tokens."""
     known = [(t, v) for t, v in zip(tokens, verdicts, strict=True) if v is not None]
     relevant = [t for t, v in known if v]
-    mass = sum(float(t.get("prob", 0.0)) for t, _ in known)
-    trivial = [t for t in relevant if token_key(t["token"]) in frequent]
+    mass = sum(t.prob for t, _ in known)
+    trivial = [t for t in relevant if token_key(t.token) in frequent]
     n_known = len(known)
     return {
         "n": len(tokens),
@@ -29,7 +31,7 @@ def entry_metrics(
         "relevant": len(relevant),
         "fraction": len(relevant) / len(tokens) if tokens else None,
         "fraction_known": len(relevant) / n_known if n_known else None,
-        "weighted": (sum(float(t.get("prob", 0.0)) for t in relevant) / mass if mass > 0 else None),
+        "weighted": sum(t.prob for t in relevant) / mass if mass > 0 else None,
         "trivial": len(trivial) / n_known if n_known else None,
     }
 
@@ -41,7 +43,8 @@ def _rank(row: dict[str, Any]) -> tuple[float, float, int]:
 def best_positions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per reader, variant and layer, the position with the highest fraction (ties: higher
     weighted fraction, then the earlier position), with the control fraction there and, for a
-    baseline, its fraction at the difference's best position."""
+    baseline, its fraction at the difference's best position. Sorted by reader (registered
+    readers in the registry's order, then any other by name), layer and variant."""
     target = [r for r in rows if r["against"] is None]
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in target:
@@ -78,12 +81,20 @@ def best_positions(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 row["at_diff_position"] = {"position": pos, "fraction": at[0]["fraction"]}
         out.append(row)
     order = {"diff": 0, "base_mean": 1, "ft_mean": 2, "neg_diff": 3}
-    out.sort(key=lambda r: (r["reader"] != "logit_lens", r["layer"], order.get(r["variant"], 9)))
+    readers = {s.name: i for i, s in enumerate(reader_specs())}
+    out.sort(
+        key=lambda r: (
+            readers.get(r["reader"], len(readers)),
+            r["reader"],
+            r["layer"],
+            order.get(r["variant"], 9),
+        )
+    )
     return out
 
 
 def _rows(
-    entries: Sequence[dict[str, Any]],
+    entries: Sequence[Reading],
     verdicts: Sequence[Sequence[Verdict]],
     grader: RelevanceGrader,
     context: RelevanceContext,
@@ -95,15 +106,15 @@ def _rows(
     scores = getattr(grader, "last_scores", None)
     out = []
     for i, (e, vs) in enumerate(zip(entries, verdicts, strict=True)):
-        tokens = e["tokens"][:top_k]
+        tokens = e.tokens[:top_k]
         graded = []
         for j, (t, v) in enumerate(zip(tokens, vs, strict=True)):
             row = {
-                "token": t["token"],
-                "id": t.get("id"),
-                "prob": t.get("prob"),
+                "token": t.token,
+                "id": t.id,
+                "prob": t.prob,
                 "verdict": v,
-                "frequent": token_key(t["token"]) in frequent,
+                "frequent": token_key(t.token) in frequent,
             }
             if votes:
                 row["votes"] = votes[i][j]
@@ -113,12 +124,12 @@ def _rows(
         out.append(
             {
                 "against": against,
-                "reader": e["reader"],
-                "head": e.get("head"),
-                "layer": e["layer"],
-                "position": e["position"],
-                "variant": e["variant"],
-                "scale": e.get("scale"),
+                "reader": e.reader,
+                "head": e.head,
+                "layer": e.layer,
+                "position": e.position,
+                "variant": e.variant,
+                "scale": e.scale,
                 **entry_metrics(tokens, vs, frequent),
                 "tokens": graded,
             }

@@ -228,9 +228,9 @@ def steering_similarity(
     cfg = cfg or SimilarityConfig()
     run_dir = Path(run_dir)
     rd = RunDir(run_dir)
-    summary = load_summary(rd).to_json() if rd.summary_path.is_file() else {}
+    stages = load_summary(rd).stages if rd.summary_path.is_file() else None
     # Samples of an earlier steering config in this directory are not this run's.
-    rows = read_samples(run_dir) if rd.steer_is_current(summary.get("stages")) else []
+    rows = read_samples(run_dir) if rd.steer_is_current(stages) else []
     steered_texts, unsteered_texts, strength = split_samples(rows)
     if not steered_texts or not unsteered_texts:
         raise AdlensError(
@@ -277,7 +277,7 @@ def steering_similarity(
         p["strength"] = strength[(p["layer"], p["position"])]
     result = {
         "config_hash": digest,
-        "basis": rd.basis(summary.get("stages"), "collect", "read", "steer"),
+        "basis": rd.basis(stages, "collect", "read", "steer"),
         "config": cfg.model_dump(),
         "embedder": embedder.identity,
         "formula": FORMULA,

@@ -21,6 +21,7 @@ from adlens.report.read_sections import (
     run_context,
     scales_context,
     tokens_context,
+    weights_context,
 )
 from adlens.report.stage_sections import (
     agent_context,
@@ -46,6 +47,7 @@ SECTIONS = (
     "run",
     "tokens",
     "scales",
+    "weights",
     "steering",
     "samples",
     "relevance",
@@ -125,6 +127,7 @@ def report_context(view: RunView) -> dict[str, Any]:
         "run": run_context(view),
         "tokens": tokens_context(view, verdicts),
         "scales": scales_context(view, figs),
+        "weights": weights_context(view, figs),
         "steering": steering_context(view, figs),
         "samples": samples_context(view),
         "relevance": relevance_context(view, figs),
@@ -144,6 +147,7 @@ _NAV = {
     "run": "run",
     "tokens": "tokens",
     "scales": "Patchscope scales",
+    "weights": "where the finetune wrote",
     "steering": "steering",
     "samples": "samples",
     "relevance": "relevance",

@@ -89,6 +89,7 @@ class RunView:
     manifest: dict[str, Any]
     summary: Summary
     scales: list[dict[str, Any]] = field(default_factory=list)  # Patchscope's per-scale rows
+    weights: list[dict[str, Any]] = field(default_factory=list)  # per-module weight changes
     steer: SteerOverview | None = None  # the summary's steer overview, else steer/search.json
     steer_points: list[dict[str, Any]] = field(default_factory=list)
     steer_searches: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -144,6 +145,7 @@ def load_run(run_dir: Path | str) -> RunView:
         manifest=_dict(read_json_safe(path / "manifest.json")) or {},
         summary=summary,
         scales=read_jsonl_safe(path / "read" / "patchscope_scales.jsonl") if read_current else [],
+        weights=read_jsonl_safe(path / "read" / "weights_profile.jsonl") if read_current else [],
     )
     if rd.steer_is_current(stages):
         _load_steer(view)

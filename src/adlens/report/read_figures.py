@@ -127,3 +127,24 @@ def norms_figure(summary: Summary) -> str | None:
         yaxis={"title": {"text": "mean norm (log)"}, "type": "log"},
     )
     return to_json(fig)
+
+
+def weights_figure(profile: Sequence[dict[str, Any]]) -> str | None:
+    """Where the finetune wrote: the norm of each module's weight change per layer, stacked by
+    module (read/weights_profile.jsonl of the weight-directions reader)."""
+    rows = [r for r in profile if isinstance(r.get("layer"), int) and _num(r.get("norm"))]
+    if not rows:
+        return None
+    layers = sorted({int(r["layer"]) for r in rows})
+    fig = go.Figure()
+    for module in sorted({str(r.get("module")) for r in rows}):
+        norms = {int(r["layer"]): _num(r["norm"]) for r in rows if r.get("module") == module}
+        fig.add_trace(go.Bar(x=layers, y=[norms.get(layer) for layer in layers], name=module))
+    fig.update_layout(
+        **LAYOUT,
+        barmode="stack",
+        height=360,
+        xaxis={"title": {"text": "layer"}},
+        yaxis={"title": {"text": "||weight change|| (Frobenius)"}},
+    )
+    return to_json(fig)

@@ -284,3 +284,12 @@ def norms_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
     if fig is None:
         return None
     return {"figure": fig}
+
+
+def weights_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
+    """The weight-directions reader's profile of where the finetune wrote."""
+    fig = figs.add("fig-weights", read_figures.weights_figure(view.weights))
+    if fig is None:
+        return None
+    top = max(view.weights, key=lambda r: float(r.get("norm") or 0.0))
+    return {"figure": fig, "top": f"{top.get('module')} at layer {top.get('layer')}"}
