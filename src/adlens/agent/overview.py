@@ -13,7 +13,7 @@ from typing import Any
 
 from adlens.agent.config import AgentConfig
 from adlens.agent.rundata import RunData
-from adlens.core.readers import reader_label, reader_reads
+from adlens.core.readers import reader_description, reader_label, reader_reads
 from adlens.results.readings import ALL, TokenProb
 
 
@@ -94,11 +94,10 @@ def adl_overview(data: RunData, cfg: AgentConfig) -> str:
     parts = [
         "## 1. What the activation difference reads as",
         f"The mean difference (finetuned minus base) of the residual stream on ordinary text "
-        f"unrelated to the finetune, at the first {len(data.positions)} token positions, read "
-        f"two ways: the logit lens (the difference put through the finetuned model's "
-        f"unembedding) and a token-identity Patchscope (the difference patched into a prompt "
-        f"that makes the model name what a vector stands for). Top {cfg.overview_tokens} tokens "
-        "with their probabilities:",
+        f"unrelated to the finetune, at the first {len(data.positions)} token positions, and "
+        "the other readings of the two models, by these readers: "
+        + "; ".join(f"{reader_label(r)} ({reader_description(r)})" for r in data.readers())
+        + f". Top {cfg.overview_tokens} tokens with their probabilities (or shares):",
         "",
         reader_section(data, cfg.overview_tokens),
         "",

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from adlens.cli.common import JudgeBackend, first_error, handle_errors, judge_backend, setup_logging
 from adlens.cli.evaluate_tables import causal_table, relevance_table, similarity_table
+from adlens.results.readings import ALL
 
 evaluate_app = typer.Typer(
     help="Score a run against what the organism was finetuned on: token relevance, steering "
@@ -129,7 +130,8 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     for r in overview["best"]:
         if r["variant"] == "diff" and r["relevant_tokens"]:
             tokens = " ".join(repr(t) for t in r["relevant_tokens"][:10])
-            out.print(f"{reader_label(r['reader'])}, position {r['position']}: {tokens}")
+            where = "pooled" if r["position"] == ALL else f"position {r['position']}"
+            out.print(f"{reader_label(r['reader'])}, {where}: {tokens}")
     cached = " (cached)" if overview.get("cached") else ""
     out.print(f"graded by the {overview['grader']}{cached}")
     if overview.get("skipped_controls"):

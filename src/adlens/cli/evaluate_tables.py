@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from adlens.core.readers import reader_label
+from adlens.results.readings import ALL
 
 
 def _pct(x: float | None) -> str:
@@ -35,7 +36,7 @@ def relevance_table(overview: dict[str, Any]) -> Table:
         row = [reader_label(r["reader"]), r["variant"].replace("_", " ")]
         row += [str(r["layer"])] if len(layers) > 1 else []
         row += [
-            str(r["position"]),
+            "all" if r["position"] == ALL else str(r["position"]),
             _pct(r["fraction"]),
             _pct(r["weighted"]),
             _pct(r["trivial"]),

@@ -221,6 +221,13 @@ def reader_reads(name: str) -> str:
     return spec.reads if spec else "positions"
 
 
+def reader_description(name: str) -> str:
+    """What a reader computes, in a phrase ('' for a reader not registered here)."""
+    _load_plugins()
+    spec = _REGISTRY.get(name)
+    return spec.description if spec else ""
+
+
 def reader_label(name: str) -> str:
     """A reader's name for people (its key when it is not registered here)."""
     _load_plugins()
