@@ -8,8 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from adlens.cli.common import JudgeBackend, first_error, handle_errors, judge_backend, setup_logging
+from adlens.cli.common import (
+    JudgeBackend,
+    field_help,
+    first_error,
+    handle_errors,
+    judge_backend,
+    setup_logging,
+)
 from adlens.cli.evaluate_tables import causal_table, relevance_table, similarity_table
+from adlens.evaluate.relevance_config import RelevanceConfig
 from adlens.results.readings import ALL
 
 evaluate_app = typer.Typer(
@@ -38,11 +46,9 @@ def relevance(
             "offline), llm, or offline (distinctive words of the finetuning data)."
         ),
     ] = "auto",
-    aggregate: Annotated[
-        str, typer.Option(help="LLM votes over the shuffles: all (must agree) or majority.")
-    ] = "all",
-    shuffles: Annotated[int, typer.Option(help="Reorderings of each list (LLM grader).")] = 3,
-    top_k: Annotated[int, typer.Option(help="Tokens graded per list.")] = 20,
+    aggregate: Annotated[str, typer.Option(help=field_help(RelevanceConfig, "aggregate"))] = "all",
+    shuffles: Annotated[int, typer.Option(help=field_help(RelevanceConfig, "shuffles"))] = 3,
+    top_k: Annotated[int, typer.Option(help=field_help(RelevanceConfig, "top_k"))] = 20,
     control: Annotated[
         list[Path] | None,
         typer.Option(help="Another organism to grade the same tokens against (repeatable)."),
@@ -54,7 +60,7 @@ def relevance(
         ),
     ] = None,
     reference_docs: Annotated[
-        int, typer.Option(help="Reference documents the offline grader reads.")
+        int, typer.Option(help=field_help(RelevanceConfig, "reference_docs"))
     ] = 2000,
     judge: JudgeBackend = "auto",
     judge_model: Annotated[
@@ -64,7 +70,7 @@ def relevance(
         str | None,
         typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the shuffles.")] = 0,
+    seed: Annotated[int, typer.Option(help=field_help(RelevanceConfig, "seed"))] = 0,
     force: Annotated[bool, typer.Option(help="Grade again even if cached.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
@@ -97,7 +103,7 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     from adlens.core.data import TextSource
     from adlens.core.readers import reader_label
     from adlens.errors import AdlensError
-    from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
+    from adlens.evaluate.relevance import evaluate_relevance
 
     try:
         cfg = RelevanceConfig(

@@ -23,11 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from adlens.core.config import JudgeConfig
 from adlens.core.data import TextSource
-from adlens.core.readers import reader_specs
 from adlens.errors import AdlensError
 from adlens.evaluate.frequent import FrequentTokens, frequent_tokens, tokenizer_name
 from adlens.evaluate.graders import (
@@ -36,6 +33,7 @@ from adlens.evaluate.graders import (
     RelevanceContext,
     RelevanceGrader,
 )
+from adlens.evaluate.relevance_config import RelevanceConfig
 from adlens.evaluate.relevance_scores import _rows, best_positions
 from adlens.organisms.organism import Organism, load_organism
 from adlens.results.readings import ALL, Reading
@@ -47,24 +45,6 @@ log = logging.getLogger(__name__)
 STAGE = "evaluate/relevance"  # done-marker and frequent tokens; results beside it
 VERSION = 2  # 2: the headline fraction is over all tokens; reference baselines
 GraderKind = Literal["auto", "offline", "llm"]
-
-
-class RelevanceConfig(BaseModel):
-    """What is graded and how (everything here is part of the stage's hash)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    readers: list[str] = Field(default_factory=lambda: [s.name for s in reader_specs()])
-    head: str = "finetuned"  # readers with heads (the logit lens): the head graded
-    variants: list[str] = Field(default_factory=lambda: ["diff", "base_mean", "ft_mean"])
-    top_k: int = Field(20, ge=1)
-    shuffles: int = Field(3, ge=1)  # LLM grader only
-    aggregate: Literal["all", "majority"] = "all"
-    seed: int = 0
-    frequent_top: int = Field(100, ge=1)
-    frequent_min_count: int = Field(3, ge=1)
-    max_documents: int | None = Field(5000, ge=1)  # finetuning documents read, at most
-    reference_docs: int = Field(2000, ge=1)  # offline grader: reference documents
 
 
 # --------------------------------------------------------------------------- pieces
