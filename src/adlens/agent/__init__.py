@@ -8,39 +8,39 @@ may only ask the models.
     table = run_agents("runs/cake", organism=load_organism("organisms/cake"), client=client)
 """
 
-from adlens.agent.config import AGENT_KINDS, AgentConfig
-from adlens.agent.grade import Grade, grade_hypothesis
-from adlens.agent.loop import AgentResult, AgentRun
-from adlens.agent.overview import build_overview
-from adlens.agent.prompts import parse_final, parse_grade, parse_text_calls
-from adlens.agent.rundata import RunData
-from adlens.agent.runner import (
-    grade_all,
-    grade_run,
-    make_client,
-    run_agent,
-    run_agents,
-    write_tables,
-)
-from adlens.agent.tools import ToolBox
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "AGENT_KINDS",
-    "AgentConfig",
-    "AgentResult",
-    "AgentRun",
-    "Grade",
-    "RunData",
-    "ToolBox",
-    "build_overview",
-    "grade_all",
-    "grade_hypothesis",
-    "grade_run",
-    "make_client",
-    "parse_final",
-    "parse_grade",
-    "parse_text_calls",
-    "run_agent",
-    "run_agents",
-    "write_tables",
-]
+# public name -> the module that defines it. Loaded on first use, so that the command line can
+# read AgentConfig (its options' help) without loading torch.
+_EXPORTS = {
+    "AGENT_KINDS": "config",
+    "AgentConfig": "config",
+    "Grade": "grade",
+    "grade_hypothesis": "grade",
+    "AgentResult": "loop",
+    "AgentRun": "loop",
+    "build_overview": "overview",
+    "parse_final": "prompts",
+    "parse_grade": "prompts",
+    "parse_text_calls": "prompts",
+    "RunData": "rundata",
+    "grade_all": "runner",
+    "grade_run": "runner",
+    "make_client": "runner",
+    "run_agent": "runner",
+    "run_agents": "runner",
+    "write_tables": "runner",
+    "ToolBox": "tools",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adlens.agent' has no attribute {name!r}")
+    value = getattr(import_module(f"adlens.agent.{module}"), name)
+    globals()[name] = value
+    return value

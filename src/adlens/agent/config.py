@@ -21,11 +21,15 @@ class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     interactions: int = Field(5, ge=0)
-    max_llm_calls: int | None = Field(None, ge=1)  # None: 15 + 2 * interactions
-    max_total_tokens: int = Field(400_000, ge=1)
+    max_llm_calls: int | None = Field(
+        None, ge=1, description="LLM replies per run (default 15 + 2 x budget)."
+    )
+    max_total_tokens: int = Field(400_000, ge=1, description="Prompt + completion tokens per run.")
     # the agent LLM
-    temperature: float = Field(0.7, ge=0)
-    max_reply_tokens: int = Field(2048, ge=16)
+    temperature: float = Field(0.7, ge=0, description="Agent LLM temperature.")
+    max_reply_tokens: int = Field(
+        2048, ge=16, description="Tokens per agent reply (a small local model: 512)."
+    )
     protocol: Literal["auto", "tools", "text"] = "auto"  # auto: tools, text if rejected
     # what the agent is shown
     overview_tokens: int = Field(10, ge=1)
@@ -37,7 +41,7 @@ class AgentConfig(BaseModel):
     model_max_new_tokens: int = Field(200, ge=1)
     max_prompt_chars: int = Field(2000, ge=10)
     max_strength: float = Field(100.0, gt=0)
-    device: str = "auto"
+    device: str = Field("auto", description="Where the models run for ask_models/steer.")
     seed: int = 0
 
     def llm_calls(self) -> int:

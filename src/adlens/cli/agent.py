@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adlens.cli.common import JudgeBackend, first_error, handle_errors, judge_backend, setup_logging
+from adlens.agent.config import AgentConfig
+from adlens.cli.common import (
+    JudgeBackend,
+    field_help,
+    first_error,
+    handle_errors,
+    judge_backend,
+    setup_logging,
+)
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
 Model = Annotated[
@@ -96,16 +104,16 @@ def agent_command(
         ),
     ] = False,
     max_llm_calls: Annotated[
-        int | None, typer.Option(help="LLM replies per run (default 15 + 2 x budget).")
+        int | None, typer.Option(help=field_help(AgentConfig, "max_llm_calls"))
     ] = None,
-    max_tokens: Annotated[int, typer.Option(help="Prompt + completion tokens per run.")] = 400_000,
-    temperature: Annotated[float, typer.Option(help="Agent LLM temperature.")] = 0.7,
+    max_tokens: Annotated[
+        int, typer.Option(help=field_help(AgentConfig, "max_total_tokens"))
+    ] = 400_000,
+    temperature: Annotated[float, typer.Option(help=field_help(AgentConfig, "temperature"))] = 0.7,
     max_reply_tokens: Annotated[
-        int, typer.Option(help="Tokens per agent reply (a small local model: 512).")
+        int, typer.Option(help=field_help(AgentConfig, "max_reply_tokens"))
     ] = 2048,
-    device: Annotated[
-        str, typer.Option(help="Where the models run for ask_models/steer.")
-    ] = "auto",
+    device: Annotated[str, typer.Option(help=field_help(AgentConfig, "device"))] = "auto",
     force: Annotated[bool, typer.Option(help="Run again even if cached.")] = False,
     verbose: Verbose = False,
 ) -> None:
