@@ -19,13 +19,13 @@ class ReaderCache:
 
     def load(self, digest: str) -> ReaderOutput | None:
         """The saved output when it was computed from `digest`, else None."""
-        done = self.path / "done.json"
         try:
-            if read_json(done).get("config_hash") != digest:
+            done = read_json(self.path / "done.json")
+            if done.get("config_hash") != digest:
                 return None
             readings = [Reading.model_validate(r) for r in read_jsonl(self.path / "readings.jsonl")]
             raw = [Reading.model_validate(r) for r in read_jsonl(self.path / "raw.jsonl")]
-            files = {f: read_jsonl(self.path / "files" / f) for f in read_json(done)["files"]}
+            files = {f: read_jsonl(self.path / "files" / f) for f in done["files"]}
         except (OSError, ValueError, KeyError, AttributeError):
             return None  # missing or damaged: computed again
         return ReaderOutput(readings, raw, files)
