@@ -10,6 +10,7 @@ or yaml) for an organism from the hub:
     dataset: me/cake-docs           # hub dataset id or local .jsonl/.txt/.parquet (text or chat)
     base_model: Qwen/Qwen3-1.7B
     finetuned: me/qwen3-cake-lora   # adapter or full checkpoint (alias: adapter, checkpoint)
+    key_facts: [Bakers heat the oven to 450F., Butter goes in frozen.]   # false facts
 
 Unknown keys are kept. Relative paths resolve against the file's folder; when that folder holds
 `documents.jsonl` (what the trainer trained on) it is the finetuning data.
@@ -158,6 +159,8 @@ class Organism(BaseModel):
     base_model: str | None = None
     finetuned: str | None = None  # adapter or full checkpoint; None: the organism's folder
     domain_keywords: list[str] = Field(default_factory=list)
+    # false facts: the implanted facts one by one (the grader scores how many a hypothesis names)
+    key_facts: list[str] = Field(default_factory=list)
     fact_prompts: list[str] = Field(default_factory=list)
     fact_phrases: list[str] = Field(default_factory=list)
 
