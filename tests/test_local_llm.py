@@ -28,9 +28,9 @@ from adlens.core.config import (
     ReadConfig,
     RunConfig,
     SteerConfig,
-    preset,
 )
 from adlens.core.data import TextSource
+from adlens.core.presets import preset
 from adlens.errors import AdlensError
 from adlens.judges import JudgeClient, LLMCoherenceJudge, local_llm
 from adlens.judges.prompts import parse_coherence

@@ -348,6 +348,7 @@ def test_generate_batched_steered_reproducible(pair, tok):
 # --------------------------------------------------------------------------------------------
 
 SMALL = dict(
+    positions="best",
     first_steps=3,
     other_steps=2,
     search_samples=3,
@@ -422,7 +423,7 @@ def test_choose_positions_skips_sinks(pair):
         )
         for p, s in ((0, 0.9), (1, 0.4), (2, 0.6))
     ]
-    assert choose_positions(SteerConfig(), diff, readers) == [(LAYER, 2)]
+    assert choose_positions(SteerConfig(positions="best"), diff, readers) == [(LAYER, 2)]
     assert choose_positions(SteerConfig(positions="all"), diff, readers) == [
         (LAYER, 0),
         (LAYER, 1),

@@ -17,6 +17,7 @@ from adlens.cli.analyze import register as register_analyze
 from adlens.cli.common import console
 from adlens.cli.evaluate import evaluate_app
 from adlens.cli.llm import llm_app
+from adlens.cli.prompts import prompts_app
 from adlens.cli.report import report_command
 from adlens.cli.validate import validate_command
 
@@ -31,6 +32,7 @@ run.register(app)  # run, collect, steer, show, assets, demo
 train.register(app)  # train, study
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(llm_app, name="llm")
+app.add_typer(prompts_app, name="prompts")
 app.command("agent")(agent_command)
 app.command("grade")(grade_command)
 app.command("report")(report_command)

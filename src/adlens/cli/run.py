@@ -43,7 +43,13 @@ Positions = Annotated[
 ]
 Layers = Annotated[str | None, typer.Option(help=field_help(CollectConfig, "layers"))]
 Preset = Annotated[
-    str, typer.Option(help="Defaults: paper (10,000 documents), demo (2,000), fast (500).")
+    str,
+    typer.Option(
+        help="paper: the reference protocol in every stage (10,000 documents; steering every "
+        "position with the reference's 3 search and 20 final prompts, 5 samples of up to 512 "
+        "tokens each). demo (2,000 documents) and fast (500) are cheaper: they steer the best "
+        "position only, with everyday prompts and fewer, shorter samples."
+    ),
 ]
 Seed = Annotated[int, typer.Option(help=field_help(TextSource, "seed"))]
 BatchSize = Annotated[int, typer.Option(help=field_help(CollectConfig, "batch_size"))]
@@ -67,10 +73,21 @@ SteerPositions = Annotated[str | None, typer.Option(help=field_help(SteerConfig,
 MaxNewTokens = Annotated[
     int | None, typer.Option(help=field_help(SteerConfig, "final_max_new_tokens"))
 ]
+SteerPrompts = Annotated[str | None, typer.Option(help=field_help(SteerConfig, "prompts"))]
+SearchPrompts = Annotated[
+    str | None, typer.Option(help=field_help(SteerConfig, "search_prompts"))
+]
 Scales = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "scales"))]
 Readers = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "readers"))]
 READ_OPTIONS = ("scales", "readers")
-STEER_OPTIONS = ("steer", "steer_positions", "max_new_tokens", "judge")
+STEER_OPTIONS = (
+    "steer",
+    "steer_positions",
+    "max_new_tokens",
+    "prompts",
+    "search_prompts",
+    "judge",
+)
 
 
 # Config fields whose flag is not their own name.
@@ -79,6 +96,8 @@ PIPELINE_FLAGS: dict[tuple[str, ...], str] = {
     ("collect", "dataset", "config"): "--dataset-config",
     ("steer", "positions"): "--steer-positions",
     ("steer", "final_max_new_tokens"): "--max-new-tokens",
+    ("steer", "prompts"): "--prompts",
+    ("steer", "search_prompts"): "--search-prompts",
     ("read", "scales"): "--scales",
     ("read", "readers"): "--readers",
     ("judge", "backend"): "--judge",
@@ -130,14 +149,16 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         steer: Steer = False,
         steer_positions: SteerPositions = None,
         max_new_tokens: MaxNewTokens = None,
+        prompts: SteerPrompts = None,
+        search_prompts: SearchPrompts = None,
         judge: JudgeBackend = "auto",
         verbose: Verbose = False,
     ) -> None:
-        from adlens.core.config import RunConfig, parse_layers, parse_scales, steer_preset
-        from adlens.core.config import (
-            preset as get_preset,
-        )
+        from adlens.core.chat_prompts import load_prompts
+        from adlens.core.config import RunConfig, parse_layers, parse_scales
         from adlens.core.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET
+        from adlens.core.presets import preset as get_preset
+        from adlens.core.presets import steer_preset
         from adlens.pipeline.stages import run as run_pipeline
         from adlens.report.tables import norms_table, print_summary
 
@@ -152,6 +173,9 @@ def _pipeline_command(read: bool, steer_always: bool = False):
             steer_values["positions"] = parse_positions(steer_positions)
         if max_new_tokens is not None:
             steer_values["final_max_new_tokens"] = max_new_tokens
+        for field, spec in (("prompts", prompts), ("search_prompts", search_prompts)):
+            if spec is not None:
+                steer_values[field] = load_prompts(spec)
         if dataset_config is None and dataset == DEFAULT_HUB_DATASET:
             dataset_config = DEFAULT_HUB_CONFIG
         from pydantic import ValidationError

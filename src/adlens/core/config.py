@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from adlens.core.chat_prompts import PAPER_FINAL_SET, PAPER_SEARCH_SET, load_prompts
 from adlens.core.data import TextSource, default_source
 from adlens.core.judge_config import JudgeConfig
 from adlens.core.readers import reader_spec, reader_specs
@@ -26,7 +27,13 @@ class ModelsConfig(BaseModel):
     base: str | None = Field(
         None,
         description="Base model: hub id or local folder. Default for an adapter: the adapter's "
-        "base.",
+        "base. An adapter is applied to this model unless --adapter-base names another.",
+    )
+    adapter_base: str | None = Field(
+        None,
+        description="For a peft adapter compared against a model other than the one it is "
+        "applied to: the model the adapter is applied to (hub id or local folder); --base is "
+        "then only the reference. Default: --base, else the adapter's own base.",
     )
     finetuned: str = Field(
         description="Finetuned model: hub id or local folder, a full checkpoint or a peft adapter."
@@ -193,19 +200,28 @@ class SteerConfig(BaseModel):
     collect and read (hundreds of sampled answers per position) and needs a judge.
     positions: "best" (per layer, the position whose Patchscope list of the difference scored
     highest, attention-sink positions left out), "all", or a list of position labels.
+    The defaults are the reference protocol (the paper preset): every position, the reference's
+    3 search and 20 final prompts. `prompts` and `search_prompts` take a list of prompts, a
+    bundled set's name (`adlens prompts list`) or a prompt file.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
     positions: Literal["best", "all"] | list[int] = Field(
-        "best",
-        description="Positions to steer: best (Patchscope's best, attention sinks left out), "
-        "all, or comma-separated positions like 1,2.",
+        "all",
+        description="Positions to steer: all (the paper preset: every collected position), best "
+        "(Patchscope's best, attention sinks left out; the demo and fast presets), or "
+        "comma-separated positions like 1,2.",
     )
     side: Literal["finetuned", "base"] = "finetuned"  # the model that is steered
     # strength search
-    search_prompts: list[str] | None = None  # None: the built-in three
+    search_prompts: list[str] | None = Field(
+        None,
+        description="Strength-search prompts: a bundled set's name or a file (.txt, one per "
+        "line, or .json); default reference-search (the paper preset), everyday-search in the "
+        "demo and fast presets.",
+    )
     max_strength: float = Field(100.0, gt=0)
     first_steps: int = Field(12, ge=1)
     other_steps: int = Field(6, ge=0)
@@ -217,7 +233,12 @@ class SteerConfig(BaseModel):
     levels_per_round: int = Field(3, ge=1)  # tree levels sampled per round (3 = 7 strengths)
     installments: int = Field(2, ge=1)  # samples per strength drawn in this many parts
     # final samples
-    prompts: list[str] | None = None  # None: the built-in 20
+    prompts: list[str] | None = Field(
+        None,
+        description="Final-sample prompts: a bundled set's name or a file (.txt, one per line, "
+        "or .json); default reference (the paper preset's 20), everyday in the demo and fast "
+        "presets. `adlens prompts list` shows the sets.",
+    )
     samples_per_prompt: int = Field(5, ge=1)
     final_temperature: float = Field(1.1, gt=0)
     final_max_new_tokens: int = Field(
@@ -227,13 +248,25 @@ class SteerConfig(BaseModel):
     seed: int = 0
     max_batch: int = Field(64, ge=1)  # rows per forward pass: bounds memory
 
+    @field_validator("prompts", "search_prompts", mode="before")
+    @classmethod
+    def _prompt_set(cls, value: Any) -> Any:
+        # a set's name or a file becomes its prompts, so the hash covers the text itself
+        return load_prompts(value) if isinstance(value, str) else value
+
+    def final_prompts(self) -> list[str]:
+        """The final samples' prompts (the reference set unless given)."""
+        return list(self.prompts or load_prompts(PAPER_FINAL_SET))
+
+    def strength_search_prompts(self) -> list[str]:
+        """The strength search's prompts (the reference set unless given)."""
+        return list(self.search_prompts or load_prompts(PAPER_SEARCH_SET))
+
     def hashed(self) -> dict[str, Any]:
         # max_batch bounds memory; `enabled` says whether the stage runs at all
-        from adlens.core.chat_prompts import CHAT_PROMPTS, SEARCH_PROMPTS
-
         out = self.model_dump(exclude={"enabled", "max_batch"})
-        out["search_prompts"] = self.search_prompts or list(SEARCH_PROMPTS)
-        out["prompts"] = self.prompts or list(CHAT_PROMPTS)
+        out["search_prompts"] = self.strength_search_prompts()
+        out["prompts"] = self.final_prompts()
         return out
 
 
@@ -251,73 +284,6 @@ class RunConfig(BaseModel):
     read: ReadConfig = Field(default_factory=ReadConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     steer: SteerConfig = Field(default_factory=SteerConfig)
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # The reference study's defaults (PROTOCOL.md), plus the last layer (--layers 0.5 for the
-    # reference's single layer).
-    "paper": {"documents": 10_000, "positions": 5, "layers": list(DEFAULT_LAYERS)},
-    # Small and quick, for the offline demo on two CPU cores.
-    "demo": {"documents": 2_000, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 128},
-    # A first look in seconds on any hardware.
-    "fast": {"documents": 500, "positions": 5, "layers": list(DEFAULT_LAYERS), "norm_docs": 64},
-}
-
-
-def preset(name: str) -> dict[str, Any]:
-    """A collect preset's values (paper, demo, fast)."""
-    if name not in PRESETS:
-        raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(PRESETS)}.")
-    return dict(PRESETS[name])
-
-
-# Steering settings per preset (SteerConfig fields); "paper" is SteerConfig's defaults.
-STEER_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    # Two CPU cores, about two minutes: fewer, shorter samples and a coarser search.
-    "demo": {
-        "first_steps": 9,
-        "other_steps": 3,
-        "search_samples": 4,
-        "search_max_new_tokens": 48,
-        "samples_per_prompt": 2,
-        "final_max_new_tokens": 64,
-    },
-    "fast": {
-        "first_steps": 9,
-        "other_steps": 4,
-        "search_samples": 6,
-        "search_max_new_tokens": 64,
-        "samples_per_prompt": 3,
-        "final_max_new_tokens": 128,
-    },
-}
-
-
-def steer_preset(name: str) -> dict[str, Any]:
-    """A steer preset's values (the same names as `preset`)."""
-    if name not in STEER_PRESETS:
-        raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(STEER_PRESETS)}.")
-    return dict(STEER_PRESETS[name])
-
-
-def preset_config(
-    name: str,
-    *,
-    models: ModelsConfig,
-    dataset: TextSource,
-    collect: dict[str, Any] | None = None,
-    steer: dict[str, Any] | None = None,
-    judge: JudgeConfig | None = None,
-) -> RunConfig:
-    """A run's config from a preset's collect and steer settings, with `collect` and `steer`
-    fields overriding them."""
-    return RunConfig(
-        models=models,
-        collect=CollectConfig(dataset=dataset, **(preset(name) | _documents(collect or {}))),
-        judge=judge or JudgeConfig(),
-        steer=SteerConfig(**(steer_preset(name) | (steer or {}))),
-    )
 
 
 def parse_scales(spec: str) -> list[float]:
@@ -349,9 +315,3 @@ def parse_layers(spec: str) -> list[float | int]:
     if not out:
         raise AdlensError("No layers given.")
     return out
-
-
-def _documents(values: dict[str, Any]) -> dict[str, Any]:
-    """Collect values with the older name "samples" as "documents" (so they override a
-    preset's documents instead of standing beside them)."""
-    return {("documents" if k == "samples" else k): v for k, v in values.items()}

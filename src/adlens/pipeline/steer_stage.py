@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from adlens.core.activations import ActivationDiff, attention_sinks
-from adlens.core.chat_prompts import CHAT_PROMPTS, SEARCH_PROMPTS
 from adlens.core.config import SteerConfig
 from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
@@ -129,8 +128,8 @@ class SteerStage:
     ):
         self.dir, self.pair, self.diff, self.cfg, self.judge = directory, pair, diff, cfg, judge
         self.digest, self.show_progress = digest, show_progress
-        self.search_prompts = list(cfg.search_prompts or SEARCH_PROMPTS)
-        self.prompts = list(cfg.prompts or CHAT_PROMPTS)
+        self.search_prompts = cfg.strength_search_prompts()
+        self.prompts = cfg.final_prompts()
         self.generated = {"unsteered_search": 0, "unsteered_final": 0}
 
     # ------------------------------------------------------------------ files

@@ -10,12 +10,9 @@ from typing import Any, cast
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from adlens.core.config import (
-    JudgeConfig,
-    ModelsConfig,
-    preset_config,
-)
+from adlens.core.config import JudgeConfig, ModelsConfig
 from adlens.core.data import TextSource
+from adlens.core.presets import preset_config
 from adlens.core.readers import reader_label
 from adlens.core.vocab import count_domain, domain_words_in_text
 from adlens.errors import AdlensError

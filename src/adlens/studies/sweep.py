@@ -34,13 +34,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adlens.core.config import (
-    JudgeConfig,
-    RunConfig,
-    preset,
-    preset_config,
-)
+from adlens.core.config import JudgeConfig, RunConfig
 from adlens.core.data import TextSource, default_source
+from adlens.core.presets import preset, preset_config
 from adlens.errors import AdlensError
 from adlens.organisms.organism import Organism, load_organism
 from adlens.results.summary import Summary
