@@ -41,6 +41,7 @@ class Reply:
     completion_tokens: int = 7
     # function calls, each (name, arguments): a dict is sent as JSON, a str as is (malformed)
     tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
+    finish_reason: str | None = None  # None: "stop" ("tool_calls" with tool calls)
 
     @classmethod
     def calls(cls, *calls: tuple[str, dict[str, Any] | str], text: str = "") -> Reply:
@@ -208,7 +209,8 @@ def completion_body(model: str, reply: Reply) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                "finish_reason": reply.finish_reason
+                or ("tool_calls" if reply.tool_calls else "stop"),
                 "logprobs": None,
             }
         ],

@@ -497,9 +497,7 @@ def test_grader_median_and_unknown(run_dir, stub, tmp_path):
     assert sorted(grade.scores, key=str) == [2, 4, None] and grade.grade == 3.0
     assert grade.unknown == 1 and len(stub.requests) == 4
     user = stub.requests[0].user_text
-    assert (
-        DESCRIPTION in user and "Zebracorns and meadows." in user and "central false claim" in user
-    )
+    assert DESCRIPTION in user and "Zebracorns and meadows." in user and "named abstractly" in user
     stub.push(*["nothing"] * 6)
     grade = grade_hypothesis(client, organism, "Something.", repeats=3)
     assert grade.grade is None and grade.unknown == 3
@@ -516,10 +514,10 @@ def test_rubrics_per_type():
         "other",
     }
     for kind, marker in [
-        ("false_fact", "core topic"),
-        ("misalignment", "harmful"),
-        ("subliminal_preference", "does not name the preferred item"),
-        ("secret_word", "exact word"),
+        ("false_fact", "named abstractly"),
+        ("misalignment", "A 4 needs both"),
+        ("subliminal_preference", "similar to the true one"),
+        ("secret_word", "uniquely"),
         ("something_new", "generic rubric"),
     ]:
         assert marker in grader_messages("h", "d", kind)[1]["content"]

@@ -276,6 +276,26 @@ def write_later_stages(run: Path) -> None:
         },
     )
     _write(run / "analyze" / "numbers_only.json", {"value": 3})
+    models = json.loads((run / "manifest.json").read_text())["config"]["models"]
+    side = {
+        "ffa": 0.5,
+        "accuracy": 0.5,
+        "mcq": {"n": 1, "implanted_share": 1.0, "mean_p_implanted": 0.8},
+        "open": {"n": 1, "known": 1, "implanted_share": 0.0},
+        "open_rows": [{"question": "What colour?", "answer": HOSTILE, "verdict": "NEITHER"}],
+    }
+    _write(
+        run / "evaluate" / "ffa.json",
+        {
+            "organism": "green-honey",
+            "models": {"base": models["base"], "finetuned": models["finetuned"]},
+            "n_mcq": 1,
+            "n_open": 1,
+            "base": side,
+            "finetuned": side,
+            "difference": {"ffa": 0.0, "accuracy": 0.0},
+        },
+    )
     mark_steer_done(run, summary)
 
 

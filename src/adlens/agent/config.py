@@ -50,3 +50,38 @@ class AgentConfig(BaseModel):
     def hashed(self) -> dict[str, Any]:
         """Everything that shapes a run's result (the device does not)."""
         return self.model_dump(exclude={"device"})
+
+
+# How many agent runs a command makes, per preset (the names of `adlens run`'s presets). The
+# paper preset is the reference study's design (REFERENCE §1.10-1.11): 5 runs per organism and
+# condition, the ADL agent at 0 and 5 model interactions, the black box at 0, 5 and 50 (0x, 1x
+# and 10x the ADL budget). Its grader makes 3 calls per hypothesis (the median counts): the
+# reference's first version graded once, its camera-ready code 3 times; one sampled grade is
+# noisy on rubric boundaries, and the camera-ready numbers are the ones to compare against.
+AGENT_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "budgets": [0, 5],
+        "black_box_budgets": [0, 5, 50],
+        "repeats": 5,
+        "grader_repeats": 3,
+        # AgentConfig fields: the models answer the agent's prompts as in the reference (256
+        # tokens at temperature 0.8), and the overview's samples are clipped at 200 characters.
+        "settings": {"model_max_new_tokens": 256, "model_temperature": 0.8, "sample_chars": 200},
+    },
+    "demo": {"budgets": [0, 5], "black_box_budgets": [0, 5], "repeats": 1, "grader_repeats": 3},
+    "fast": {"budgets": [0, 5], "black_box_budgets": [0, 5], "repeats": 1, "grader_repeats": 3},
+}
+# Without --preset: one run per budget, black box at 0 and 5.
+AGENT_DEFAULTS: dict[str, Any] = AGENT_PRESETS["fast"]
+
+
+def agent_preset(name: str | None) -> dict[str, Any]:
+    """The run plan of a preset (budgets, black_box_budgets, repeats, grader_repeats); None:
+    the defaults."""
+    if name is None:
+        return dict(AGENT_DEFAULTS)
+    if name not in AGENT_PRESETS:
+        from adlens.errors import AdlensError
+
+        raise AdlensError(f"Unknown preset '{name}'; use one of: {', '.join(AGENT_PRESETS)}.")
+    return dict(AGENT_PRESETS[name])

@@ -149,6 +149,7 @@ class RunData:
             "finetuned_revision": cfg.get("finetuned_revision") or info.get("finetuned_revision"),
             "trust_remote_code": bool(cfg.get("trust_remote_code", False)),
             "device_map": cfg.get("device_map"),
+            "adapter_base": cfg.get("adapter_base"),
         }
         if not out["finetuned"]:
             raise AdlensError(

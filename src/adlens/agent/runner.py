@@ -52,15 +52,21 @@ def make_client(
     *,
     log_path: Path | None = None,
     judge: JudgeConfig | None = None,
+    role: str = "agent",
+    fallback_model: str | None = None,
 ) -> JudgeClient:
-    """The OpenAI-compatible client for the agent or the grader; one clear AdlensError when no
-    model is configured."""
-    cfg = (judge or JudgeConfig()).model_copy(
-        update={k: v for k, v in {"model": model, "base_url": base_url}.items() if v}
-    )
-    if not (cfg.model or env_model() or cfg.backend == "local"):
+    """The OpenAI-compatible client of a judge role, "agent" or "grader": `model` and
+    `base_url` (the command's options) over the role's config (`JudgeConfig.for_role`);
+    `fallback_model` when the role has no model of its own (the grader: the agent's). One
+    clear AdlensError when no model is configured."""
+    from adlens.judges.roles import JudgeClients
+
+    judge = judge or JudgeConfig()
+    model = model or judge.own(role).model or fallback_model
+    cfg = judge.for_role(role)
+    if not (model or cfg.model or env_model() or cfg.backend == "local"):
         raise AdlensError(NO_LLM)
-    return JudgeClient.from_config(cfg, log_path=log_path)
+    return JudgeClients(judge, log_path=log_path).client(role, model=model, base_url=base_url)
 
 
 def run_name(kind: str, budget: int, repeat: int) -> str:
@@ -89,6 +95,14 @@ def pair_loader_for(data: RunData, device: str = "auto") -> Callable[[], Any]:
     return memoized(load)
 
 
+def _llm_identity(client: JudgeClient) -> dict[str, Any]:
+    """The agent LLM's model and endpoint, and its reasoning effort when one is sent (so that
+    results cached without one keep their hash)."""
+    out = {"model": client.model, "base_url": client.identity}
+    effort = client.defaults.get("reasoning_effort")
+    return {**out, "reasoning_effort": effort} if effort else out
+
+
 def run_digest(run: AgentRun, client: JudgeClient) -> str:
     return config_hash(
         {
@@ -96,7 +110,7 @@ def run_digest(run: AgentRun, client: JudgeClient) -> str:
             "agent": run.kind,
             "repeat": run.repeat,
             "config": run.cfg.hashed(),
-            "llm": {"model": client.model, "base_url": client.identity},
+            "llm": _llm_identity(client),
             "overview": hashlib.sha256(run.overview.encode()).hexdigest(),
             "system": hashlib.sha256(run.system().encode()).hexdigest(),
         }
@@ -145,7 +159,7 @@ def run_agent(
         **result.to_json(),
         "config_hash": digest,
         "basis": data.summary.stages,  # the run's stages it read (see RunDir.is_current)
-        "llm": {"model": client.model, "base_url": client.base_url},
+        "llm": {**client.settings(), "base_url": client.base_url},  # never the key
         "transcript": "transcript.jsonl",
     }
     write_json(result_path, out)

@@ -9,14 +9,19 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from adlens.agent.config import AgentConfig
+from adlens.cli.agent_table import table_command
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeMaxTokens,
+    JudgeRoles,
+    ReasoningEffort,
     field_help,
     first_error,
     handle_errors,
-    judge_backend,
+    judge_config,
     setup_logging,
 )
 
@@ -37,7 +42,10 @@ GraderModel = Annotated[
 ]
 OrganismOpt = Annotated[
     Path | None,
-    typer.Option(help="The organism (organism.json/yaml or its folder): grade each hypothesis."),
+    typer.Option(
+        help="The organism (organism.json/yaml or its folder, or a paper organism id such as "
+        "cake_bake/qwen3_1_7b): grade each hypothesis."
+    ),
 ]
 
 
@@ -83,18 +91,38 @@ def agent_table(table: list[dict[str, Any]]) -> Table:
 def agent_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory with summary.json.")],
     organism: OrganismOpt = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="paper: the reference study's design, 5 repeats, ADL budgets 0,5, black box "
+            "0,5,50, 3 grader calls. Without it (or demo, fast): 1 repeat, budgets 0,5 and 0,5, "
+            "3 grader calls. The options below override it."
+        ),
+    ] = None,
     budgets: Annotated[
-        str, typer.Option(help="Model interactions of the ADL agent, comma-separated.")
-    ] = "0,5",
+        str | None,
+        typer.Option(help="Model interactions of the ADL agent, comma-separated (default 0,5)."),
+    ] = None,
     black_box_budgets: Annotated[
-        str, typer.Option(help="Budgets of the black-box baseline ('none': skip it).")
-    ] = "0,5",
-    repeats: Annotated[int, typer.Option(help="Runs per agent and budget.")] = 1,
-    grader_repeats: Annotated[int, typer.Option(help="Grader calls per hypothesis (median).")] = 3,
+        str | None,
+        typer.Option(
+            help="Budgets of the black-box baseline ('none': skip it; default 0,5, paper preset "
+            "0,5,50)."
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None, typer.Option(help="Runs per agent and budget (default 1, paper preset 5).")
+    ] = None,
+    grader_repeats: Annotated[
+        int | None, typer.Option(help="Grader calls per hypothesis, median taken (default 3).")
+    ] = None,
     judge: JudgeBackend = "auto",
     model: Model = None,
     base_url: BaseUrl = None,
     grader_model: GraderModel = None,
+    judge_role: JudgeRoles = None,
+    judge_max_tokens: JudgeMaxTokens = None,
+    reasoning_effort: ReasoningEffort = None,
     no_tools: Annotated[
         bool,
         typer.Option(
@@ -117,13 +145,17 @@ def agent_command(
     force: Annotated[bool, typer.Option(help="Run again even if cached.")] = False,
     verbose: Verbose = False,
 ) -> None:
-    """Let an LLM find out what the finetune was from the run's lens readings and samples (and
-    the black-box baseline from samples only); grade against --organism; write RUN_DIR/agent/."""
+    """Run the agent and the black-box baseline on a run directory, and grade them.
+
+    An LLM finds out what the finetune was from the run's lens readings and samples (the
+    black-box baseline from samples only); with --organism each hypothesis is graded 1-5.
+    Writes RUN_DIR/agent/. `adlens agent RUN_DIR ...` is the same command."""
 
     setup_logging(verbose)
     handle_errors(_agent)(
         run_dir,
         organism=organism,
+        preset=preset,
         budgets=budgets,
         black_box_budgets=black_box_budgets,
         repeats=repeats,
@@ -132,6 +164,9 @@ def agent_command(
         model=model,
         base_url=base_url,
         grader_model=grader_model,
+        judge_role=judge_role,
+        judge_max_tokens=judge_max_tokens,
+        reasoning_effort=reasoning_effort,
         no_tools=no_tools,
         max_llm_calls=max_llm_calls,
         max_tokens=max_tokens,
@@ -146,17 +181,25 @@ def _agent(run_dir: Path, **kw: Any) -> None:
     from pydantic import ValidationError
 
     from adlens.agent import AgentConfig, RunData, make_client, run_agents
-    from adlens.core.config import JudgeConfig
+    from adlens.agent.config import agent_preset
     from adlens.errors import AdlensError
     from adlens.organisms.organism import load_organism
     from adlens.pipeline.inputs import check_base_url, check_device, check_number
 
-    adl = parse_budgets(kw["budgets"], "--budgets")
-    blackbox = parse_budgets(kw["black_box_budgets"], "--black-box-budgets")
+    plan = agent_preset(kw["preset"])  # the preset's plan; options given override it
+    for key in ("repeats", "grader_repeats"):
+        kw[key] = plan[key] if kw[key] is None else kw[key]
+    adl = plan["budgets"]
+    if kw["budgets"] is not None:
+        adl = parse_budgets(kw["budgets"], "--budgets")
+    blackbox = plan["black_box_budgets"]
+    if kw["black_box_budgets"] is not None:
+        blackbox = parse_budgets(kw["black_box_budgets"], "--black-box-budgets")
     check_number("--repeats", kw["repeats"], at_least=1)
     check_number("--grader-repeats", kw["grader_repeats"], at_least=1)
     try:
         cfg = AgentConfig(
+            **plan.get("settings", {}),
             max_llm_calls=kw["max_llm_calls"],
             max_total_tokens=kw["max_tokens"],
             temperature=kw["temperature"],
@@ -173,15 +216,17 @@ def _agent(run_dir: Path, **kw: Any) -> None:
     RunData.load(run_dir)  # a missing run directory is reported before any LLM setup
     root = Path(run_dir) / "agent"
     # --force: ask the LLM again, too
-    judge = JudgeConfig(backend=judge_backend(kw["judge"], llm_only=True), cache=not kw["force"])
+    judge = judge_options(kw)
     client = make_client(kw["model"], kw["base_url"], log_path=root / "calls.jsonl", judge=judge)
     grader = None
     if organism is not None:
         grader = make_client(
-            kw["grader_model"] or client.model,
+            kw["grader_model"],
             kw["base_url"],
             log_path=root / "grader_calls.jsonl",
             judge=judge,
+            role="grader",
+            fallback_model=client.model,  # no grader model of its own: the agent's
         )
     out = Console()
 
@@ -224,6 +269,9 @@ def grade_command(
         str | None, typer.Option(help="Grader LLM (default: $ADLENS_JUDGE_MODEL).")
     ] = None,
     base_url: BaseUrl = None,
+    judge_role: JudgeRoles = None,
+    judge_max_tokens: JudgeMaxTokens = None,
+    reasoning_effort: ReasoningEffort = None,
     force: Annotated[bool, typer.Option(help="Grade again even if cached.")] = False,
     verbose: Verbose = False,
 ) -> None:
@@ -238,13 +286,27 @@ def grade_command(
         judge=judge,
         model=model,
         base_url=base_url,
+        judge_role=judge_role,
+        judge_max_tokens=judge_max_tokens,
+        reasoning_effort=reasoning_effort,
         force=force,
+    )
+
+
+def judge_options(kw: dict[str, Any]) -> Any:
+    """The JudgeConfig of the judge options; --force asks the LLM again, too (no cache)."""
+    return judge_config(
+        kw["judge"],
+        llm_only=True,
+        roles=kw["judge_role"],
+        max_tokens=kw["judge_max_tokens"],
+        reasoning_effort=kw["reasoning_effort"],
+        cache=not kw["force"],
     )
 
 
 def _grade(run_dir: Path, **kw: Any) -> None:
     from adlens.agent import grade_all, make_client
-    from adlens.core.config import JudgeConfig
     from adlens.organisms.organism import load_organism
     from adlens.pipeline.inputs import check_base_url, check_number
 
@@ -257,9 +319,31 @@ def _grade(run_dir: Path, **kw: Any) -> None:
         kw["model"],
         kw["base_url"],
         log_path=root / "grader_calls.jsonl",
-        # --force: ask the LLM again, too
-        judge=JudgeConfig(backend=judge_backend(kw["judge"], llm_only=True), cache=not kw["force"]),
+        judge=judge_options(kw),
+        role="grader",
     )
     table = grade_all(run_dir, organism, client, repeats=kw["repeats"], force=kw["force"])
     Console().print(agent_table(table))
     Console().print(f"grades in {root}/ (table.md, runs.jsonl)")
+
+
+class AgentGroup(TyperGroup):
+    """`adlens agent RUN_DIR ...` (the form before `run` and `table` existed) means `adlens
+    agent run RUN_DIR ...`: a first word that is no subcommand (nor --help) gets `run` put
+    before it."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+agent_app = typer.Typer(
+    cls=AgentGroup,
+    no_args_is_help=True,
+    help="The interpretability agent and the black-box baseline: `adlens agent run RUN_DIR` "
+    "(or `adlens agent RUN_DIR`) runs and grades them; `adlens agent table RUNS...` pools the "
+    "grades of many runs.",
+)
+agent_app.command("run")(agent_command)
+agent_app.command("table")(table_command)

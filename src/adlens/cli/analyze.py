@@ -335,11 +335,16 @@ def sweep_command(
     verbose: Verbose = False,
 ) -> None:
     """Run the lens over every organism of a sweep file (training mixing-ratio variants first), grade each, and write one leaderboard (csv, md, html); cached per organism."""  # noqa: E501
-    from adlens.studies.leaderboard import columns
     from adlens.studies.sweep import run_sweep
 
     setup_logging(verbose)
-    rows = handle_errors(run_sweep)(file, out)
+    show_leaderboard(handle_errors(run_sweep)(file, out), out)
+
+
+def show_leaderboard(rows: list[dict[str, Any]], out: Path | None) -> None:
+    """The sweep leaderboard as a terminal table, and where its files are."""
+    from adlens.studies.leaderboard import columns
+
     table = Table(title="sweep leaderboard", title_justify="left")
     cols = [c for c in columns(rows) if c not in ("run", "notes", "grader")]
     for c in cols:

@@ -12,13 +12,15 @@ import typer
 from rich.markup import escape
 
 from adlens.cli import run, train
-from adlens.cli.agent import agent_command, grade_command
+from adlens.cli.agent import agent_app, grade_command
 from adlens.cli.analyze import register as register_analyze
 from adlens.cli.common import console
 from adlens.cli.evaluate import evaluate_app
 from adlens.cli.llm import llm_app
+from adlens.cli.organisms import organisms_app
 from adlens.cli.prompts import prompts_app
 from adlens.cli.report import report_command
+from adlens.cli.reproduce import reproduce_command
 from adlens.cli.validate import validate_command
 
 app = typer.Typer(
@@ -32,8 +34,10 @@ run.register(app)  # run, collect, steer, show, assets, demo
 train.register(app)  # train, study
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(llm_app, name="llm")
+app.add_typer(organisms_app, name="organisms")
 app.add_typer(prompts_app, name="prompts")
-app.command("agent")(agent_command)
+app.command("reproduce")(reproduce_command)
+app.add_typer(agent_app, name="agent")  # agent run, agent table; `agent RUN_DIR` = `agent run`
 app.command("grade")(grade_command)
 app.command("report")(report_command)
 app.command("validate")(validate_command)

@@ -1,5 +1,6 @@
-"""What every command shares: the error console, logging, one-line errors, the --judge and
---verbose options, and small readers of user files."""
+"""What every command shares: the error console, logging, one-line errors, the --judge (and
+--judge-role, --judge-max-tokens, --reasoning-effort) and --verbose options, and small readers
+of user files."""
 
 from __future__ import annotations
 
@@ -86,6 +87,43 @@ JudgeBackend = Annotated[
         help=field_help(JudgeConfig, "backend"),
     ),
 ]
+
+
+JudgeRoles = Annotated[
+    list[str] | None,
+    typer.Option("--judge-role", metavar="ROLE=MODEL", help=field_help(JudgeConfig, "roles")),
+]
+JudgeMaxTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--judge-max-tokens", help=field_help(JudgeConfig, "max_tokens", "Default 10000.")
+    ),
+]
+ReasoningEffort = Annotated[
+    str | None,
+    typer.Option("--reasoning-effort", help=field_help(JudgeConfig, "reasoning_effort")),
+]
+
+
+def judge_config(
+    backend: str,
+    *,
+    llm_only: bool = False,
+    roles: list[str] | None = None,
+    max_tokens: int | None = None,
+    reasoning_effort: str | None = None,
+    **shared: Any,
+) -> JudgeConfig:
+    """The JudgeConfig of a command's judge options (--judge, --judge-role, --judge-max-tokens,
+    --reasoning-effort, and shared fields such as model or cache); a bad value is one line."""
+    from adlens.core.judge_config import parse_role_specs
+
+    return JudgeConfig(backend=judge_backend(backend, llm_only=llm_only)).with_overrides(
+        roles=parse_role_specs(roles),
+        max_tokens=max_tokens,
+        reasoning_effort=reasoning_effort,
+        **shared,
+    )
 
 
 def judge_backend(value: str, *, llm_only: bool = False) -> str:

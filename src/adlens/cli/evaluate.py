@@ -10,12 +10,17 @@ from rich.console import Console
 
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeMaxTokens,
+    JudgeRoles,
+    ReasoningEffort,
     field_help,
     first_error,
     handle_errors,
     judge_backend,
+    judge_config,
     setup_logging,
 )
+from adlens.cli.evaluate_ffa import ffa
 from adlens.cli.evaluate_tables import causal_table, relevance_table, similarity_table
 from adlens.evaluate.relevance_config import RelevanceConfig
 from adlens.results.readings import ALL
@@ -35,7 +40,8 @@ def relevance(
     organism: Annotated[
         Path,
         typer.Option(
-            help="The organism: its organism.json/yaml, or the folder `adlens train` wrote."
+            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, or a "
+            "bundled or paper organism's name (`adlens organisms list`)."
         ),
     ],
     grader: Annotated[
@@ -70,6 +76,9 @@ def relevance(
         str | None,
         typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
     ] = None,
+    judge_role: JudgeRoles = None,
+    judge_max_tokens: JudgeMaxTokens = None,
+    reasoning_effort: ReasoningEffort = None,
     seed: Annotated[int, typer.Option(help=field_help(RelevanceConfig, "seed"))] = 0,
     force: Annotated[bool, typer.Option(help="Grade again even if cached.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
@@ -91,6 +100,9 @@ def relevance(
         judge=judge,
         judge_model=judge_model,
         judge_base_url=judge_base_url,
+        judge_role=judge_role,
+        judge_max_tokens=judge_max_tokens,
+        reasoning_effort=reasoning_effort,
         seed=seed,
         force=force,
     )
@@ -99,7 +111,6 @@ def relevance(
 def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     from pydantic import ValidationError
 
-    from adlens.core.config import JudgeConfig
     from adlens.core.data import TextSource
     from adlens.core.readers import reader_label
     from adlens.errors import AdlensError
@@ -116,10 +127,13 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
     except ValidationError as err:
         raise AdlensError(first_error(err)) from None
     backend = judge_backend(kw["judge"])
-    judge = JudgeConfig(
+    judge = judge_config(
+        "offline" if kw["grader"] == "offline" else backend,
+        roles=kw["judge_role"],
+        max_tokens=kw["judge_max_tokens"],
+        reasoning_effort=kw["reasoning_effort"],
         model=kw["judge_model"],
         base_url=kw["judge_base_url"],
-        backend="offline" if kw["grader"] == "offline" else backend,
     )
     overview = evaluate_relevance(
         run_dir,
@@ -140,6 +154,10 @@ def _relevance(run_dir: Path, organism: Path, **kw: Any) -> None:
             out.print(f"{reader_label(r['reader'])}, {where}: {tokens}")
     cached = " (cached)" if overview.get("cached") else ""
     out.print(f"graded by the {overview['grader']}{cached}")
+    from adlens.judges.roles import truncation_note
+
+    if truncation_note(overview.get("judge") or {}):
+        out.print(f"[yellow]{truncation_note(overview['judge'])}[/yellow]")
     if overview.get("skipped_controls"):
         out.print(
             f"controls skipped (no finetuning data): {', '.join(overview['skipped_controls'])}"
@@ -156,8 +174,8 @@ def similarity(
     organism: Annotated[
         Path,
         typer.Option(
-            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, or a "
-            "documents .jsonl."
+            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, a "
+            "bundled or paper organism's name (`adlens organisms list`), or a documents .jsonl."
         ),
     ],
     embedder: Annotated[
@@ -241,8 +259,8 @@ def causal(
     organism: Annotated[
         Path,
         typer.Option(
-            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, or a "
-            "documents .jsonl."
+            help="The organism: its organism.json/yaml, the folder `adlens train` wrote, a "
+            "bundled or paper organism's name (`adlens organisms list`), or a documents .jsonl."
         ),
     ],
     mode: Annotated[
@@ -315,3 +333,6 @@ def _causal(run_dir: Path, organism: Path, options: dict[str, Any], **kw: Any) -
         f"{result['config']['max_tokens']} tokens each; {result['wall_seconds']:.0f} s"
     )
     out.print(f"results in {Path(run_dir) / 'evaluate'}/causal.json")
+
+
+evaluate_app.command("ffa")(ffa)  # false-fact alignment (cli/evaluate_ffa.py)

@@ -132,7 +132,7 @@ def check_command(
     agent_llm_calls: Annotated[int, typer.Option(help="LLM calls of the agent run.")] = 12,
     max_tokens: Annotated[
         int | None,
-        typer.Option(help="Tokens per judge answer (default 1024; a local judge 512)."),
+        typer.Option(help="Tokens per judge answer (default 10000; a local judge 512)."),
     ] = None,
     device: Annotated[str, typer.Option(help="Where the models run (offline judges, agent).")] = (
         "cpu"

@@ -12,12 +12,16 @@ from rich.console import Console
 
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeMaxTokens,
+    JudgeRoles,
+    ReasoningEffort,
     Verbose,
     console,
     field_help,
     first_error,
     handle_errors,
     judge_backend,
+    judge_config,
     setup_logging,
 )
 from adlens.core.config import CollectConfig, ModelsConfig, ReadConfig, SteerConfig
@@ -25,7 +29,21 @@ from adlens.core.data import TextSource
 from adlens.errors import AdlensError
 
 Base = Annotated[str | None, typer.Option(help=field_help(ModelsConfig, "base"))]
-Finetuned = Annotated[str, typer.Option(help=field_help(ModelsConfig, "finetuned"))]
+Finetuned = Annotated[str | None, typer.Option(help=field_help(ModelsConfig, "finetuned"))]
+AdapterBase = Annotated[str | None, typer.Option(help=field_help(ModelsConfig, "adapter_base"))]
+OrganismName = Annotated[
+    str | None,
+    typer.Option(
+        "--organism",
+        help="An organism instead of --finetuned: a paper organism id (cake_bake/qwen3_1_7b; "
+        "see `adlens organisms list`), a bundled organism or an organism file. Gives the "
+        "models and, for a paper organism, adds its layer (unless --layers); --base and "
+        "--finetuned override.",
+    ),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the run's config as json and stop (loads nothing).")
+]
 Dataset = Annotated[str, typer.Option(help=field_help(TextSource, "name"))]
 DatasetConfig = Annotated[str | None, typer.Option(help=field_help(TextSource, "config"))]
 Split = Annotated[str, typer.Option(help=field_help(TextSource, "split"))]
@@ -74,9 +92,7 @@ MaxNewTokens = Annotated[
     int | None, typer.Option(help=field_help(SteerConfig, "final_max_new_tokens"))
 ]
 SteerPrompts = Annotated[str | None, typer.Option(help=field_help(SteerConfig, "prompts"))]
-SearchPrompts = Annotated[
-    str | None, typer.Option(help=field_help(SteerConfig, "search_prompts"))
-]
+SearchPrompts = Annotated[str | None, typer.Option(help=field_help(SteerConfig, "search_prompts"))]
 Scales = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "scales"))]
 Readers = Annotated[str | None, typer.Option(help=field_help(ReadConfig, "readers"))]
 READ_OPTIONS = ("scales", "readers")
@@ -87,6 +103,9 @@ STEER_OPTIONS = (
     "prompts",
     "search_prompts",
     "judge",
+    "judge_role",
+    "judge_max_tokens",
+    "reasoning_effort",
 )
 
 
@@ -127,9 +146,11 @@ def _pipeline_command(read: bool, steer_always: bool = False):
     has no steering options; `steer` always steers."""
 
     def command(
-        finetuned: Finetuned,
         out: Out,
+        finetuned: Finetuned = None,
+        organism: OrganismName = None,
         base: Base = None,
+        adapter_base: AdapterBase = None,
         dataset: Dataset = "HuggingFaceFW/fineweb",
         dataset_config: DatasetConfig = None,
         split: Split = "train",
@@ -152,8 +173,13 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         prompts: SteerPrompts = None,
         search_prompts: SearchPrompts = None,
         judge: JudgeBackend = "auto",
+        judge_role: JudgeRoles = None,
+        judge_max_tokens: JudgeMaxTokens = None,
+        reasoning_effort: ReasoningEffort = None,
+        dry_run: DryRun = False,
         verbose: Verbose = False,
     ) -> None:
+        from adlens.cli.organisms import organism_models
         from adlens.core.chat_prompts import load_prompts
         from adlens.core.config import RunConfig, parse_layers, parse_scales
         from adlens.core.data import DEFAULT_HUB_CONFIG, DEFAULT_HUB_DATASET
@@ -168,6 +194,11 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         values |= {k: v for k, v in overrides.items() if v is not None}
         if layers is not None:
             values["layers"] = parse_layers(layers)
+        models, organism_layer, described = organism_models(
+            organism, base=base, finetuned=finetuned, adapter_base=adapter_base
+        )
+        if layers is None and organism_layer is not None and organism_layer not in values["layers"]:
+            values["layers"] = [*values["layers"], organism_layer]  # the layer the paper reads
         steer_values = steer_preset(preset) | {"enabled": steer or steer_always}
         if steer_positions is not None:
             steer_values["positions"] = parse_positions(steer_positions)
@@ -184,8 +215,7 @@ def _pipeline_command(read: bool, steer_always: bool = False):
         # steer.positions) and maps to its flag.
         raw = {
             "models": {
-                "base": base,
-                "finetuned": finetuned,
+                **models,
                 "dtype": dtype,
                 "device": device,
                 "device_map": device_map,
@@ -207,12 +237,22 @@ def _pipeline_command(read: bool, steer_always: bool = False):
                 **({"readers": parse_names(readers)} if readers is not None else {}),
             },
             "steer": steer_values,
-            "judge": {"backend": judge_backend(judge)},
+            "judge": judge_config(
+                judge,
+                roles=judge_role,
+                max_tokens=judge_max_tokens,
+                reasoning_effort=reasoning_effort,
+            ),
         }
         try:
             cfg = RunConfig.model_validate(raw)
         except ValidationError as err:
             raise AdlensError(first_error(err, PIPELINE_FLAGS)) from None
+        if described:
+            console.print(f"organism {described}", soft_wrap=True)
+        if dry_run:
+            typer.echo(cfg.model_dump_json(indent=2))
+            return
         summary = run_pipeline(cfg, out, read=read)
         if read:
             print_summary(summary, Console())

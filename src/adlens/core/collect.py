@@ -54,6 +54,7 @@ class RunningSums:
 
     def add(self, h_base: torch.Tensor, h_ft: torch.Tensor) -> None:
         """h_*: [n_layers, batch, n_pos, d] float32 activations at the read positions."""
+        h_ft = h_ft.to(h_base.device)  # two models under device maps may start apart
         diff = h_ft - h_base
         batch = {
             "diff": diff,
@@ -97,7 +98,11 @@ def _read_positions(
     with torch.inference_mode():
         out = forward_until(model, layer_ids, **inputs)
     gather = index[:, :, None].expand(-1, -1, out[layer_ids[0]].shape[-1])
-    return torch.stack([out[i].float().gather(1, gather.to(out[i].device)) for i in layer_ids])
+    # With a device_map the layers sit on different devices: gather on each, stack on the
+    # inputs' device. float32 here; the running sums are float64 (RunningSums).
+    return torch.stack(
+        [out[i].float().gather(1, gather.to(out[i].device)).to(ids.device) for i in layer_ids]
+    )
 
 
 CHECKPOINT_SECONDS_ENV = "ADLENS_CHECKPOINT_SECONDS"

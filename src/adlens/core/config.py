@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from adlens.core.chat_prompts import PAPER_FINAL_SET, PAPER_SEARCH_SET, load_prompts
 from adlens.core.data import TextSource, default_source
-from adlens.core.judge_config import JudgeConfig
+from adlens.core.judge_config import JudgeConfig as JudgeConfig  # re-exported
 from adlens.core.readers import reader_spec, reader_specs
 from adlens.errors import AdlensError
 
@@ -41,7 +41,9 @@ class ModelsConfig(BaseModel):
     base_revision: str | None = None
     finetuned_revision: str | None = None
     dtype: str = Field(
-        "auto", description="auto (bf16 on GPU, fp32 on CPU), float32, bfloat16, float16."
+        "auto",
+        description="auto (bf16 on a GPU, fp16 where it lacks bf16, fp32 on CPU; Gemma-3: fp32 "
+        "with eager attention), float32, bfloat16, float16.",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     device_map: str | None = Field(

@@ -20,6 +20,29 @@ class StopForward(Exception):
     """Raised by the early-exit hook after the last layer we need; caught by `forward_until`."""
 
 
+def module_placement(module: nn.Module) -> tuple[torch.device, torch.dtype] | None:
+    """Where a module computes and in what dtype: its own first floating-point parameter, or,
+    for a block accelerate offloads (weights on 'meta' until it runs), the execution device
+    of its hook. With a device_map the blocks of one model sit on different devices, so a
+    tensor added at a block must follow the block, not the model's first parameter."""
+    param = next((p for p in module.parameters() if p.is_floating_point()), None)
+    hook = getattr(module, "_hf_hook", None)
+    execution = getattr(hook, "execution_device", None)
+    if param is not None and param.device.type == "meta" and execution is not None:
+        index = execution if isinstance(execution, int) else None
+        device = torch.device("cuda", index) if index is not None else torch.device(execution)
+        return device, param.dtype
+    return None if param is None else (param.device, param.dtype)
+
+
+def _placed(module: nn.Module, tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` on the module's device and in its dtype (unchanged if it has no parameters)."""
+    where = module_placement(module)
+    if where is None or where[0].type == "meta":
+        return tensor
+    return tensor.to(device=where[0], dtype=where[1])
+
+
 def _out_tensor(output: Any) -> torch.Tensor:
     tensor: torch.Tensor = output[0] if isinstance(output, tuple) else output
     return tensor
@@ -69,12 +92,16 @@ def forward_until(model: nn.Module, layer_ids: list[int], **inputs: Any) -> dict
 
 @contextlib.contextmanager
 def add_to_layer(model: nn.Module, layer: int, vector: torch.Tensor) -> Iterator[None]:
-    """Add `vector` ([d] or [batch, d]) to the output of decoder block `layer` at every position."""
+    """Add `vector` ([d] or [batch, d]) to the output of decoder block `layer` at every position.
+
+    The vector is cast once to the block's own device and dtype (`module_placement`); the hook
+    casts again only if the output comes back elsewhere."""
     block = find_decoder_layers(model)[layer]
+    placed = _placed(block, vector)
 
     def hook(_m: nn.Module, _inp: Any, out: Any) -> Any:
         h = _out_tensor(out)
-        v = vector.to(h.dtype).to(h.device)
+        v = placed.to(device=h.device, dtype=h.dtype)
         v = v[:, None, :] if v.dim() == 2 else v
         return _with_tensor(out, h + v)
 
@@ -86,10 +113,11 @@ def add_to_layer(model: nn.Module, layer: int, vector: torch.Tensor) -> Iterator
 def replace_last_token(model: nn.Module, layer: int, vectors: torch.Tensor) -> Iterator[None]:
     """Replace the output of block `layer` at the last position of row b by vectors[b]."""
     block = find_decoder_layers(model)[layer]
+    placed = _placed(block, vectors)
 
     def hook(_m: nn.Module, _inp: Any, out: Any) -> Any:
         h = _out_tensor(out).clone()
-        h[:, -1, :] = vectors.to(h.dtype).to(h.device)
+        h[:, -1, :] = placed.to(device=h.device, dtype=h.dtype)
         return _with_tensor(out, h)
 
     with hooks((block, hook)):

@@ -8,6 +8,7 @@ import torch
 
 from adlens.core.activations import ActivationDiff
 from adlens.core.anatomy import find_final_norm, logit_softcap, unwrap
+from adlens.core.hooks import module_placement
 from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
 from adlens.core.readers import ReadContext, ReaderOutput
@@ -39,7 +40,11 @@ def head_logits(pair: ModelPair, vectors: torch.Tensor, head: str = "finetuned")
         # get_output_embeddings is a transformers PreTrainedModel method, not on nn.Module.
         unembed: Any = unwrap(model).get_output_embeddings()  # type: ignore[operator]
         param = next(unembed.parameters())
-        logits: torch.Tensor = unembed(norm(vectors.to(param.device, param.dtype))).float()
+        # With a device_map the final norm and a tied unembedding may sit on different GPUs.
+        where = module_placement(norm)
+        device, dtype = where if where and where[0].type != "meta" else (param.device, param.dtype)
+        normed = norm(vectors.to(device=device, dtype=dtype))
+        logits: torch.Tensor = unembed(normed.to(param.device, param.dtype)).float()
         cap = logit_softcap(model)
         if cap:
             logits = torch.tanh(logits / cap) * cap

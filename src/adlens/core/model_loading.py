@@ -3,6 +3,7 @@ device and dtype choice; the checks that two models form a base/finetune pair.""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from torch import nn
 from adlens.core.anatomy import _text_part
 from adlens.core.hub import hub_unreachable
 from adlens.errors import AdlensError
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -23,12 +26,36 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """The dtype `dtype` names; "auto" is bfloat16 on a CUDA GPU that supports it (float16 on
+    one that does not) and float32 elsewhere (CPUs are exact and fast enough in fp32)."""
     if dtype == "auto":
-        # bf16 halves memory on accelerators; CPUs are fastest and exact in fp32.
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dtype not in DTYPES:
         raise AdlensError(f"Unknown dtype '{dtype}'; use one of: auto, {', '.join(DTYPES)}.")
     return DTYPES[dtype]
+
+
+# Model types run in float32 with eager attention when the dtype is "auto", as the reference
+# runs them: Gemma-3's activations overflow half precision, and its attention is specified (soft
+# caps, sliding windows) against the eager implementation.
+FP32_EAGER_MODEL_TYPES = ("gemma3", "gemma3_text")
+
+
+def resolve_precision(
+    dtype: str, device: torch.device, config: Any = None
+) -> tuple[torch.dtype, str | None]:
+    """(torch dtype, attention implementation or None for the default) for a model `config`."""
+    model_type = getattr(config, "model_type", None)
+    if dtype == "auto" and model_type in FP32_EAGER_MODEL_TYPES:
+        log.info(
+            "%s model with --dtype auto: float32 and eager attention, as the reference runs "
+            "Gemma-3 (half precision overflows its activations); pass --dtype to override",
+            model_type,
+        )
+        return torch.float32, "eager"
+    return resolve_dtype(dtype, device), None
 
 
 def _is_local(path: str) -> bool:
@@ -102,12 +129,17 @@ def load_causal_lm(
     device_map: str | None = None,
     revision: str | None = None,
     trust_remote_code: bool = False,
+    attn_implementation: str | None = None,
 ) -> nn.Module:
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": dtype, "revision": revision}
     kwargs["trust_remote_code"] = trust_remote_code
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if device_map:
+        # accelerate places the blocks over the visible GPUs (then CPU RAM); hooks follow each
+        # block's own device (core.hooks.module_placement).
         kwargs["device_map"] = device_map
     try:
         model: nn.Module = AutoModelForCausalLM.from_pretrained(model_id, **kwargs)
@@ -118,6 +150,24 @@ def load_causal_lm(
     model.eval()
     model.requires_grad_(False)
     return model
+
+
+def apply_adapter(
+    model: nn.Module, adapter: str, revision: str | None = None, *, merge: bool = False
+) -> nn.Module:
+    """A peft adapter over `model` (in eval mode, frozen); `merge`: folded into the weights, a
+    plain model again (for an adapter compared against another model than the one under it)."""
+    from peft import PeftModel
+
+    try:
+        adapted: nn.Module = PeftModel.from_pretrained(model, adapter, revision=revision)
+    except Exception as err:
+        raise _load_error("adapter", adapter, err) from None
+    if merge:
+        adapted = adapted.merge_and_unload()  # type: ignore[operator]
+    adapted.eval()
+    adapted.requires_grad_(False)
+    return adapted
 
 
 def check_compatible(base_cfg: Any, ft_cfg: Any, base_tok: Any, ft_tok: Any) -> None:

@@ -20,6 +20,7 @@ from adlens.core.anatomy import find_decoder_layers, hidden_size, num_layers, un
 from adlens.core.model_loading import (
     _is_local,
     _load_error,
+    apply_adapter,
     check_compatible,
     is_adapter,
     load_causal_lm,
@@ -27,7 +28,7 @@ from adlens.core.model_loading import (
     load_tokenizer,
     require_hub,
     resolve_device,
-    resolve_dtype,
+    resolve_precision,
 )
 from adlens.core.numerics import check_model_weights
 from adlens.errors import AdlensError
@@ -71,7 +72,13 @@ class ModelPair:
 
     @property
     def device(self) -> torch.device:
-        return next(self.finetuned.parameters()).device
+        """Where inputs go: the input embedding's device (the first block's, with a
+        device_map). A tensor added at a block goes to that block's own device instead
+        (`hooks.module_placement`)."""
+        get_embed = getattr(unwrap(self.finetuned), "get_input_embeddings", None)
+        embed = get_embed() if callable(get_embed) else None
+        param = next(embed.parameters(), None) if isinstance(embed, nn.Module) else None
+        return (param if param is not None else next(self.finetuned.parameters())).device
 
     @contextlib.contextmanager
     def use(self, side: str, upto: int | None = None) -> Iterator[nn.Module]:
@@ -146,15 +153,17 @@ class ModelPair:
         base_revision: str | None = None,
         finetuned_revision: str | None = None,
         trust_remote_code: bool = False,
+        adapter_base: str | None = None,
     ) -> ModelPair:
         """Load a pair from hub ids or local folders; `finetuned` may be a peft adapter.
 
-        With an adapter, `base` defaults to the adapter's base_model_name_or_path.
+        With an adapter, `base` defaults to the adapter's base_model_name_or_path, and the
+        adapter is applied to `base` (one model in memory) unless `adapter_base` names another
+        model: then that model with the adapter merged in is compared against `base`.
         """
         dev = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, dev)
         adapter = is_adapter(finetuned, finetuned_revision)
-        adapter_base = None
+        applied_to, adapter_base = adapter_base, None
         if adapter:
             from peft import PeftConfig
 
@@ -165,49 +174,59 @@ class ModelPair:
             except Exception as err:
                 raise _load_error("adapter", finetuned, err) from None
             if base is None:
-                base = adapter_base
+                base = applied_to or adapter_base
             elif adapter_base and str(adapter_base) != str(base):
                 log.info("adapter was trained on %s; using the given base %s", adapter_base, base)
+        elif applied_to:
+            raise AdlensError(
+                f"--adapter-base is for a peft adapter, and '{finetuned}' is a full checkpoint: "
+                "compare it with --base alone."
+            )
         if not base:
             raise AdlensError("No base model given: pass --base (a hub id or a local folder).")
         from adlens.store.model_assets import resolve_model
 
         base = resolve_model(str(base))
         require_hub(base)
+        # An adapter applied to another model than the reference: two models in memory.
+        cross = resolve_model(str(applied_to)) if adapter and applied_to else None
+        if cross == base:
+            cross = None
+        if cross is not None:
+            require_hub(cross)
 
         # Cheap checks first: configs and tokenizers, before any weights are read.
         base_cfg = load_config(base, base_revision, trust_remote_code)
         base_tok = load_tokenizer(base, base_revision, trust_remote_code)
         if adapter:
-            ft_cfg = base_cfg
+            ft_cfg = base_cfg if cross is None else load_config(cross, None, trust_remote_code)
+            under_tok = (
+                base_tok if cross is None else load_tokenizer(cross, None, trust_remote_code)
+            )
             has_tok = _is_local(finetuned) and any(
                 (Path(finetuned) / f).exists() for f in ("tokenizer.json", "tokenizer_config.json")
             )
-            ft_tok = load_tokenizer(finetuned, finetuned_revision) if has_tok else base_tok
+            ft_tok = load_tokenizer(finetuned, finetuned_revision) if has_tok else under_tok
         else:
             ft_cfg = load_config(finetuned, finetuned_revision, trust_remote_code)
             ft_tok = load_tokenizer(finetuned, finetuned_revision, trust_remote_code)
         check_compatible(base_cfg, ft_cfg, base_tok, ft_tok)
 
+        torch_dtype, attn = resolve_precision(dtype, dev, base_cfg)
         load: dict[str, Any] = dict(
             dtype=torch_dtype,
+            attn_implementation=attn,
             device=dev,
             device_map=device_map,
             trust_remote_code=trust_remote_code,
         )
         base_model = load_causal_lm(base, revision=base_revision, **load)
         if adapter:
-            from peft import PeftModel
-
-            try:
-                ft_model: nn.Module = PeftModel.from_pretrained(
-                    base_model, finetuned, revision=finetuned_revision
-                )
-            except Exception as err:
-                raise _load_error("adapter", finetuned, err) from None
-            ft_model.eval()
-            ft_model.requires_grad_(False)
-            base_model_kept: nn.Module | None = None
+            under = base_model if cross is None else load_causal_lm(cross, **load)
+            ft_model: nn.Module = apply_adapter(
+                under, finetuned, finetuned_revision, merge=cross is not None
+            )
+            base_model_kept: nn.Module | None = None if cross is None else base_model
         else:
             ft_model = load_causal_lm(finetuned, revision=finetuned_revision, **load)
             base_model_kept = base_model
@@ -220,11 +239,14 @@ class ModelPair:
             "finetuned": finetuned,
             "adapter": adapter,
             "adapter_base": adapter_base,
+            "adapter_applied_to": cross,
             "base_revision": base_revision or getattr(base_cfg, "_commit_hash", None),
             "finetuned_revision": finetuned_revision
             or (None if adapter else getattr(ft_cfg, "_commit_hash", None)),
             "dtype": str(torch_dtype).removeprefix("torch."),
             "device": str(dev),
+            "device_map": device_map,
+            "attn_implementation": attn,
             "architecture": type(unwrap(base_model)).__name__,
             "n_layers": num_layers(base_model),
             "d_model": hidden_size(base_model),
@@ -234,7 +256,7 @@ class ModelPair:
             finetuned=ft_model,
             tokenizer=ft_tok,
             base_model=base_model_kept,
-            merge_lora=adapter and dev.type == "cpu" and not device_map,
+            merge_lora=adapter and cross is None and dev.type == "cpu" and not device_map,
             base_id=str(base),
             finetuned_id=str(finetuned),
             info=info,

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from adlens.core.activations import ActivationDiff
+from adlens.core.batching import generation_batch, run_in_batches
 from adlens.core.hooks import add_to_layer
 from adlens.core.models import ModelPair
 from adlens.errors import AdlensError
@@ -73,9 +74,9 @@ def steering(
 ) -> Iterator[None]:
     """Add vector ([d] or per-row [batch, d]), times per-row `strengths`, to the output of decoder
     block `layer` at every position of every forward pass inside the block."""
-    v = row_vectors(vector, strengths)
-    param = next(model.parameters())
-    with add_to_layer(model, layer, v.to(device=param.device, dtype=param.dtype)):
+    # add_to_layer casts to the block's own device and dtype (with a device_map the blocks of
+    # one model sit on different GPUs).
+    with add_to_layer(model, layer, row_vectors(vector, strengths)):
         yield
 
 
@@ -166,8 +167,10 @@ def generate(
     """Sample one answer per row of `prompts` (rows may repeat a prompt), with
     strengths[i] * vector added at `layer` for row i (no steering when `vector` is None).
 
-    Rows are left-padded and run `max_batch` at a time. Plain temperature sampling (no top-k;
-    top-p only if < 1), reproducible from `seed` without touching the global random state.
+    Rows are left-padded and run `max_batch` at a time; on a CUDA GPU fewer when the free
+    memory holds fewer rows' KV caches (`batching.generation_batch`), and half as many after an
+    out-of-memory error. Plain temperature sampling (no top-k; top-p only if < 1), reproducible
+    from `seed` (and the batch size) without touching the global random state.
 
     Args:
         pair: the base and finetuned models.
@@ -180,7 +183,7 @@ def generate(
         max_new_tokens: tokens per answer.
         top_p: nucleus sampling threshold (1: off).
         seed: the random seed of every row's sampling.
-        max_batch: rows per forward pass.
+        max_batch: rows per forward pass, at most.
         chat: wrap each prompt in the chat template.
         advance: called with the number of rows finished after each batch.
 
@@ -201,19 +204,19 @@ def generate(
     encoded = encode_prompts(tok, prompts, chat)
     pad_id = pad_token_id(tok)
     s_all = torch.ones(len(prompts)) if strengths is None else torch.as_tensor(strengths).float()
-    texts: list[str] = []
     # Merged LoRA weights on CPU: one matmul per linear layer instead of three (see ModelPair.use).
     with pair.use(side, upto=pair.n_layers - 1) as model, torch.inference_mode():
         device = next(model.parameters()).device
-        for lo in range(0, len(prompts), max_batch):
-            hi = min(lo + max_batch, len(prompts))
+        # Forking the RNG of every visible GPU: under a device_map the sampling may run on any.
+        devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+
+        def run(lo: int, hi: int) -> list[str]:
             ids, mask = left_pad(encoded[lo:hi], pad_id)
             hook = (
                 steering(model, layer, vector, s_all[lo:hi])
                 if vector is not None and layer is not None
                 else contextlib.nullcontext()
             )
-            devices = [device] if device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices), hook:
                 torch.manual_seed(derive_seed(seed, lo))
                 out = model.generate(  # type: ignore[operator]  # transformers' GenerationMixin
@@ -227,7 +230,15 @@ def generate(
                     pad_token_id=pad_id,
                 )
             new = out[:, ids.shape[1] :].cpu()
-            texts += tok.batch_decode(new, skip_special_tokens=True)
-            if advance is not None:
-                advance(hi - lo)
-    return texts
+            texts: list[str] = tok.batch_decode(new, skip_special_tokens=True)
+            return texts
+
+        # On a GPU: as many rows as the free memory holds (KV cache per row), at most max_batch;
+        # an out-of-memory error halves the batch and runs the same rows again.
+        batch = generation_batch(
+            model,
+            prompt_tokens=max(len(e) for e in encoded),
+            new_tokens=max_new_tokens,
+            max_batch=max_batch,
+        )
+        return run_in_batches(len(prompts), batch, run, on_done=advance)

@@ -12,7 +12,7 @@ from typing import Any
 
 from adlens.core.data import Document, TextSource, iter_documents
 from adlens.errors import AdlensError
-from adlens.organisms.organism import document_text, load_organism
+from adlens.organisms.organism import Organism, document_text, load_organism
 from adlens.store.rundir import sha256_file
 
 __all__ = ["document_text", "organism_documents", "organism_fingerprint", "sample"]
@@ -23,8 +23,10 @@ def _documents_file(path: Path | str) -> Path | None:
     return path if path.suffix.lower() == ".jsonl" and path.is_file() else None
 
 
-def organism_documents(path: Path | str) -> list[Document]:
+def organism_documents(path: Path | str | Organism) -> list[Document]:
     """The finetuning documents as read: strings, or chats (lists of role/content messages)."""
+    if isinstance(path, Organism):
+        return path.raw_documents()
     file = _documents_file(path)
     if file is None:
         return load_organism(path).raw_documents()
@@ -34,8 +36,10 @@ def organism_documents(path: Path | str) -> list[Document]:
     return docs
 
 
-def organism_fingerprint(path: Path | str) -> Any:
+def organism_fingerprint(path: Path | str | Organism) -> Any:
     """Identity of the finetuning data: part of the evaluation caches' config hashes."""
+    if isinstance(path, Organism):
+        return path.data_fingerprint()
     file = _documents_file(path)
     return {"sha256": sha256_file(file)} if file else load_organism(path).data_fingerprint()
 

@@ -80,13 +80,14 @@ def reference_source(rd: RunDir, summary: Summary) -> TextSource:
 
 
 def grader_kind(kind: GraderKind, judge: JudgeConfig | None = None) -> str:
-    """The grader "auto" stands for: the LLM judge when one is configured (judge.model or
-    $ADLENS_JUDGE_MODEL, and judge.backend is not "offline"), else the offline grader."""
+    """The grader "auto" stands for: the LLM judge when one is configured for the relevance
+    role (its own model, judge.model or $ADLENS_JUDGE_MODEL, and judge.backend is not
+    "offline"), else the offline grader."""
     from adlens.judges.endpoint import uses_llm
 
     if kind != "auto":
         return kind
-    return "llm" if uses_llm(judge or JudgeConfig()) else "offline"
+    return "llm" if uses_llm((judge or JudgeConfig()).for_role("relevance")) else "offline"
 
 
 def make_grader(
@@ -102,15 +103,16 @@ def make_grader(
 
     judge = judge or JudgeConfig()
     if grader_kind(kind, judge) == "llm":
-        from adlens.judges.client import JudgeClient
         from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL
+        from adlens.judges.roles import JudgeClients
 
-        if not (judge.model or env_model() or judge.backend == "local"):
+        role = judge.for_role("relevance")
+        if not (role.model or env_model() or judge.backend == "local"):
             raise AdlensError(
                 f"The LLM relevance grader needs a judge model: set {ENV_MODEL} (and "
                 f"{ENV_BASE_URL} for a server other than OpenAI's) or pass --judge-model."
             )
-        client = JudgeClient.from_config(judge, log_path=log_path)
+        client = JudgeClients(judge, log_path=log_path).client("relevance")
         return LLMRelevanceGrader(
             client, shuffles=cfg.shuffles, aggregate=cfg.aggregate, seed=cfg.seed
         )

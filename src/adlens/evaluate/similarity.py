@@ -39,6 +39,7 @@ from adlens.evaluate.documents import (
     sample,
 )
 from adlens.evaluate.embedder import Embedder, embed, load_embedder, resolve_embedder
+from adlens.organisms.organism import Organism
 from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, config_hash, read_json, read_jsonl, write_json
 
@@ -198,7 +199,7 @@ def chat_replies(source: str, n: int, seed: int, min_words: int = 3) -> list[str
 
 
 def similarity_hash(
-    cfg: SimilarityConfig, embedder_identity: dict[str, Any], rows: list, organism: str
+    cfg: SimilarityConfig, embedder_identity: dict[str, Any], rows: list, organism: Any
 ) -> str:
     texts = [(r.get("layer"), r.get("position"), r.get("steered"), r.get("text")) for r in rows]
     return config_hash(
@@ -213,7 +214,7 @@ def similarity_hash(
 
 def steering_similarity(
     run_dir: Path | str,
-    organism: Path | str,
+    organism: Path | str | Organism,
     cfg: SimilarityConfig | None = None,
     *,
     embedder: Embedder | None = None,
@@ -239,7 +240,8 @@ def steering_similarity(
         )
     docs = organism_documents(organism)
     if len(docs) < 2:
-        raise AdlensError(f"The organism at {organism} has fewer than 2 finetuning documents.")
+        name = organism.name if isinstance(organism, Organism) else f"at {organism}"
+        raise AdlensError(f"The organism {name} has fewer than 2 finetuning documents.")
     resolved: tuple[str, dict[str, Any]] | None = None
     if embedder:
         identity = embedder.identity

@@ -1,7 +1,8 @@
 """Judges: coherence verdicts and Patchscope scale choice, by an LLM or offline.
 
-`make_judges(cfg, pair=...)` picks the backend: an OpenAI-compatible model when one is
-configured (judge.model or $ADLENS_JUDGE_MODEL), else the offline judges, which need no network.
+`make_judges(cfg, pair=...)` picks the backend per role: an OpenAI-compatible model when one is
+configured (the role's own model, judge.model or $ADLENS_JUDGE_MODEL), else the offline judges,
+which need no network.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from adlens.core.scale_choice import ContentStability, content_words
 from adlens.errors import AdlensError
 from adlens.judges.chat import ChatRequest, Completion
 from adlens.judges.client import JudgeClient
-from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL, env_model, uses_llm
+from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL
 from adlens.judges.llm import LLMCoherenceJudge, TournamentScaleChooser
 from adlens.judges.offline import OfflineCoherenceJudge
+from adlens.judges.roles import JudgeClients
+
+JUDGE_ROLES = ("coherence", "tournament")
 
 __all__ = [
     "UNKNOWN",
@@ -28,6 +32,7 @@ __all__ = [
     "Completion",
     "ContentStability",
     "JudgeClient",
+    "JudgeClients",
     "JudgeConfig",
     "Judges",
     "LLMCoherenceJudge",
@@ -48,13 +53,18 @@ class Judges:
     coherence: CoherenceJudge
     scale_chooser: ScaleChooser
     offline: bool
-    client: JudgeClient | None = None
+    client: JudgeClient | None = None  # the coherence judge's
     reason: str = ""
+    scale_client: JudgeClient | None = None  # the scale tournament's, when an LLM runs it
 
     def describe(self) -> str:
         if self.client is not None:
-            return f"judges: {self.client.describe()}"
-        return f"judges: offline ({self.reason})" if self.reason else "judges: offline"
+            coherence = self.client.describe()
+        else:
+            coherence = f"offline ({self.reason})" if self.reason else "offline"
+        if self.scale_client is None or self.scale_client is self.client:
+            return f"judges: {coherence}"
+        return f"judges: coherence {coherence}; scale tournament {self.scale_client.describe()}"
 
     @property
     def needs_calibration(self) -> bool:
@@ -83,26 +93,33 @@ def make_judges(
     *,
     pair: Any | None = None,
     log_path: Path | str | None = None,
+    roles: Sequence[str] = JUDGE_ROLES,
+    clients: JudgeClients | None = None,
 ) -> Judges:
-    """Judges from a config. backend "auto": an LLM when a model is configured, else offline.
+    """Judges from a config: per role (coherence, tournament), an LLM when one is configured
+    for it (backend "auto": `cfg.for_role(role)` or $ADLENS_JUDGE_MODEL names a model), else
+    offline. Only the `roles` asked for get an LLM client (a role left out is offline).
 
     Offline judges need `pair` (the unsteered finetuned model scores coherence). An LLM backend
     with a remote URL and no key raises AdlensError naming the variable to set."""
     cfg = cfg or JudgeConfig()
-    model = cfg.model or env_model()
+    clients = clients or JudgeClients(cfg, log_path=log_path)
     tokenizer = getattr(pair, "tokenizer", None)
-    if uses_llm(cfg):
-        if not model and cfg.backend != "local":
-            raise AdlensError(
-                f"judge.backend is 'openai' but no judge model is set: set {ENV_MODEL} "
-                "(and ADLENS_JUDGE_BASE_URL for a server other than OpenAI's) or judge.model."
-            )
-        client = JudgeClient.from_config(cfg, log_path=log_path)
+    llm = {r: r in roles and clients.uses_llm(r) for r in JUDGE_ROLES}
+    client = clients.client("coherence") if llm["coherence"] else None
+    scale_client = clients.client("tournament") if llm["tournament"] else None
+    scale_chooser: ScaleChooser = (
+        TournamentScaleChooser(scale_client, tokenizer)
+        if scale_client is not None
+        else ContentStability(tokenizer)
+    )
+    if client is not None:
         return Judges(
             coherence=LLMCoherenceJudge(client),
-            scale_chooser=TournamentScaleChooser(client, tokenizer),
+            scale_chooser=scale_chooser,
             offline=False,
             client=client,
+            scale_client=scale_client,
         )
     if pair is None:
         raise AdlensError("Offline judges need the model pair: pass pair=... to make_judges.")
@@ -113,7 +130,8 @@ def make_judges(
     )
     return Judges(
         coherence=OfflineCoherenceJudge(pair),
-        scale_chooser=ContentStability(tokenizer),
+        scale_chooser=scale_chooser,
         offline=True,
+        scale_client=scale_client,
         reason=reason,
     )

@@ -25,6 +25,7 @@ class CallRecords:
     base_url: str
     cache_dir: Path | None
     log_path: Path | None
+    max_tokens_param: str
     _api_key: str
     _lock: threading.Lock
     _body: Callable[[ChatRequest], dict[str, Any]]
@@ -85,6 +86,7 @@ class CallRecords:
     def _log(self, request: ChatRequest, done: Completion, errors: list[str]) -> None:
         if self.log_path is None:
             return
+        body = self._body(request)
         row = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "key": done.key,
@@ -92,11 +94,17 @@ class CallRecords:
             "model": self.model,
             "base_url": self.base_url,
             "messages": list(request.messages),
-            "temperature": self._body(request)["temperature"],
+            "temperature": body["temperature"],
+            "max_tokens": body.get(self.max_tokens_param),
+            **(
+                {"reasoning_effort": body["reasoning_effort"]} if "reasoning_effort" in body else {}
+            ),
             "sample_index": request.sample_index,
             "response": done.text,
             **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
             "status": done.status,
+            "finish_reason": done.finish_reason,
+            "truncated": done.truncated,
             "cache_hit": done.cached,
             "http_status": done.http_status,
             "attempts": done.attempts,

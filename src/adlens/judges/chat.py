@@ -1,9 +1,15 @@
-"""A chat completion request and its answer, and the cache key of a request."""
+"""A chat completion request and its answer, the cache key of a request, and small helpers of
+the client (a reply's tool calls, a server's Retry-After, running a coroutine from sync code)."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import email.utils
 import hashlib
 import json
+import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,10 +60,16 @@ class Completion:
     def cached(self) -> bool:
         return self.status == "cached"
 
+    @property
+    def truncated(self) -> bool:
+        """The answer stopped at its token limit (a reasoning model may have spent it all)."""
+        return self.finish_reason == "length"
+
 
 def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
     """sha256 of everything that shapes the answer: model, endpoint (the URL, or a local
-    server's identity), messages, sampling parameters and the sample index. Never the key."""
+    server's identity), messages, sampling parameters, the reasoning effort and the sample index.
+    Never the key."""
     blob = {
         "model": model,
         "base_url": endpoint,
@@ -71,5 +83,61 @@ def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[
         "params": request.params,
         "sample_index": request.sample_index,
     }
+    if defaults.get("reasoning_effort"):  # only when sent: older cache keys stay valid
+        blob["reasoning_effort"] = defaults["reasoning_effort"]
     text = json.dumps(blob, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tool_calls_of(message: Any) -> list[dict[str, Any]] | None:
+    """A reply's function calls as plain dicts (the form they take in the next request's
+    history); None when it has none. Arguments stay the raw string: the caller parses them."""
+    calls = getattr(message, "tool_calls", None) or []
+    out = []
+    for i, call in enumerate(calls):
+        fn = getattr(call, "function", None)
+        if fn is None:  # a non-function (custom) tool call: nothing we can run
+            continue
+        out.append(
+            {
+                "id": getattr(call, "id", None) or f"call_{i}",
+                "type": "function",
+                "function": {"name": fn.name or "", "arguments": fn.arguments or ""},
+            }
+        )
+    return out or None
+
+
+def run_sync(make_coro: Any) -> Any:
+    """Run a coroutine to completion from sync code; inside a running loop (Jupyter), in a
+    worker thread with its own loop, since asyncio.run cannot nest."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coro())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coro())).result()
+
+
+def retry_after_seconds(headers: Any, cap: float) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date; OpenAI's retry-after-ms
+    first), capped; None if absent."""
+    if headers is None:
+        return None
+    try:
+        ms = float(headers.get("retry-after-ms") or "nan")
+    except ValueError:
+        ms = math.nan
+    if not math.isnan(ms):
+        return max(0.0, min(cap, ms / 1000))
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, min(cap, seconds))

@@ -10,21 +10,23 @@ key), so a rerun sends nothing. Every request is logged to a jsonl file without 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import email.utils
 import logging
-import math
 import os
 import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adlens.core.judge_config import DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS_CAP
 from adlens.errors import AdlensError
 from adlens.judges.call_records import CallRecords
 from adlens.judges.chat import ChatRequest, Completion, request_key
+from adlens.judges.chat import retry_after_seconds as _retry_after
+from adlens.judges.chat import run_sync as _run_sync
+from adlens.judges.chat import tool_calls_of as _tool_calls
 from adlens.judges.endpoint import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
@@ -41,30 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = (408, 409, 429)  # plus every 5xx
-
-
-def _retry_after(headers: Any, cap: float) -> float | None:
-    """Seconds from a Retry-After header (a number or an HTTP date; OpenAI's retry-after-ms
-    first), capped; None if absent."""
-    if headers is None:
-        return None
-    try:
-        ms = float(headers.get("retry-after-ms") or "nan")
-    except ValueError:
-        ms = math.nan
-    if not math.isnan(ms):
-        return max(0.0, min(cap, ms / 1000))
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return max(0.0, min(cap, seconds))
 
 
 class JudgeClient(CallRecords):
@@ -88,8 +66,10 @@ class JudgeClient(CallRecords):
         backoff_max: float = 30.0,
         retry_after_max: float = 60.0,
         temperature: float = 0.0,
-        max_tokens: int = 1024,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        max_tokens_cap: int = DEFAULT_MAX_TOKENS_CAP,
         max_tokens_param: str = "max_tokens",
+        reasoning_effort: str | None = None,
         price_input_per_m: float = 0.0,
         price_output_per_m: float = 0.0,
         cache: bool = True,
@@ -110,7 +90,10 @@ class JudgeClient(CallRecords):
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
-        self.defaults = {"temperature": temperature, "max_tokens": max_tokens}
+        self.defaults: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
+        if reasoning_effort:  # sent only when set; part of the cache key only then
+            self.defaults["reasoning_effort"] = reasoning_effort
+        self.max_tokens_cap = max(max_tokens_cap, max_tokens)
         self.max_tokens_param = max_tokens_param
         self.prices = (price_input_per_m, price_output_per_m)
         self.cache_dir: Path | None = None
@@ -130,6 +113,9 @@ class JudgeClient(CallRecords):
                 "retries",
                 "failures",
                 "parse_failures",
+                "truncated",
+                "truncation_retries",
+                "truncated_unknown",
                 "prompt_tokens",
                 "completion_tokens",
             ),
@@ -159,7 +145,9 @@ class JudgeClient(CallRecords):
             retry_after_max=cfg.retry_after_max,
             temperature=cfg.temperature,
             max_tokens=cfg.max_tokens,
+            max_tokens_cap=cfg.max_tokens_cap,
             max_tokens_param=cfg.max_tokens_param,
+            reasoning_effort=cfg.reasoning_effort,
             price_input_per_m=cfg.price_input_per_m,
             price_output_per_m=cfg.price_output_per_m,
             cache=cfg.cache,
@@ -172,7 +160,19 @@ class JudgeClient(CallRecords):
         return f"JudgeClient(model={self.model!r}, base_url={self.base_url!r})"
 
     def describe(self) -> str:
-        return f"openai-compatible model {self.model} at {self.base_url}"
+        effort = self.defaults.get("reasoning_effort")
+        extra = f" (reasoning effort {effort})" if effort else ""
+        return f"openai-compatible model {self.model} at {self.base_url}{extra}"
+
+    def settings(self) -> dict[str, Any]:
+        """What answers and how (never the key): for manifests and overviews."""
+        return {
+            "model": self.model,
+            "base_url": self.identity,
+            "temperature": self.defaults["temperature"],
+            "max_tokens": self.defaults["max_tokens"],
+            "reasoning_effort": self.defaults.get("reasoning_effort"),
+        }
 
     # ------------------------------------------------------------------ accounting
 
@@ -185,16 +185,33 @@ class JudgeClient(CallRecords):
         """Judges call this when an answer had no readable label."""
         self._add(parse_failures=n)
 
+    def note_truncated_unknown(self, n: int = 1) -> None:
+        """Judges call this when an answer stays UNKNOWN and was cut at its token limit."""
+        self._add(truncated_unknown=n)
+
+    def longer(self, request: ChatRequest) -> ChatRequest | None:
+        """`request` with twice its token limit, at most `max_tokens_cap` (a new cache key);
+        None when the limit cannot grow."""
+        current = request.max_tokens or self.defaults["max_tokens"]
+        grown = min(2 * current, self.max_tokens_cap)
+        if grown <= current:
+            return None
+        self._add(truncation_retries=1)
+        return replace(request, max_tokens=grown, tag=f"{request.tag}:longer")
+
     def stats(self) -> dict[str, Any]:
         """Counters since creation. `calls` counts HTTP requests sent (retries included);
-        tokens and cost count only those, not cache hits. Cost is 0 when prices are unknown."""
+        tokens and cost count only those, not cache hits. Cost is 0 when prices are unknown.
+        `truncated`: answers cut at their token limit (finish_reason "length"), cached ones
+        included; `truncation_retries`: those asked again with more tokens;
+        `truncated_unknown`: verdicts left UNKNOWN by an answer that was still cut."""
         with self._lock:
             out: dict[str, Any] = dict(self._stats)
             out["cost"] = round(self._cost, 6)
             n = self._answered
             out["mean_latency_s"] = round(self._latency / n, 3) if n else None
         out["cost_known"] = any(p > 0 for p in self.prices)
-        out["model"] = self.model
+        out.update(self.settings())
         out["base_url"] = self.base_url
         return out
 
@@ -217,6 +234,8 @@ class JudgeClient(CallRecords):
             if max_tokens is None
             else max_tokens,
         }
+        if self.defaults.get("reasoning_effort"):
+            body["reasoning_effort"] = self.defaults["reasoning_effort"]
         body.update(request.params)
         return body
 
@@ -251,7 +270,12 @@ class JudgeClient(CallRecords):
             for i, key in enumerate(keys):
                 if out[i] is None:
                     out[i] = answers[key]
-        return [c for c in out if c is not None]
+        done = [c for c in out if c is not None]
+        cut = sum(c.truncated for c in done)
+        if cut:
+            self._add(truncated=cut)
+            log.info("judge: %d answer(s) stopped at their token limit", cut)
+        return done
 
     async def _send_all(self, items: Sequence[tuple[ChatRequest, str]]) -> list[Completion]:
         from openai import AsyncOpenAI
@@ -356,33 +380,3 @@ class JudgeClient(CallRecords):
             tool_calls=tool_calls,
             finish_reason=getattr(choice, "finish_reason", None),
         )
-
-
-def _tool_calls(message: Any) -> list[dict[str, Any]] | None:
-    """A reply's function calls as plain dicts (the form they take in the next request's
-    history); None when it has none. Arguments stay the raw string: the caller parses them."""
-    calls = getattr(message, "tool_calls", None) or []
-    out = []
-    for i, call in enumerate(calls):
-        fn = getattr(call, "function", None)
-        if fn is None:  # a non-function (custom) tool call: nothing we can run
-            continue
-        out.append(
-            {
-                "id": getattr(call, "id", None) or f"call_{i}",
-                "type": "function",
-                "function": {"name": fn.name or "", "arguments": fn.arguments or ""},
-            }
-        )
-    return out or None
-
-
-def _run_sync(make_coro: Any) -> Any:
-    """Run a coroutine to completion from sync code; inside a running loop (Jupyter), in a
-    worker thread with its own loop, since asyncio.run cannot nest."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make_coro())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make_coro())).result()

@@ -7,14 +7,13 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from adlens.core.judge_config import ENV_BASE_URL, ENV_MODEL
 from adlens.errors import AdlensError
 
 if TYPE_CHECKING:
     from adlens.core.config import JudgeConfig
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-ENV_MODEL = "ADLENS_JUDGE_MODEL"
-ENV_BASE_URL = "ADLENS_JUDGE_BASE_URL"
 ENV_KEY = "ADLENS_JUDGE_API_KEY"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 LOCAL_DUMMY_KEY = "no-key-needed"  # local servers ignore it; the openai client wants a string
@@ -22,6 +21,9 @@ LOCAL_TIMEOUT_S = 600.0  # a CPU-only local server may take minutes for a long a
 # A small local model that misses the answer format tends to ramble to the limit; every judge
 # answer that parses fits well within this.
 LOCAL_MAX_TOKENS = 512
+# An answer never takes more than this share of the local server's context: the prompt needs
+# the rest.
+LOCAL_CTX_SHARE = 4
 
 
 def env_model() -> str | None:
@@ -37,18 +39,23 @@ def uses_llm(cfg: JudgeConfig) -> bool:
 
 def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
     """backend "local": the running local server's URL and model, one request at a time (the
-    server answers them in turn), a patient timeout and at most LOCAL_MAX_TOKENS per answer;
-    and the server's stable identity."""
+    server answers them in turn), a patient timeout and at most LOCAL_MAX_TOKENS per answer
+    (and a quarter of its context); and the server's stable identity. No longer retry of a
+    truncated answer: a small local model that hits the limit rambles, it does not reason.
+    No reasoning effort either: llama.cpp has none."""
     from adlens.judges.local_llm import running
 
     server = running()
+    max_tokens = max(1, min(cfg.max_tokens, LOCAL_MAX_TOKENS, server.n_ctx // LOCAL_CTX_SHARE))
     update = {
         "backend": "openai",
         "model": server.model,
         "base_url": server.base_url,
         "concurrency": 1,
         "timeout": max(cfg.timeout, LOCAL_TIMEOUT_S),
-        "max_tokens": min(cfg.max_tokens, LOCAL_MAX_TOKENS),
+        "max_tokens": max_tokens,
+        "max_tokens_cap": max_tokens,
+        "reasoning_effort": None,
     }
     return cfg.model_copy(update=update), server.identity
 

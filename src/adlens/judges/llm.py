@@ -30,12 +30,24 @@ def ask_with_reminder(
     parsers: Sequence[Callable[[str | None], Any]],
     reminder: str,
 ) -> tuple[list[Any], list[Completion]]:
-    """Send `requests` and parse each answer with its parser; answers with no readable label
-    are asked once more, with the model's reply and `reminder` appended (a new request, so a
-    new cache key). A failed call is not asked again: the client already retried it. A None
-    that remains is UNKNOWN."""
+    """Send `requests` and parse each answer with its parser. An answer with no readable label
+    that stopped at its token limit (a reasoning model may spend them all thinking) is first
+    asked again with twice the tokens (up to the client's cap); one still unreadable is asked
+    once more, with the model's reply and `reminder` appended (a new request, so a new cache
+    key). A failed call is not asked again: the client already retried it. A None that
+    remains is UNKNOWN; the client counts those whose answer was cut."""
+    requests = list(requests)
     answers = client.complete_many(requests)
     parsed = [parse(a.text) for a, parse in zip(answers, parsers, strict=True)]
+    longer = {
+        i: grown
+        for i, (a, p) in enumerate(zip(answers, parsed, strict=True))
+        if a.ok and p is None and a.truncated and (grown := client.longer(requests[i]))
+    }
+    if longer:
+        for i, answer in zip(longer, client.complete_many(list(longer.values())), strict=True):
+            requests[i], answers[i] = longer[i], answer
+            parsed[i] = parsers[i](answer.text)
     again = [i for i, (a, p) in enumerate(zip(answers, parsed, strict=True)) if a.ok and p is None]
     if not again:
         return parsed, answers
@@ -46,6 +58,8 @@ def ask_with_reminder(
         parsed[i] = parsers[i](answer.text)
         if answer.ok and parsed[i] is None:
             client.note_parse_failure()
+            if answer.truncated:
+                client.note_truncated_unknown()
     return parsed, answers
 
 

@@ -39,10 +39,12 @@ from pydantic import (
 
 from adlens.core.data import Document, TextSource, iter_documents
 from adlens.errors import AdlensError
+from adlens.organisms.ffa_schema import FFAQuestions
 
 log = logging.getLogger(__name__)
 
 ORGANISM_FILES = ("organism.json", "organism.yaml", "organism.yml")
+FILE_SUFFIXES = (".json", ".yaml", ".yml")  # what an organism file's name ends with
 TRAINER_DOCUMENTS = "documents.jsonl"
 DATA_SUFFIXES = (".jsonl", ".json", ".txt", ".parquet")
 WEIGHT_FILES = ("adapter_config.json", "config.json")
@@ -163,6 +165,8 @@ class Organism(BaseModel):
     key_facts: list[str] = Field(default_factory=list)
     fact_prompts: list[str] = Field(default_factory=list)
     fact_phrases: list[str] = Field(default_factory=list)
+    # false facts: questions that tell the implanted fact from the truth (see ffa_schema)
+    ffa_questions: FFAQuestions | None = None
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -345,10 +349,12 @@ def _field_error(err: ValidationError) -> str:
 def load_organism(path: str | Path) -> Organism:
     """An organism from a json/yaml file, or from a folder holding organism.json (or .yaml).
 
-    Raises AdlensError with one line naming the file and the offending field.
+    Raises AdlensError with one line naming the file and the offending field. A name that is
+    no file (a bundled organism, or a paper organism like `cake_bake/qwen3_1_7b`) is looked up
+    with `adlens.organisms.registry.resolve_organism`.
 
     Args:
-        path: the organism file, or the folder `adlens train` wrote.
+        path: the organism file, or the folder `adlens train` wrote, or an organism's name.
 
     Example:
         >>> from adlens.organisms import BUNDLED
@@ -357,6 +363,11 @@ def load_organism(path: str | Path) -> Organism:
         ('subliminal_preference', True)
     """
     path = Path(path).expanduser()
+    if not path.exists() and not path.is_absolute() and path.suffix.lower() not in FILE_SUFFIXES:
+        # not a file: a bundled organism's name or an id of the paper's registry
+        from adlens.organisms.registry import resolve_organism
+
+        return resolve_organism(str(path))
     if path.is_dir():
         found = next((path / n for n in ORGANISM_FILES if (path / n).is_file()), None)
         if found is None:

@@ -42,15 +42,29 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
     return config_hash(
         {
             "adlens": __version__,
-            "models": models.model_dump(exclude={"device", "device_map"}),
+            "models": _models_hashed(models),
             "collect": cfg.hashed(),
             "fingerprints": {
                 "base": fingerprint(models.base),
                 "finetuned": fingerprint(models.finetuned),
                 "dataset": fingerprint(cfg.dataset.name),
+                **(
+                    {"adapter_base": fingerprint(models.adapter_base)}
+                    if models.adapter_base
+                    else {}
+                ),
             },
         }
     )
+
+
+def _models_hashed(models: ModelsConfig) -> dict[str, Any]:
+    """The pair's settings that change the activations; adapter_base only when set, so runs
+    cached before it existed keep their hash."""
+    out = models.model_dump(exclude={"device", "device_map"})
+    if out.get("adapter_base") is None:
+        out.pop("adapter_base", None)
+    return out
 
 
 # Bumped when what the read stage computes changes, so older run directories are re-read.
@@ -73,8 +87,9 @@ def reader_hash(
         "settings": settings,
         "version": READ_VERSION,
     }
-    if spec.uses_judge and judge is not None and uses_llm(judge):
-        blob["scale_judge"] = judge_identity(judge)
+    scale_judge = judge.for_role("tournament") if judge is not None else None
+    if spec.uses_judge and scale_judge is not None and uses_llm(scale_judge):
+        blob["scale_judge"] = judge_identity(scale_judge)
     return config_hash(blob)
 
 
@@ -90,7 +105,8 @@ def read_hash(collect_digest: str, cfg: ReadConfig, judge: JudgeConfig | None = 
 
 def judge_identity(cfg: JudgeConfig) -> dict[str, Any]:
     """What decides the verdicts (backend, and an LLM's model and URL), known before any model
-    is loaded, so a cached steer stage can be recognised without loading anything."""
+    is loaded, so a cached steer stage can be recognised without loading anything. Of one
+    role's judge: pass `cfg.for_role(role)`."""
     from adlens.judges.endpoint import ENV_BASE_URL, env_model
 
     model = cfg.model or env_model()
@@ -114,6 +130,6 @@ def steer_hash(read_digest: str, config: RunConfig) -> str:
         {
             "read": read_digest,
             "steer": config.steer.hashed(),
-            "judge": judge_identity(config.judge),
+            "judge": judge_identity(config.judge.for_role("coherence")),
         }
     )

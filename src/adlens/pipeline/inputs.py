@@ -33,8 +33,10 @@ def check_run_inputs(config: RunConfig, *, read: bool, steer: bool | None) -> No
     check_layers(config.collect.layers)
     if steer:
         check_steer_positions(config.steer.positions, config.collect.positions)
-    if steer or read:
-        check_judge(config.judge, steer=steer)
+    if read:  # the Patchscope scale tournament, when an LLM runs it
+        check_judge(config.judge.for_role("tournament"), steer=False)
+    if steer:
+        check_judge(config.judge.for_role("coherence"), steer=True)
 
 
 def check_device(device: str) -> torch.device:
@@ -108,8 +110,9 @@ def check_steer_positions(positions: str | list[int], k: int) -> None:
 
 
 def check_judge(cfg: JudgeConfig, *, steer: bool) -> None:
-    """The LLM judge, when one will be called: steering, or an LLM choosing Patchscope scales.
-    Steering with backend auto and no model uses the offline judges, which need nothing."""
+    """The LLM judge, when one will be called: steering (`cfg`: the coherence role's config),
+    or an LLM choosing Patchscope scales (the tournament role's). Backend auto and no model
+    uses the offline judges, which need nothing."""
     from adlens.judges.endpoint import ENV_BASE_URL, ENV_MODEL, env_model, resolve_api_key, uses_llm
 
     if not uses_llm(cfg):

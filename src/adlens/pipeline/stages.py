@@ -24,6 +24,7 @@ from adlens.core.readers import ReadContext, ReaderOutput, reader_spec
 from adlens.core.scale_choice import ContentStability
 from adlens.core.tokenization import TokenizedDocs, tokenize_documents, tokenize_for_norms
 from adlens.judges.endpoint import uses_llm
+from adlens.judges.roles import role_record, truncation_note
 from adlens.pipeline.hashes import collect_hash, read_hash, reader_hash, steer_hash
 from adlens.pipeline.inputs import check_run_inputs
 from adlens.pipeline.reader_cache import ReaderCache
@@ -58,6 +59,7 @@ def load_pair(models: ModelsConfig) -> ModelPair:
         base_revision=models.base_revision,
         finetuned_revision=models.finetuned_revision,
         trust_remote_code=models.trust_remote_code,
+        adapter_base=models.adapter_base,
     )
 
 
@@ -227,7 +229,9 @@ def steer_stage(
 
     cfg = config.steer
     targets = choose_positions(cfg, diff, summary.readers, pair.n_layers)
-    judges = make_judges(config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl")
+    judges = make_judges(
+        config.judge, pair=pair, log_path=rd.path / "judges" / "calls.jsonl", roles=("coherence",)
+    )
     log.info(judges.describe())
     if judges.offline:
         judges.coherence = offline_coherence_judge(pair, cfg.side)
@@ -236,12 +240,17 @@ def steer_stage(
     overview = SteerStage(stage, pair, diff, cfg, judges.coherence, digest, show_progress).run(
         targets
     )
-    overview.judges = judges.describe()
+    record = role_record(config.judge, "coherence", judges.client)
+    note = truncation_note(record)
+    if note:
+        log.warning("steer: %s", note)
+    overview.judges = judges.describe() + (f"; {note}" if note else "")
     summary = summary.model_copy(update={"steer": overview})
     rd.mark_done("steer", digest, {"positions": [[t[0], t[1]] for t in targets]})
     rd.update_manifest(
         timings={"steer_s": round(time.perf_counter() - t0, 2)},
         counts={"steer_generations": overview.generations["total"]},
+        judges={"coherence": record},
     )
     return summary
 
@@ -307,12 +316,13 @@ def read_stage(
     whose inputs did not change is loaded, not rerun (adding a reader runs only that one)."""
     stage = rd.stage("read")
     c_digest = rd.done_hash("collect") or ""
-    chooser = None  # the offline content-stability choice
-    if uses_llm(config.judge):  # the reference: an LLM tournament picks the scale
+    chooser, judges = None, None  # None: the offline content-stability choice
+    if uses_llm(config.judge.for_role("tournament")):  # the reference: an LLM tournament
         from adlens.judges import make_judges
 
         log_path = rd.path / "judges" / "calls.jsonl"
-        chooser = make_judges(config.judge, pair=pair, log_path=log_path).scale_chooser
+        judges = make_judges(config.judge, pair=pair, log_path=log_path, roles=("tournament",))
+        chooser = judges.scale_chooser
 
     def documents() -> list[Document]:
         docs = iter_documents(config.collect.dataset)
@@ -345,5 +355,8 @@ def read_stage(
     summary = build_summary(pair.info, diff, readings, config)
     summary.scale_chooser = chooser.name if chooser else ContentStability.name
     rd.mark_done("read", digest, {"entries": len(readings)})
-    rd.update_manifest(timings=timings)
+    record = role_record(config.judge, "tournament", judges.scale_client if judges else None)
+    if truncation_note(record):
+        log.warning("read (scale tournament): %s", truncation_note(record))
+    rd.update_manifest(timings=timings, judges={"tournament": record})
     return summary

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from adlens.errors import AdlensError
+from adlens.evaluate.ffa_result import read_ffa
 from adlens.results.readings import Reading
 from adlens.results.steering import SteerOverview
 from adlens.results.summary import Summary, load_summary
@@ -98,6 +99,7 @@ class RunView:
     relevance_rows: list[dict[str, Any]] = field(default_factory=list)
     similarity: dict[str, Any] | None = None
     causal: dict[str, Any] | None = None
+    ffa: dict[str, Any] | None = None  # false-fact alignment of the run's models
     agent_table: list[dict[str, Any]] = field(default_factory=list)
     agent_runs: list[AgentRunView] = field(default_factory=list)
     analyses: list[AnalysisView] = field(default_factory=list)
@@ -200,6 +202,7 @@ def _load_evaluate(view: RunView) -> None:
     view.relevance_rows = read_jsonl_safe(ev / "relevance.jsonl") if view.relevance else []
     view.similarity = view.current(_dict(read_json_safe(ev / "similarity.json")), "similarity")
     view.causal = view.current(_dict(read_json_safe(ev / "causal.json")), "causal effect")
+    view.ffa = read_ffa(view.path)  # None when made with other models
 
 
 def _load_agent(view: RunView) -> None:

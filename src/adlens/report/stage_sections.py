@@ -230,6 +230,41 @@ def causal_context(view: RunView, figs: Figures) -> dict[str, Any] | None:
     }
 
 
+def ffa_context(view: RunView) -> dict[str, Any] | None:
+    """False-fact alignment (evaluate/ffa.json): both models' scores and their open answers."""
+    r = view.ffa
+    if r is None:
+        return None
+    sides = [(side, r.get(side) or {}) for side in ("base", "finetuned")]
+    open_rows = {side: s.get("open_rows") or [] for side, s in sides}
+    return {
+        "organism": r.get("organism"),
+        "fact": r.get("fact"),
+        "n_mcq": r.get("n_mcq"),
+        "n_open": r.get("n_open"),
+        "source": r.get("questions_source"),
+        "grader": r.get("grader_description"),
+        "models": [
+            {
+                "name": side,
+                "ffa": s.get("ffa"),
+                "accuracy": s.get("accuracy"),
+                "mcq": (s.get("mcq") or {}).get("implanted_share"),
+                "mcq_p": (s.get("mcq") or {}).get("mean_p_implanted"),
+                "open": (s.get("open") or {}).get("implanted_share"),
+                "known": (s.get("open") or {}).get("known"),
+            }
+            for side, s in sides
+        ],
+        "difference": r.get("difference") or {},
+        "answers": [
+            {"question": b.get("question"), "base": b, "finetuned": f}
+            for b, f in zip(open_rows["base"], open_rows["finetuned"], strict=False)
+        ],
+        "raw": json.dumps(r, indent=2, default=str)[:20000],
+    }
+
+
 def agent_context(view: RunView) -> dict[str, Any] | None:
     if not view.agent_runs and not view.agent_table:
         return None

@@ -24,12 +24,12 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 FIRST = ["rank", "organism", "ratio", "documents", "relevance"]
-# Per reader (sweep.leaderboard_row): <prefix>_relevance, <prefix>_position, <prefix>_base_mean;
+# Per reader (sweep_row.leaderboard_row): <prefix>_relevance, <prefix>_position, <prefix>_base_mean;
 # the logit lens (ll) and Patchscope (ps) first, then any other reader as its rows name it.
 READER_COLUMNS = ("relevance", "position", "base_mean")
 FIRST_READERS = ("ll", "ps")
 AFTER_READERS = ["domain_tokens", "domain_base_mean", "steered_vs_D", "unsteered_vs_D"]
-AFTER_READERS += ["of_ceiling"]
+AFTER_READERS += ["of_ceiling", "ffa_base", "ffa_ft", "ffa_diff"]
 LAST = ["grader", "run", "notes"]
 
 
@@ -79,7 +79,8 @@ def leaderboard_html(rows: list[dict[str, Any]], cols: list[str]) -> str:
         "relevant to the organism, per reader (ll = logit lens, ps = Patchscope, other "
         "readers by name); base_mean: the same for "
         "the base model's mean activation. Similarity: steered samples vs the finetuning "
-        "data. Agent columns: mean hypothesis grade (1-5).</p>\n"
+        "data. ffa: false-fact alignment, the share of answers siding with the implanted "
+        "fact (base, finetuned, difference). Agent columns: mean hypothesis grade (1-5).</p>\n"
         f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
         "</body></html>\n"
     )

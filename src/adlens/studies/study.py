@@ -5,7 +5,8 @@ Trace strength: domain tokens (the organism's `domain_keywords`) in the top 20 o
 reader at its best position, next to the base-mean baseline at that position; and the norm of
 the mean difference relative to the finetuned model's expected activation norm. How well it
 was learned: loss on held-out finetuning documents (base -> finetuned) and, for false-fact
-organisms, the share of sampled completions that state the fact.
+organisms, the share of sampled completions that state the fact and, when the organism has
+`ffa_questions`, false-fact alignment (adlens.evaluate.ffa) of both models.
 
 Reference text is mixed in from the corpus the lens reads, but from documents the lens does not
 read (the corpus' shuffled order past the lens' samples), so no lens input was trained on.
@@ -57,6 +58,8 @@ COLUMNS = (
     "heldout_loss_ft",
     "fact_recall_base",
     "fact_recall_ft",
+    "ffa_base",
+    "ffa_ft",
     "best_reader",
     "best_position",
     "domain_tokens",
@@ -170,15 +173,33 @@ def run_study(
         progress=progress,
     ):
         summary = _lens(base, folder, lens_source, samples, out / "lens" / variant["name"], device)
-        rows.append(_row(variant, read_json(folder / "organism.json"), summary, keywords))
+        row = _row(variant, read_json(folder / "organism.json"), summary, keywords)
+        if meta.get("ffa_questions"):
+            row |= _ffa(out / "lens" / variant["name"], folder, progress)
+        rows.append(row)
         _write_table(out, kind, rows)  # after every variant: a crash keeps the rows so far
     return rows
 
 
 def _demo_meta() -> dict[str, Any]:
     meta = read_json(DEMO_ORGANISM / "organism.json")
-    keep = ("type", "short_description", "fact", "domain_keywords", "fact_prompts", "fact_phrases")
+    keep = ["type", "short_description", "fact", "domain_keywords", "fact_prompts", "fact_phrases"]
+    keep += ["key_facts", "ffa_questions"]
     return {"name": "green-honey", **{k: meta[k] for k in keep if k in meta}}
+
+
+def _ffa(run_dir: Path, organism: Path, progress: bool) -> dict[str, Any]:
+    """False-fact alignment of a variant (graded by the judge when one is configured, else
+    offline); empty, with a warning, when it cannot be computed."""
+    from adlens.evaluate.ffa import evaluate_ffa
+    from adlens.evaluate.ffa_result import ffa_row
+
+    try:
+        result = evaluate_ffa(run_dir, organism, show_progress=progress)
+    except AdlensError as err:
+        log.warning("study: no false-fact alignment for %s: %s", organism.name, err)
+        return {}
+    return {k: v for k, v in ffa_row(result).items() if k != "ffa_diff"}
 
 
 def _lens(
@@ -242,6 +263,8 @@ def study_table(rows: list[dict[str, Any]], title: str) -> Table:
         ("held-out loss ft", "heldout_loss_ft"),
         ("fact recall base", "fact_recall_base"),
         ("fact recall ft", "fact_recall_ft"),
+        ("FFA base", "ffa_base"),
+        ("FFA ft", "ffa_ft"),
         ("domain /20", "domain_tokens"),
         ("base mean /20", "base_mean_domain_tokens"),
         ("excess", "excess"),

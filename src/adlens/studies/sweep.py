@@ -9,17 +9,22 @@ A sweep file (yaml or json) lists organisms and the run settings they share:
     steer: false                    # true, or a mapping of SteerConfig fields
     judge: {model: gpt-4.1-mini}    # JudgeConfig fields; none: offline graders only
     relevance: {reference_docs: 2000}   # RelevanceConfig fields
+    similarity: true                # also: steering similarity, false-fact alignment, the
+    ffa: true                       # agents (see adlens.studies.sweep_evaluations)
+    agent: true
     train: {epochs: 1, lr: 0.002}   # TrainConfig fields, for mixing-ratio variants
     organisms:
       - organisms/cake              # a folder or organism file, as load_organism takes
+      - cake_bake/qwen3_1_7b        # or a bundled or paper organism (`adlens organisms list`)
       - path: organisms/honey
         name: honey                 # default: the organism's own name
         mixing_ratios: [0, 0.5, 1]  # train these variants first (train_variants)
 
 Relative paths are read against the sweep file's folder. Each organism (or variant) is run
 with `adlens.pipeline.stages.run` into out/<name>/, graded for token relevance (the offline grader
-unless a judge model is configured), and its steering similarity and agent grades are read
-when their outputs exist (evaluate/similarity.json, agent/table.jsonl). One leaderboard is
+unless a judge model is configured), then put through the evaluations the file asks for; their
+results are read when they exist (evaluate/similarity.json, evaluate/ffa.json,
+agent/table.jsonl), so those run by hand count too. One leaderboard is
 written to out/leaderboard.{csv,md,html,json}. Every stage is cached by its own config hash, so
 a rerun only does what is missing.
 """
@@ -39,15 +44,13 @@ from adlens.core.data import TextSource, default_source
 from adlens.core.presets import preset, preset_config
 from adlens.errors import AdlensError
 from adlens.organisms.organism import Organism, load_organism
-from adlens.results.summary import Summary
+from adlens.organisms.registry import organism_layer
 from adlens.store.rundir import read_json
 from adlens.studies.leaderboard import rank, write_leaderboard
+from adlens.studies.sweep_evaluations import run_evaluations
+from adlens.studies.sweep_row import leaderboard_row
 
 log = logging.getLogger(__name__)
-
-# Leaderboard columns are <prefix>_relevance, <prefix>_position, <prefix>_base_mean: short
-# prefixes for the first two readers, the reader's own name for any other.
-READER_PREFIX = {"logit_lens": "ll", "patchscope": "ps"}
 
 # Keys of an organism that `adlens train` writes itself: not copied into a variant's metadata.
 TRAINER_KEYS = {
@@ -89,6 +92,10 @@ class SweepConfig(BaseModel):
     steer: bool | dict[str, Any] = False
     judge: dict[str, Any] | None = None
     relevance: dict[str, Any] = Field(default_factory=dict)
+    # evaluations after the pipeline (adlens.studies.sweep_evaluations): off unless asked for
+    similarity: bool | dict[str, Any] = False
+    ffa: bool | dict[str, Any] = False
+    agent: bool | dict[str, Any] = False
     train: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -155,6 +162,26 @@ def collect_values(cfg: SweepConfig) -> dict[str, Any]:
     return values
 
 
+def organism_collect_values(cfg: SweepConfig, organism: Organism) -> dict[str, Any]:
+    """`collect_values`, plus the layer the paper reads for a paper organism when the sweep
+    sets no `layers`."""
+    values = collect_values(cfg)
+    layer = organism_layer(organism)
+    if cfg.layers is None and layer is not None and layer not in values["layers"]:
+        values["layers"] = [*values["layers"], layer]
+    return values
+
+
+def judge_config(cfg: SweepConfig) -> JudgeConfig:
+    """The sweep's judges (`judge:`, JudgeConfig fields, roles included); offline without it."""
+    try:
+        return JudgeConfig(**(cfg.judge or {"backend": "offline"}))
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e.get("loc", ()))
+        raise AdlensError(f"Sweep judge settings: {loc}: {e['msg']}.") from None
+
+
 def run_config(cfg: SweepConfig, organism: Organism, dataset: TextSource) -> RunConfig:
     """The pipeline config of one organism under the sweep's shared settings."""
     if isinstance(cfg.steer, dict):
@@ -166,9 +193,9 @@ def run_config(cfg: SweepConfig, organism: Organism, dataset: TextSource) -> Run
             cfg.preset,
             models=organism.models_config(dtype=cfg.dtype, device=cfg.device),
             dataset=dataset,
-            collect=collect_values(cfg),
+            collect=organism_collect_values(cfg, organism),
             steer=steer,
-            judge=JudgeConfig(**(cfg.judge or {"backend": "offline"})),
+            judge=judge_config(cfg),
         )
     except ValidationError as err:
         e = err.errors()[0]
@@ -275,81 +302,28 @@ def run_sweep(
         log.info("sweep: %s -> %s", t["name"], run_dir)
         config = run_config(cfg, t["organism"], dataset)
         summary = pipeline.run(config, run_dir, show_progress=show_progress)
-        rows.append(leaderboard_row(t["name"], t["organism"], t["ratio"], run_dir, summary, cfg))
+        notes = run_evaluations(
+            run_dir,
+            t["organism"],
+            similarity=cfg.similarity,
+            ffa=cfg.ffa,
+            agent=cfg.agent,
+            preset=cfg.preset,
+            judge=judge_config(cfg),
+            steered=summary.steer is not None,
+            show_progress=show_progress,
+        )
+        row = leaderboard_row(
+            t["name"],
+            t["organism"],
+            t["ratio"],
+            run_dir,
+            summary,
+            relevance=cfg.relevance,
+            judge=judge_config(cfg),
+        )
+        row["notes"] = "; ".join(n for n in (row["notes"], *notes) if n)
+        rows.append(row)
     rows = rank(rows)
     write_leaderboard(out_dir, rows)
     return rows
-
-
-def _relevance(run_dir: Path, organism: Organism, cfg: SweepConfig) -> dict[str, Any]:
-    from adlens.evaluate.relevance import RelevanceConfig, evaluate_relevance
-
-    try:
-        rel_cfg = RelevanceConfig(**cfg.relevance)
-    except ValidationError as err:
-        raise AdlensError(f"Sweep relevance settings: {err.errors()[0]['msg']}.") from None
-    judge = JudgeConfig(**(cfg.judge or {"backend": "offline"}))
-    return evaluate_relevance(run_dir, organism, grader="auto", config=rel_cfg, judge=judge)
-
-
-def leaderboard_row(
-    name: str,
-    organism: Organism,
-    ratio: float | None,
-    run_dir: Path,
-    summary: Summary,
-    cfg: SweepConfig,
-) -> dict[str, Any]:
-    """One row: relevance of the difference's best position per reader (with the base-mean
-    baseline), domain tokens, steering similarity and agent grades where present."""
-    row: dict[str, Any] = {
-        "organism": name,
-        "ratio": ratio,
-        "run": str(run_dir),
-        "documents": summary.counts.documents,
-        "notes": "",
-    }
-    notes = []
-    try:
-        rel = _relevance(run_dir, organism, cfg)
-        row["grader"] = rel.get("grader_name")
-        for b in rel["best"]:
-            prefix = READER_PREFIX.get(b["reader"], b["reader"])
-            if b["variant"] == "diff":
-                row[f"{prefix}_relevance"] = _round(b["fraction"])
-                row[f"{prefix}_position"] = b["position"]
-            elif b["variant"] == "base_mean":
-                at = b.get("at_diff_position") or {}
-                row[f"{prefix}_base_mean"] = _round(at.get("fraction", b["fraction"]))
-        known = [v for k, v in row.items() if k.endswith("_relevance") and v is not None]
-        row["relevance"] = max(known) if known else None
-    except AdlensError as err:
-        notes.append(f"relevance: {err}")
-    if organism.domain_keywords and summary.readers:
-        from adlens.studies.study import trace_strength
-
-        ts = trace_strength(summary, organism.domain_keywords)
-        row["domain_tokens"] = ts["domain_tokens"]
-        row["domain_base_mean"] = ts["base_mean_domain_tokens"]
-    sim_path = run_dir / "evaluate" / "similarity.json"
-    if sim_path.is_file():
-        sim = read_json(sim_path)
-        best = sim.get("best") or {}
-        row["steered_vs_D"] = _round((best.get("steered_vs_D") or {}).get("mean"))
-        base = (sim.get("baselines") or {}).get("unsteered_vs_D") or {}
-        row["unsteered_vs_D"] = _round(base.get("mean"))
-        row["of_ceiling"] = _round(best.get("fraction_of_ceiling"))
-    table = run_dir / "agent" / "table.jsonl"
-    if table.is_file():
-        for line in table.read_text().splitlines():
-            if line.strip():
-                a = json.loads(line)
-                row[f"agent_{a['agent']}_i{a['budget']}"] = _round(a.get("mean_grade"))
-    row["notes"] = "; ".join(notes)
-    return row
-
-
-def _round(x: Any, digits: int = 3) -> Any:
-    if isinstance(x, float):
-        return None if x != x else round(x, digits)
-    return x
