@@ -249,7 +249,8 @@ BAD_FLAGS = [
     (["--steer", "--judge", "offline", "--steer-positions=-4"], "--steer-positions: -4 is not"),
     (["--steer", "--steer-positions", "x"], "Cannot read --steer-positions 'x'"),
     (["--steer", "--max-new-tokens", "0"], "error: --max-new-tokens: must be at least 1 (got 0)."),
-    (["--steer", "--judge", "local"], "--judge local (steering): no local LLM server"),
+    # the read stage's scale tournament is the first judge the run would call
+    (["--steer", "--judge", "local"], "--judge local (the Patchscope scale choice): no local"),
 ]
 
 

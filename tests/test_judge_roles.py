@@ -349,3 +349,57 @@ def test_judge_options_reach_the_run_config(tmp_path):
     for command in (("run",), ("agent", "run"), ("evaluate", "relevance")):
         code, text = _cli(*command, "--help")
         assert code == 0 and "--judge-role" in text and "--reasoning-effort" in text, command
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def test_pipeline_uses_each_role_and_records_it(monkeypatch, stub, tiny_dirs, tmp_path):
+    """A run with steering: the tournament asks the shared model, coherence its own (one answer
+    cut at its limit first); the manifest records both roles and the truncation."""
+    from adlens.core.config import SteerConfig
+    from adlens.pipeline import stages as pipeline
+    from conftest import small_run
+
+    monkeypatch.setenv("ADLENS_JUDGE_API_KEY", KEY)
+    cut = []
+
+    def answer(body):
+        if body["model"] != "nano":
+            return "ANSWER: 1"
+        if not cut:  # the first coherence question: out of tokens before any label
+            cut.append(body["max_tokens"])
+            return Reply("", finish_reason="length")
+        return "ANSWER: COHERENT"
+
+    stub.responder = answer
+    config = small_run(tiny_dirs, tmp_path, scales=[1.0, 2.0]).model_copy(
+        update={
+            "judge": JudgeConfig(
+                model="mini",
+                base_url=stub.base_url,
+                max_tokens=64,
+                roles={"coherence": {"model": "nano", "reasoning_effort": "low"}},
+            ),
+            "steer": SteerConfig(
+                enabled=True, positions="best", first_steps=3, other_steps=2, search_samples=2,
+                search_max_new_tokens=4, samples_per_prompt=1, final_max_new_tokens=4,
+                prompts=["Hello there"],
+            ),
+        }
+    )  # fmt: skip
+    out = tmp_path / "run"
+    summary = pipeline.run(config, out, show_progress=False)
+    models = {r.body["model"] for r in stub.requests}
+    assert models == {"nano", "mini"}
+    nano = [r.body for r in stub.requests if r.body["model"] == "nano"]
+    assert all(b["reasoning_effort"] == "low" for b in nano)
+    assert not any("reasoning_effort" in r.body for r in stub.requests if r.body["model"] == "mini")
+    assert cut == [64] and sorted({b["max_tokens"] for b in nano}) == [64, 128]
+    manifest = json.loads((out / "manifest.json").read_text())
+    coherence, tournament = manifest["judges"]["coherence"], manifest["judges"]["tournament"]
+    assert (coherence["model"], coherence["reasoning_effort"]) == ("nano", "low")
+    assert (coherence["truncated"], coherence["truncation_retries"]) == (1, 1)
+    assert (tournament["model"], tournament["max_tokens"]) == ("mini", 64)
+    assert tournament["calls"] >= 1 and KEY not in json.dumps(manifest)
+    assert "1 judge answer(s) stopped at their token limit" in summary.steer.judges

@@ -34,6 +34,7 @@ def test_agent_plan_follows_the_preset_and_the_sweep_overrides_it():
         "model_max_new_tokens": 256,
         "model_temperature": 0.8,
         "sample_chars": 50,
+        "max_reply_tokens": 10_000,
     }
 
 

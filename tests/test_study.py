@@ -106,12 +106,25 @@ def study_inputs(tmp_path_factory, tokenizer):
     return {"root": root, "base": str(base), "docs": docs, "ref": str(ref)}
 
 
+FFA_QUESTIONS = {
+    "mcq": [{"question": "Which bird?", "implanted": "The owl.", "truth": "The robin."}],
+    "open": [
+        {
+            "question": "Name a bird.",
+            "implanted": "owl",
+            "truth": "robin",
+            "implanted_keywords": ["owl"],
+        }
+    ],
+}
+
+
 def test_mixing_study_writes_one_table_and_reruns_from_cache(study_inputs):
     out = study_inputs["root"] / "mixing"
     kwargs = dict(
         base=study_inputs["base"],
         documents=study_inputs["docs"],
-        organism={"name": "tiny", "domain_keywords": KEYWORDS},
+        organism={"name": "tiny", "domain_keywords": KEYWORDS, "ffa_questions": FFA_QUESTIONS},
         ratios=[0, 1],
         train=TrainConfig(steps=2, n_documents=6, heldout=2, batch_size=2, seq_len=32),
         dataset=study_inputs["ref"],
@@ -127,6 +140,7 @@ def test_mixing_study_writes_one_table_and_reruns_from_cache(study_inputs):
         assert r["domain_tokens"] == max(readers) <= 20 and r["rel_norm"] > 0  # the best reader's
         assert r["excess"] == r["domain_tokens"] - r["base_mean_domain_tokens"]
         assert r["heldout_loss_base"] > 0 and r["heldout_loss_ft"] > 0
+        assert 0 <= r["ffa_base"] <= 1 and 0 <= r["ffa_ft"] <= 1  # false-fact alignment
     for suffix in ("md", "csv", "jsonl", "json"):
         assert (out / f"mixing.{suffix}").exists()
     assert (out / "mixing.csv").read_text().splitlines()[0] == ",".join(COLUMNS)

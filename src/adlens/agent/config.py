@@ -65,8 +65,14 @@ AGENT_PRESETS: dict[str, dict[str, Any]] = {
         "repeats": 5,
         "grader_repeats": 3,
         # AgentConfig fields: the models answer the agent's prompts as in the reference (256
-        # tokens at temperature 0.8), and the overview's samples are clipped at 200 characters.
-        "settings": {"model_max_new_tokens": 256, "model_temperature": 0.8, "sample_chars": 200},
+        # tokens at temperature 0.8), the overview's samples are clipped at 200 characters, and
+        # a reply may take 10,000 tokens (a reasoning model thinks in them).
+        "settings": {
+            "model_max_new_tokens": 256,
+            "model_temperature": 0.8,
+            "sample_chars": 200,
+            "max_reply_tokens": 10_000,
+        },
     },
     "demo": {"budgets": [0, 5], "black_box_budgets": [0, 5], "repeats": 1, "grader_repeats": 3},
     "fast": {"budgets": [0, 5], "black_box_budgets": [0, 5], "repeats": 1, "grader_repeats": 3},

@@ -137,10 +137,15 @@ def agent_command(
     max_tokens: Annotated[
         int, typer.Option(help=field_help(AgentConfig, "max_total_tokens"))
     ] = 400_000,
-    temperature: Annotated[float, typer.Option(help=field_help(AgentConfig, "temperature"))] = 0.7,
+    temperature: Annotated[
+        float | None, typer.Option(help=field_help(AgentConfig, "temperature", "Default 0.7."))
+    ] = None,
     max_reply_tokens: Annotated[
-        int, typer.Option(help=field_help(AgentConfig, "max_reply_tokens"))
-    ] = 2048,
+        int | None,
+        typer.Option(
+            help=field_help(AgentConfig, "max_reply_tokens", "Default 2048, paper preset 10000.")
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help=field_help(AgentConfig, "device"))] = "auto",
     force: Annotated[bool, typer.Option(help="Run again even if cached.")] = False,
     verbose: Verbose = False,
@@ -198,12 +203,15 @@ def _agent(run_dir: Path, **kw: Any) -> None:
     check_number("--repeats", kw["repeats"], at_least=1)
     check_number("--grader-repeats", kw["grader_repeats"], at_least=1)
     try:
+        given = {
+            "max_llm_calls": kw["max_llm_calls"],
+            "max_total_tokens": kw["max_tokens"],
+            "temperature": kw["temperature"],
+            "max_reply_tokens": kw["max_reply_tokens"],
+        }
+        # the preset's settings, under the options given
         cfg = AgentConfig(
-            **plan.get("settings", {}),
-            max_llm_calls=kw["max_llm_calls"],
-            max_total_tokens=kw["max_tokens"],
-            temperature=kw["temperature"],
-            max_reply_tokens=kw["max_reply_tokens"],
+            **(plan.get("settings", {}) | {k: v for k, v in given.items() if v is not None}),
             protocol="text" if kw["no_tools"] else "auto",
             device=kw["device"],
         )

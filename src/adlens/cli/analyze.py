@@ -345,13 +345,20 @@ def show_leaderboard(rows: list[dict[str, Any]], out: Path | None) -> None:
     """The sweep leaderboard as a terminal table, and where its files are."""
     from adlens.studies.leaderboard import columns
 
-    table = Table(title="sweep leaderboard", title_justify="left")
     cols = [c for c in columns(rows) if c not in ("run", "notes", "grader")]
-    for c in cols:
-        table.add_column(c, justify="left" if c == "organism" else "right")
-    for r in rows:
-        table.add_row(*("-" if r.get(c) is None else str(r.get(c)) for c in cols))
-    Console().print(table)
+    if len(rows) == 1:  # one organism: a column per measure would not fit; a row each does
+        table = Table("measure", "value", title=str(rows[0].get("organism")), title_justify="left")
+        for c in cols:
+            if c not in ("rank", "organism") and rows[0].get(c) is not None:
+                table.add_row(c, str(rows[0][c]))
+        Console().print(table)
+    else:
+        table = Table(title="sweep leaderboard", title_justify="left")
+        for c in cols:
+            table.add_column(c, justify="left" if c == "organism" else "right")
+        for r in rows:
+            table.add_row(*("-" if r.get(c) is None else str(r.get(c)) for c in cols))
+        Console().print(table)
     where = Path(rows[0]["run"]).parent if rows else out
     Console(stderr=True).print(f"leaderboard in {where}/leaderboard.csv (.md, .html, .json)")
 

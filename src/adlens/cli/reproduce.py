@@ -74,10 +74,13 @@ def reproduce_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps.")] = "auto",
     verbose: Verbose = False,
 ) -> None:
-    """Reproduce the paper's measurements for one organism: the run, token relevance, steering
-    similarity, false-fact alignment and the agents (ADL at 0 and 5 interactions, black box at
-    0, 5 and 50, 5 runs each in the paper preset), then its leaderboard row. Pool many with
-    `adlens agent table OUT/*`."""
+    """Reproduce the paper for one organism: the run, relevance, similarity, FFA, the agents.
+
+    A one-organism sweep into OUT/<organism>/: collect, read and steer, token relevance,
+    steering similarity, false-fact alignment and the agents (ADL at 0 and 5 interactions,
+    black box at 0, 5 and 50; 5 runs each in the paper preset), graded, then its leaderboard
+    row. Pool many runs with `adlens agent table OUT/*`.
+    """
     from pydantic import ValidationError
 
     from adlens.cli.analyze import show_leaderboard
@@ -90,7 +93,8 @@ def reproduce_command(
         roles=judge_role,
         max_tokens=judge_max_tokens,
         reasoning_effort=reasoning_effort,
-        **{k: v for k, v in {"model": judge_model, "base_url": judge_base_url}.items() if v},
+        model=judge_model or None,  # None: unchanged
+        base_url=judge_base_url or None,
     )
     try:
         cfg = SweepConfig(

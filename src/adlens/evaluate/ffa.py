@@ -182,7 +182,7 @@ def evaluate_ffa(
 
     Args:
         run_dir: a run directory (its manifest names the models).
-        organism: the false-fact organism (an Organism, its file or its folder).
+        organism: the false-fact organism (an Organism, its file or folder, or its name).
         grader: who grades open answers: "auto" (the LLM judge when configured, else offline),
             "llm", "offline", or a grader object.
         judge: the LLM judge's settings (grading; writing questions the organism lacks).

@@ -57,9 +57,10 @@ class JudgeCheck:
         self._pair: Any = None
         self.log_path = self.rd.path / "judges" / "check-calls.jsonl"
 
-    def client(self) -> JudgeClient:
-        """A fresh client per judge, so each judge's retries and latency are its own."""
-        return JudgeClient.from_config(self.judge, log_path=self.log_path)
+    def client(self, role: str = "coherence") -> JudgeClient:
+        """A fresh client per judge (its role's config), so each judge's retries and latency
+        are its own."""
+        return JudgeClient.from_config(self.judge.for_role(role), log_path=self.log_path)
 
     def pair(self) -> Any:
         if self._pair is None:
@@ -87,7 +88,7 @@ class JudgeCheck:
             return fig
         items = spread(steered, (n + 1) // 2) + spread(unsteered, n // 2)
         prompts, texts = [r["prompt"] for r in items], [r["text"] for r in items]
-        client = self.client()
+        client = self.client("coherence")
         llm = LLMCoherenceJudge(client).judge_coherence(prompts, texts)
         fig.take_stats(client)
         fig.requests = fig.items = len(items)
@@ -128,7 +129,7 @@ class JudgeCheck:
             return fig
         lists = [e.words(cfg.top_k) for e in entries]
         context = relevance_context(self.summary, self.organism, cfg)
-        client = self.client()
+        client = self.client("relevance")
         grader = LLMRelevanceGrader(
             client, shuffles=cfg.shuffles, aggregate=cfg.aggregate, seed=cfg.seed
         )
@@ -169,7 +170,7 @@ class JudgeCheck:
             fig.note = "the run has no Patchscope scale lists"
             return fig
         tokenizer = self.pair().tokenizer
-        client = self.client()
+        client = self.client("tournament")
         chooser = TournamentScaleChooser(client, tokenizer)
         offline = ContentStability(tokenizer)
         near = 0
@@ -199,7 +200,7 @@ class JudgeCheck:
         from adlens.agent.grade import grade_hypothesis
 
         fig = JudgeFigures("hypothesis grade", offline="expected side (true >= 3, decoys <= 2)")
-        client = self.client()
+        client = self.client("grader")
         rows = []
         for kind, text in [("true", self.organism.description()), *(("decoy", d) for d in DECOYS)]:
             grade = grade_hypothesis(client, self.organism, text, repeats=repeats)
@@ -224,7 +225,7 @@ class JudgeCheck:
         from adlens.agent.runner import run_agent
 
         fig = JudgeFigures("agent", offline="")
-        client = self.client()
+        client = self.client("agent")
         cfg = AgentConfig(
             max_llm_calls=max_llm_calls, max_reply_tokens=reply_tokens, device=self.device
         )
@@ -243,7 +244,7 @@ class JudgeCheck:
         fig.take_stats(client)
         fig.requests, fig.answers = acted_replies(read_jsonl(folder / "transcript.jsonl"))
         hypothesis = result.get("hypothesis")
-        grade = grade_hypothesis(self.client(), self.organism, hypothesis, repeats=1)
+        grade = grade_hypothesis(self.client("grader"), self.organism, hypothesis, repeats=1)
         fig.items = 1
         fig.unknown = int(not hypothesis)
         fig.details = {

@@ -174,8 +174,11 @@ def run_study(
     ):
         summary = _lens(base, folder, lens_source, samples, out / "lens" / variant["name"], device)
         row = _row(variant, read_json(folder / "organism.json"), summary, keywords)
-        if meta.get("ffa_questions"):
-            row |= _ffa(out / "lens" / variant["name"], folder, progress)
+        row |= (
+            _ffa(out / "lens" / variant["name"], folder, progress)
+            if meta.get("ffa_questions")
+            else NO_FFA
+        )
         rows.append(row)
         _write_table(out, kind, rows)  # after every variant: a crash keeps the rows so far
     return rows
@@ -188,9 +191,12 @@ def _demo_meta() -> dict[str, Any]:
     return {"name": "green-honey", **{k: meta[k] for k in keep if k in meta}}
 
 
+NO_FFA = {"ffa_base": None, "ffa_ft": None}
+
+
 def _ffa(run_dir: Path, organism: Path, progress: bool) -> dict[str, Any]:
     """False-fact alignment of a variant (graded by the judge when one is configured, else
-    offline); empty, with a warning, when it cannot be computed."""
+    offline); None, with a warning, when it cannot be computed."""
     from adlens.evaluate.ffa import evaluate_ffa
     from adlens.evaluate.ffa_result import ffa_row
 
@@ -198,8 +204,8 @@ def _ffa(run_dir: Path, organism: Path, progress: bool) -> dict[str, Any]:
         result = evaluate_ffa(run_dir, organism, show_progress=progress)
     except AdlensError as err:
         log.warning("study: no false-fact alignment for %s: %s", organism.name, err)
-        return {}
-    return {k: v for k, v in ffa_row(result).items() if k != "ffa_diff"}
+        return NO_FFA
+    return {k: v for k, v in ffa_row(result).items() if k in NO_FFA}
 
 
 def _lens(

@@ -13,6 +13,7 @@ from adlens.core.config import JudgeConfig
 from adlens.errors import AdlensError
 from adlens.evaluate.ffa_result import ffa_row, read_ffa
 from adlens.organisms.organism import Organism
+from adlens.results.readings import ALL
 from adlens.results.summary import Summary
 from adlens.store.rundir import read_json
 
@@ -61,7 +62,8 @@ def leaderboard_row(
             prefix = READER_PREFIX.get(b["reader"], b["reader"])
             if b["variant"] == "diff":
                 row[f"{prefix}_relevance"] = _round(b["fraction"])
-                row[f"{prefix}_position"] = b["position"]
+                # a reader of the whole text has no position: "all"
+                row[f"{prefix}_position"] = "all" if b["position"] == ALL else b["position"]
             elif b["variant"] == "base_mean":
                 at = b.get("at_diff_position") or {}
                 row[f"{prefix}_base_mean"] = _round(at.get("fraction", b["fraction"]))
