@@ -308,12 +308,16 @@ def test_agent_group_and_its_old_form(tmp_path):
 
 
 def test_presets_plan_the_runs(monkeypatch, tmp_path):
-    assert agent_preset("paper") == {
+    paper = agent_preset("paper")
+    assert {k: v for k, v in paper.items() if k != "settings"} == {
         "budgets": [0, 5],
         "black_box_budgets": [0, 5, 50],
         "repeats": 5,
         "grader_repeats": 3,
     }
+    # the reference's answers to the agent's prompts (256 tokens at 0.8) and reply limit
+    assert paper["settings"]["model_max_new_tokens"] == 256
+    assert paper["settings"]["max_reply_tokens"] == 10_000
     assert agent_preset(None)["repeats"] == 1 and agent_preset(None)["black_box_budgets"] == [0, 5]
     assert set(AGENT_PRESETS) == {"paper", "demo", "fast"}
     with pytest.raises(AdlensError, match="Unknown preset 'nope'"):
@@ -336,5 +340,12 @@ def test_presets_plan_the_runs(monkeypatch, tmp_path):
         ([0, 5], [0, 5], 1, 3),
         ([0, 5], [0, 5, 50], 2, 3),
     ]
+    # the preset's agent settings, under the options given
+    assert calls[0]["cfg"].max_reply_tokens == 10_000 and calls[0]["cfg"].model_temperature == 0.8
+    assert calls[1]["cfg"].max_reply_tokens == 2048 and calls[1]["cfg"].temperature == 0.7
+    args = ("--preset", "paper", "--max-reply-tokens", "500", "--temperature", "0.2")
+    assert invoke("agent", tmp_path, *args).exit_code == 0
+    assert (calls[-1]["cfg"].max_reply_tokens, calls[-1]["cfg"].temperature) == (500, 0.2)
+    assert calls[-1]["cfg"].sample_chars == 200
     result = invoke("agent", tmp_path, "--preset", "nope")
     assert result.exit_code == 1 and "Unknown preset 'nope'" in result.output
