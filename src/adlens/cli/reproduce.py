@@ -11,7 +11,9 @@ import typer
 
 from adlens.cli.common import (
     JudgeBackend,
+    JudgeBaseUrl,
     JudgeMaxTokens,
+    JudgeModel,
     JudgeRoles,
     ReasoningEffort,
     Verbose,
@@ -59,12 +61,8 @@ def reproduce_command(
         ),
     ] = True,
     judge: JudgeBackend = "auto",
-    judge_model: Annotated[
-        str | None, typer.Option(help="The judges' and the agent's model (default for roles).")
-    ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible URL of the judges and the agent.")
-    ] = None,
+    judge_model: JudgeModel = None,
+    judge_base_url: JudgeBaseUrl = None,
     judge_role: JudgeRoles = None,
     judge_max_tokens: JudgeMaxTokens = None,
     reasoning_effort: ReasoningEffort = None,

@@ -139,11 +139,19 @@ class JudgeConfig(BaseModel):
     price_output_per_m: float = Field(0.0, ge=0)
     cache: bool = True
     cache_dir: str | None = None  # None: <adlens cache>/judge-cache
+    structured_output: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: ask for answers in each role's JSON schema (response_format) where "
+        "the endpoint takes it, found out once per endpoint, else the text protocol; off: the "
+        "text protocol only.",
+    )
 
     def hashed(self) -> dict[str, Any]:
         """What decides the verdicts (how the calls are made changes speed and cost, not
-        verdicts). Of a role's judge: hash `for_role(name).hashed()`."""
-        return self.model_dump(
+        verdicts). Of a role's judge: hash `for_role(name).hashed()`. `structured_output`
+        enters only when "off": the same questions asked with a schema ("auto", the default)
+        keep the hashes, and so the cached verdicts, of results judged before it existed."""
+        out = self.model_dump(
             include={
                 "backend",
                 "model",
@@ -153,6 +161,9 @@ class JudgeConfig(BaseModel):
                 "reasoning_effort",
             }
         )
+        if self.structured_output == "off":
+            out["structured_output"] = "off"
+        return out
 
     def for_role(self, name: str) -> JudgeConfig:
         """The config a role's judge uses: its own settings (here, then its environment

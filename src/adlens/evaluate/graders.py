@@ -37,6 +37,7 @@ from adlens.judges.prompts import (
     parse_relevance,
     relevance_messages,
 )
+from adlens.judges.schemas import relevance_schema
 from adlens.organisms.organism import Organism, document_text
 from adlens.store.rundir import config_hash
 
@@ -150,6 +151,8 @@ class LLMRelevanceGrader:
             "seed": self.seed,
             "frequent_shown": self.frequent_shown,
             "prompt": config_hash([RELEVANCE_SYSTEM, RELEVANCE_TEMPLATE]),
+            # only when off: grades made before structured answers keep their fingerprint
+            **({"structured_output": "off"} if _structured_off(self.client) else {}),
         }
 
     def grade(self, tokens: Sequence[str], context: RelevanceContext) -> list[Verdict]:
@@ -169,6 +172,7 @@ class LLMRelevanceGrader:
                     ChatRequest(
                         messages=relevance_messages(description, frequent, shown),
                         tag=f"relevance:{context.name}",
+                        schema=relevance_schema(shown),
                     )
                 )
                 parsers.append(partial(parse_relevance, n=len(tokens)))
@@ -189,6 +193,10 @@ class LLMRelevanceGrader:
                     votes[i][j][s] = grades[k]
         self.last_votes = votes
         return [[aggregate(v, self.rule) for v in token_votes] for token_votes in votes]
+
+
+def _structured_off(client: Any) -> bool:
+    return getattr(client, "structured_output", "auto") == "off"
 
 
 # --------------------------------------------------------------------------- offline

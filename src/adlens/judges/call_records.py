@@ -1,5 +1,6 @@
 """The judge client's disk cache (answers keyed by the sha256 of the request) and its call log
-(one jsonl row per request, never the key)."""
+(one jsonl row per request, never the key; `structured` names the response_format form a
+request was sent with, null for the text protocol)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class CallRecords:
     max_tokens_param: str
     _api_key: str
     _lock: threading.Lock
-    _body: Callable[[ChatRequest], dict[str, Any]]
+    _body: Callable[[ChatRequest, str | None], dict[str, Any]]
 
     def _cache_path(self, key: str) -> Path | None:
         return self.cache_dir / key[:2] / f"{key}.json" if self.cache_dir else None
@@ -64,7 +65,8 @@ class CallRecords:
                 "key": key,
                 "model": self.model,
                 "base_url": self.base_url,
-                "request": self._body(request),
+                "request": self._body(request, done.structured),
+                "structured": done.structured,
                 "sample_index": request.sample_index,
                 "text": done.text,
                 **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
@@ -86,7 +88,7 @@ class CallRecords:
     def _log(self, request: ChatRequest, done: Completion, errors: list[str]) -> None:
         if self.log_path is None:
             return
-        body = self._body(request)
+        body = self._body(request, done.structured)
         row = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "key": done.key,
@@ -100,6 +102,7 @@ class CallRecords:
                 {"reasoning_effort": body["reasoning_effort"]} if "reasoning_effort" in body else {}
             ),
             "sample_index": request.sample_index,
+            "structured": done.structured,
             "response": done.text,
             **({"tool_calls": done.tool_calls} if done.tool_calls else {}),
             "status": done.status,

@@ -13,12 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from adlens.judges.schemas import AnswerSchema
+
 
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat completion request. `sample_index` tells repeated samples of the same request
     apart in the cache (temperature > 0); `tag` is only written to the log. Tool calling: pass
-    `params={"tools": [...]}`; messages may then hold assistant `tool_calls` and `tool` rows."""
+    `params={"tools": [...]}`; messages may then hold assistant `tool_calls` and `tool` rows.
+    `schema`: the answer's JSON schema, sent as `response_format` where the endpoint takes it
+    (see judges/structured.py)."""
 
     messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]
     temperature: float | None = None  # None: the client's default
@@ -26,6 +30,7 @@ class ChatRequest:
     sample_index: int = 0
     params: dict[str, Any] = field(default_factory=dict)  # extra body fields, e.g. top_p
     tag: str = ""
+    schema: AnswerSchema | None = None
 
     @classmethod
     def user(cls, text: str, *, system: str | None = None, **kw: Any) -> ChatRequest:
@@ -51,6 +56,7 @@ class Completion:
     cost: float = 0.0
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
+    structured: str | None = None  # the response_format form the answer was asked with
 
     @property
     def ok(self) -> bool:
@@ -66,10 +72,16 @@ class Completion:
         return self.finish_reason == "length"
 
 
-def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[str, Any]) -> str:
+def request_key(
+    model: str,
+    endpoint: str,
+    request: ChatRequest,
+    defaults: dict[str, Any],
+    response_format: dict[str, Any] | None = None,
+) -> str:
     """sha256 of everything that shapes the answer: model, endpoint (the URL, or a local
-    server's identity), messages, sampling parameters, the reasoning effort and the sample index.
-    Never the key."""
+    server's identity), messages, sampling parameters, the reasoning effort, the response
+    format and the sample index. Never the key."""
     blob = {
         "model": model,
         "base_url": endpoint,
@@ -85,6 +97,8 @@ def request_key(model: str, endpoint: str, request: ChatRequest, defaults: dict[
     }
     if defaults.get("reasoning_effort"):  # only when sent: older cache keys stay valid
         blob["reasoning_effort"] = defaults["reasoning_effort"]
+    if response_format is not None:  # only when sent: text-protocol keys stay as they were
+        blob["response_format"] = response_format
     text = json.dumps(blob, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -106,6 +120,24 @@ def tool_calls_of(message: Any) -> list[dict[str, Any]] | None:
             }
         )
     return out or None
+
+
+def completion_of(resp: Any, key: str, attempts: int, latency: float) -> Completion:
+    """The Completion of an openai chat completion response (its cost left to the client)."""
+    choice = resp.choices[0] if resp.choices else None
+    usage = resp.usage
+    return Completion(
+        text=(choice.message.content if choice is not None else None) or "",
+        status="ok",
+        key=key,
+        http_status=200,
+        attempts=attempts,
+        latency_s=latency,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        tool_calls=tool_calls_of(choice.message) if choice is not None else None,
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
 
 
 def run_sync(make_coro: Any) -> Any:

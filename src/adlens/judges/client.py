@@ -5,6 +5,8 @@ a semaphore. Our own retry loop (the openai client's is switched off, so every r
 and logged) backs off exponentially with jitter on 429, 5xx, timeouts and connection errors and
 honours Retry-After. Answers are cached on disk by the sha256 of the full request (never the
 key), so a rerun sends nothing. Every request is logged to a jsonl file without the key.
+A request with an answer schema is sent with `response_format` where the endpoint takes it
+(judges/structured.py); where it does not, as the text protocol's request.
 """
 
 from __future__ import annotations
@@ -24,18 +26,18 @@ from adlens.core.judge_config import DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS_CAP
 from adlens.errors import AdlensError
 from adlens.judges.call_records import CallRecords
 from adlens.judges.chat import ChatRequest, Completion, request_key
+from adlens.judges.chat import completion_of as _completion_of
 from adlens.judges.chat import retry_after_seconds as _retry_after
 from adlens.judges.chat import run_sync as _run_sync
-from adlens.judges.chat import tool_calls_of as _tool_calls
 from adlens.judges.endpoint import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
     ENV_MODEL,
-    env_model,
+    client_options,
     key_env_names,
-    local_config,
     resolve_api_key,
 )
+from adlens.judges.structured import RoleCounts, SchemaSupport, rejects_format
 
 if TYPE_CHECKING:
     from adlens.core.config import JudgeConfig
@@ -43,6 +45,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_STATUS = (408, 409, 429)  # plus every 5xx
+STATS = (
+    *("requests", "calls", "cache_hits", "retries", "failures", "parse_failures", "truncated"),
+    *("truncation_retries", "truncated_unknown", "prompt_tokens", "completion_tokens"),
+    *("structured_answers", "schema_rejected"),
+)
 
 
 class JudgeClient(CallRecords):
@@ -76,6 +83,7 @@ class JudgeClient(CallRecords):
         cache_dir: Path | str | None = None,
         log_path: Path | str | None = None,
         identity: str | None = None,
+        structured_output: str = "auto",
     ):
         if not model:
             raise AdlensError(f"No judge model given: set {ENV_MODEL} or judge.model.")
@@ -105,56 +113,18 @@ class JudgeClient(CallRecords):
             self.cache_dir = Path(cache_dir)
         self.log_path = Path(log_path) if log_path else None
         self._lock = threading.Lock()
-        self._stats = dict.fromkeys(
-            (
-                "requests",
-                "calls",
-                "cache_hits",
-                "retries",
-                "failures",
-                "parse_failures",
-                "truncated",
-                "truncation_retries",
-                "truncated_unknown",
-                "prompt_tokens",
-                "completion_tokens",
-            ),
-            0,
-        )
+        self._stats = dict.fromkeys(STATS, 0)
+        self.structured_output = structured_output  # "auto": schemas where the endpoint takes them
+        self.role_counts = RoleCounts()
+        self._support: SchemaSupport | None = None
         self._cost = 0.0
         self._latency = 0.0  # seconds over sent requests, retries and back-off included
         self._answered = 0
 
     @classmethod
     def from_config(cls, cfg: JudgeConfig, *, log_path: Path | str | None = None) -> JudgeClient:
-        identity = None
-        if cfg.backend == "local":
-            cfg, identity = local_config(cfg)
-        model = cfg.model or env_model()
-        if not model:
-            raise AdlensError(f"No judge model configured: set {ENV_MODEL} or judge.model.")
-        return cls(
-            model,
-            cfg.base_url,
-            api_key_env=cfg.api_key_env,
-            concurrency=cfg.concurrency,
-            timeout=cfg.timeout,
-            max_retries=cfg.max_retries,
-            backoff=cfg.backoff,
-            backoff_max=cfg.backoff_max,
-            retry_after_max=cfg.retry_after_max,
-            temperature=cfg.temperature,
-            max_tokens=cfg.max_tokens,
-            max_tokens_cap=cfg.max_tokens_cap,
-            max_tokens_param=cfg.max_tokens_param,
-            reasoning_effort=cfg.reasoning_effort,
-            price_input_per_m=cfg.price_input_per_m,
-            price_output_per_m=cfg.price_output_per_m,
-            cache=cfg.cache,
-            cache_dir=cfg.cache_dir,
-            log_path=log_path,
-            identity=identity,
-        )
+        model, options = client_options(cfg)
+        return cls(model, log_path=log_path, **options)
 
     def __repr__(self) -> str:  # never shows the key
         return f"JudgeClient(model={self.model!r}, base_url={self.base_url!r})"
@@ -213,6 +183,10 @@ class JudgeClient(CallRecords):
         out["cost_known"] = any(p > 0 for p in self.prices)
         out.update(self.settings())
         out["base_url"] = self.base_url
+        out["response_format"] = (
+            (self.support.form() or "text") if self.structured_output == "auto" else "off"
+        )
+        out["parse_by_role"] = self.role_counts.to_json()
         return out
 
     def _cost_of(self, prompt_tokens: int, completion_tokens: int) -> float:
@@ -220,10 +194,25 @@ class JudgeClient(CallRecords):
 
     # ------------------------------------------------------------------ requests
 
-    def key(self, request: ChatRequest) -> str:
-        return request_key(self.model, self.identity, request, self.defaults)
+    @property
+    def support(self) -> SchemaSupport:
+        """Which response_format this endpoint takes (found out once, kept in the cache)."""
+        if self._support is None:
+            self._support = SchemaSupport(self.cache_dir, self.identity, self.model)
+        return self._support
 
-    def _body(self, request: ChatRequest) -> dict[str, Any]:
+    def form(self, request: ChatRequest) -> str | None:
+        """The response_format form to send `request` with now; None: the text protocol."""
+        if request.schema is None or self.structured_output != "auto":
+            return None
+        return self.support.form()
+
+    def key(self, request: ChatRequest, form: str | None = None) -> str:
+        schema = request.schema
+        fmt = schema.response_format(form) if form and schema else None
+        return request_key(self.model, self.identity, request, self.defaults, fmt)
+
+    def _body(self, request: ChatRequest, form: str | None = None) -> dict[str, Any]:
         temperature = request.temperature
         max_tokens = request.max_tokens
         body: dict[str, Any] = {
@@ -237,6 +226,8 @@ class JudgeClient(CallRecords):
         if self.defaults.get("reasoning_effort"):
             body["reasoning_effort"] = self.defaults["reasoning_effort"]
         body.update(request.params)
+        if form and request.schema is not None:
+            body["response_format"] = request.schema.response_format(form)
         return body
 
     def complete(self, request: ChatRequest) -> Completion:
@@ -245,24 +236,40 @@ class JudgeClient(CallRecords):
     def complete_many(self, requests: Iterable[ChatRequest]) -> list[Completion]:
         """Answers in the order of `requests`. Cached answers are served without any network;
         identical requests in one batch are sent once. Safe to call from sync code and from
-        inside a running event loop (e.g. Jupyter), where it runs in a worker thread."""
+        inside a running event loop (e.g. Jupyter), where it runs in a worker thread. On an
+        endpoint whose response_format support is not yet known, the first request with a
+        schema goes alone, so that a rejection is met once, not once per request."""
         requests = list(requests)
-        keys = [self.key(r) for r in requests]
+        support = self.support if self.structured_output == "auto" else None
+        if support is not None and support.needs_probe():
+            first = next((i for i, r in enumerate(requests) if self.form(r)), None)
+            if first is not None and first + 1 < len(requests):
+                support.probes += 1
+                head = self._complete(requests[: first + 1])
+                return head + self.complete_many(requests[first + 1 :])
+        return self._complete(requests)
+
+    def _complete(self, requests: list[ChatRequest]) -> list[Completion]:
+        forms = [self.form(r) for r in requests]
+        keys = [self.key(r, f) for r, f in zip(requests, forms, strict=True)]
         out: list[Completion | None] = [None] * len(requests)
         todo: dict[str, int] = {}  # key -> index of the first request with it
-        for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
+        for i, (req, key, form) in enumerate(zip(requests, keys, forms, strict=True)):
             self._add(requests=1)
             if key in todo:
                 continue
             hit = self._cache_get(key)
             if hit is not None:
-                self._add(cache_hits=1)
+                self._add(cache_hits=1, structured_answers=form is not None)
+                hit.structured = form
+                if form:
+                    self.support.accepted(form)
                 self._log(req, hit, [])
                 out[i] = hit
             else:
                 todo[key] = i
         if todo:
-            items = [(requests[i], key) for key, i in todo.items()]
+            items = [(requests[i], key, forms[i]) for key, i in todo.items()]
             answers = dict(zip(todo, _run_sync(lambda: self._send_all(items)), strict=True))
             with self._lock:
                 self._latency += sum(a.latency_s for a in answers.values())
@@ -277,7 +284,9 @@ class JudgeClient(CallRecords):
             log.info("judge: %d answer(s) stopped at their token limit", cut)
         return done
 
-    async def _send_all(self, items: Sequence[tuple[ChatRequest, str]]) -> list[Completion]:
+    async def _send_all(
+        self, items: Sequence[tuple[ChatRequest, str, str | None]]
+    ) -> list[Completion]:
         from openai import AsyncOpenAI
 
         semaphore = asyncio.Semaphore(self.concurrency)  # bound to this run's loop
@@ -285,15 +294,20 @@ class JudgeClient(CallRecords):
             api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
         ) as oai:
             return await asyncio.gather(
-                *(self._send(oai, semaphore, req, key) for req, key in items)
+                *(self._send(oai, semaphore, req, key, form) for req, key, form in items)
             )
 
     async def _send(
-        self, oai: Any, semaphore: asyncio.Semaphore, request: ChatRequest, key: str
+        self,
+        oai: Any,
+        semaphore: asyncio.Semaphore,
+        request: ChatRequest,
+        key: str,
+        form: str | None = None,
     ) -> Completion:
         import openai
 
-        body = self._body(request)
+        body = self._body(request, form)
         errors: list[str] = []
         start = time.monotonic()
         queued = 0.0  # waiting for a free slot is not the server's latency
@@ -309,6 +323,10 @@ class JudgeClient(CallRecords):
                     self._add(calls=1)
                     resp = await oai.chat.completions.create(**body)
                 done = self._success(resp, key, attempt, time.monotonic() - start - queued)
+                done.structured = form
+                if form:
+                    self._add(structured_answers=1)
+                    self.support.accepted(form)
                 self._cache_put(key, request, done)
                 self._log(request, done, errors)
                 return done
@@ -317,6 +335,14 @@ class JudgeClient(CallRecords):
                 retry_after = _retry_after(err.response.headers, self.retry_after_max)
                 message = f"HTTP {status}: {err.message}"
                 retryable = status in RETRY_STATUS or status >= 500
+                if form and rejects_format(status, f"{err.message} {err.body}"):
+                    # the endpoint takes no such response_format: the next form, else text
+                    errors.append(message)
+                    self._add(schema_rejected=1)
+                    self.support.rejected(form, message)
+                    form = self.form(request)
+                    key, body = self.key(request, form), self._body(request, form)
+                    continue
                 if status in (401, 403):
                     raise AdlensError(
                         f"The judge server at {self.base_url} refused the API key (HTTP "
@@ -338,6 +364,7 @@ class JudgeClient(CallRecords):
                 done = Completion(
                     text=None,
                     status="failed",
+                    structured=form,
                     key=key,
                     error=message,
                     http_status=status,
@@ -357,26 +384,9 @@ class JudgeClient(CallRecords):
             await asyncio.sleep(delay)
 
     def _success(self, resp: Any, key: str, attempts: int, latency: float) -> Completion:
-        choice = resp.choices[0] if resp.choices else None
-        text = (choice.message.content if choice is not None else None) or ""
-        tool_calls = _tool_calls(choice.message) if choice is not None else None
-        usage = resp.usage
-        pt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        ct = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = self._cost_of(pt, ct)
-        self._add(prompt_tokens=pt, completion_tokens=ct)
+        done = _completion_of(resp, key, attempts, latency)
+        done.cost = self._cost_of(done.prompt_tokens, done.completion_tokens)
+        self._add(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens)
         with self._lock:
-            self._cost += cost
-        return Completion(
-            text=text,
-            status="ok",
-            key=key,
-            http_status=200,
-            attempts=attempts,
-            latency_s=latency,
-            prompt_tokens=pt,
-            completion_tokens=ct,
-            cost=cost,
-            tool_calls=tool_calls,
-            finish_reason=getattr(choice, "finish_reason", None),
-        )
+            self._cost += done.cost
+        return done

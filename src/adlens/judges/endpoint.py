@@ -4,7 +4,7 @@ key, the local server's settings, and whether a config asks for an LLM at all.""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from adlens.core.judge_config import ENV_BASE_URL, ENV_MODEL
@@ -58,6 +58,24 @@ def local_config(cfg: JudgeConfig) -> tuple[JudgeConfig, str]:
         "reasoning_effort": None,
     }
     return cfg.model_copy(update=update), server.identity
+
+
+def client_options(cfg: JudgeConfig) -> tuple[str, dict[str, Any]]:
+    """The model and the keyword arguments of `JudgeClient` for a config (backend "local":
+    the running server's, see `local_config`). No model is a one-line AdlensError."""
+    identity = None
+    if cfg.backend == "local":
+        cfg, identity = local_config(cfg)
+    model = cfg.model or env_model()
+    if not model:
+        raise AdlensError(f"No judge model configured: set {ENV_MODEL} or judge.model.")
+    same = (
+        *("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff"),
+        *("backoff_max", "retry_after_max", "temperature", "max_tokens", "max_tokens_cap"),
+        *("max_tokens_param", "reasoning_effort", "price_input_per_m", "price_output_per_m"),
+        *("cache", "cache_dir", "structured_output"),
+    )
+    return model, {**{k: getattr(cfg, k) for k in same}, "identity": identity}
 
 
 def is_local(base_url: str) -> bool:

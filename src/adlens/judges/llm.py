@@ -20,6 +20,8 @@ from adlens.judges.prompts import (
     parse_coherence,
     tournament_messages,
 )
+from adlens.judges.schemas import COHERENCE, read_answer, tournament_schema
+from adlens.judges.structured import count, role_of
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,21 @@ def ask_with_reminder(
     asked again with twice the tokens (up to the client's cap); one still unreadable is asked
     once more, with the model's reply and `reminder` appended (a new request, so a new cache
     key). A failed call is not asked again: the client already retried it. A None that
-    remains is UNKNOWN; the client counts those whose answer was cut."""
+    remains is UNKNOWN; the client counts those whose answer was cut, and per role (the tag's
+    first part) the answers, structured ones and unreadable ones.
+
+    A request with a schema whose answer came back structured is read by `read_answer`: JSON
+    validated by the schema, an answer that is not JSON by its text parser."""
     requests = list(requests)
     answers = client.complete_many(requests)
-    parsed = [parse(a.text) for a, parse in zip(answers, parsers, strict=True)]
+
+    def read(i: int, answer: Completion) -> Any:
+        schema = requests[i].schema
+        if answer.structured and schema is not None:
+            return read_answer(answer.text, schema, parsers[i])
+        return parsers[i](answer.text)
+
+    parsed = [read(i, a) for i, a in enumerate(answers)]
     longer = {
         i: grown
         for i, (a, p) in enumerate(zip(answers, parsed, strict=True))
@@ -47,17 +60,23 @@ def ask_with_reminder(
     if longer:
         for i, answer in zip(longer, client.complete_many(list(longer.values())), strict=True):
             requests[i], answers[i] = longer[i], answer
-            parsed[i] = parsers[i](answer.text)
+            parsed[i] = read(i, answer)
     again = [i for i, (a, p) in enumerate(zip(answers, parsed, strict=True)) if a.ok and p is None]
+    for i, a in enumerate(answers):
+        if a.ok:
+            count(client, role_of(requests[i].tag), answers=1, structured=bool(a.structured))
+    for i in again:
+        count(client, role_of(requests[i].tag), unreadable=1)
     if not again:
         return parsed, answers
     client.note_parse_failure(len(again))
     retries = [_with_reminder(requests[i], answers[i], reminder) for i in again]
     for i, answer in zip(again, client.complete_many(retries), strict=True):
         answers[i] = answer
-        parsed[i] = parsers[i](answer.text)
+        parsed[i] = read(i, answer)
         if answer.ok and parsed[i] is None:
             client.note_parse_failure()
+            count(client, role_of(requests[i].tag), unknown=1)
             if answer.truncated:
                 client.note_truncated_unknown()
     return parsed, answers
@@ -75,6 +94,7 @@ def _with_reminder(request: ChatRequest, answer: Completion, reminder: str) -> C
         sample_index=request.sample_index,
         params=request.params,
         tag=f"{request.tag}:reminder",
+        schema=request.schema,
     )
 
 
@@ -94,7 +114,7 @@ class LLMCoherenceJudge:
         if len(prompts) != len(completions):
             raise ValueError("prompts and completions differ in length")
         requests = [
-            ChatRequest(messages=coherence_messages(p, c), tag="coherence")
+            ChatRequest(messages=coherence_messages(p, c), tag="coherence", schema=COHERENCE)
             for p, c in zip(prompts, completions, strict=True)
         ]
         parsed, self.last_answers = ask_with_reminder(
@@ -159,7 +179,11 @@ class TournamentScaleChooser:
     ) -> list[int]:
         contested = [g for g in groups if len(g) > 1]
         requests = [
-            ChatRequest(messages=tournament_messages([lists[i] for i in g]), tag="tournament")
+            ChatRequest(
+                messages=tournament_messages([lists[i] for i in g]),
+                tag="tournament",
+                schema=tournament_schema(len(g)),
+            )
             for g in contested
         ]
         parsers = [partial(parse_choice, n=len(g)) for g in contested]

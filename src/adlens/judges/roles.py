@@ -15,6 +15,9 @@ from adlens.judges.client import JudgeClient
 from adlens.judges.endpoint import uses_llm
 
 COUNTERS = ("requests", "calls", "cache_hits", "failures", "parse_failures", "truncated")
+# structured answers: the form the endpoint takes, answers given in it, and per role the
+# answers, structured ones, unreadable ones and the parse rate
+STRUCTURED = ("response_format", "structured_answers", "schema_rejected", "parse_by_role")
 TRUNCATION = ("truncated", "truncation_retries", "truncated_unknown")
 
 
@@ -81,7 +84,7 @@ def role_record(cfg: JudgeConfig, role: str, client: JudgeClient | None = None) 
     return {
         "backend": eff.backend,
         **client.settings(),
-        **{k: stats[k] for k in (*COUNTERS, *TRUNCATION) if k in stats},
+        **{k: stats[k] for k in (*COUNTERS, *TRUNCATION, *STRUCTURED) if k in stats},
     }
 
 

@@ -4,15 +4,19 @@ Each judge runs on items taken from the run. The judges are coherence of steered
 unsteered samples, relevance of reader tokens, the Patchscope scale tournament and the
 hypothesis grade. A short agent run is also made. For each judge the check reports:
 - the share of answers that parsed (UNKNOWNs are counted apart and never count as verdicts);
-- the retries and the mean latency;
-- where an offline judge exists, the agreement with it on the items both answered.
+- the retries and the median latency per call;
+- where an offline judge exists, the agreement with it on the items both answered, raw and as
+  Cohen's kappa (raw agreement flatters a judge that always gives the common label);
+- a verdict: whether the judge is usable for that role (the rule in judge_figures).
 
-`adlens llm check RUN_DIR --organism O --judge local` prints the table and writes
-RUN_DIR/judges/check.json and check.md. Every call is sent (no judge cache): this measures.
+`adlens llm check RUN_DIR --organism O` prints the tables and writes RUN_DIR/judges/check.json,
+check.md and check-table.md; judge_models runs it per local model, with and without a JSON
+schema. Every call is sent (no judge cache): this measures.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -26,9 +30,26 @@ from adlens.judges.client import JudgeClient
 from adlens.organisms.organism import Organism, load_organism
 from adlens.results.summary import load_summary
 from adlens.store.rundir import RunDir, read_jsonl, write_json, write_text
-from adlens.studies.judge_figures import JudgeFigures, acted_replies, agreement, check_table, spread
+from adlens.studies.judge_figures import (
+    JudgeFigures,
+    acted_replies,
+    check_table,
+    median_latency,
+    pairs,
+    spread,
+    summarize,
+    summary_table,
+)
 
 log = logging.getLogger(__name__)
+
+ROLE_OF = {
+    "coherence": "coherence",
+    "relevance": "relevance",
+    "scale": "tournament",
+    "grade": "grader",
+    "agent": "agent",
+}
 
 # Hypotheses about any organism that a grader should score low (1-2 of 5).
 DECOYS = (
@@ -78,7 +99,9 @@ class JudgeCheck:
         from adlens.judges import LLMCoherenceJudge
         from adlens.pipeline.stages import offline_coherence_judge
 
-        fig = JudgeFigures("coherence", offline="offline-coherence (NLL + repetition)")
+        fig = JudgeFigures(
+            "coherence", role="coherence", offline="offline-coherence (NLL + repetition)"
+        )
         path = self.rd.path / "steer" / "samples.jsonl"
         rows = read_jsonl(path) if path.exists() else []
         unsteered = [r for r in rows if not r.get("steered")]
@@ -102,7 +125,7 @@ class JudgeCheck:
             fig.note = f"offline judge not calibrated: {err}"
             return fig
         off = offline.judge_coherence(prompts, texts)
-        fig.compared, fig.agree = agreement(llm, off)
+        fig.compare(pairs(llm, off))
         fig.details = {
             "llm_coherent": sum(v is True for v in llm),
             "offline_coherent": sum(v is True for v in off),
@@ -122,7 +145,9 @@ class JudgeCheck:
         )
 
         cfg = RelevanceConfig()
-        fig = JudgeFigures("relevance", offline="offline grader (distinctive words)")
+        fig = JudgeFigures(
+            "relevance", role="relevance", offline="offline grader (distinctive words)"
+        )
         entries = spread(select_entries(self.summary, cfg), n)
         if not entries:
             fig.note = "the run has no reader lists"
@@ -152,7 +177,7 @@ class JudgeCheck:
             reference_source(self.rd, self.summary), reference_docs=cfg.reference_docs
         )
         off = [v for verdicts in offline_grader.grade_many(lists, context) for v in verdicts]
-        fig.compared, fig.agree = agreement(llm, off)
+        fig.compare(pairs(llm, off))
         fig.details["offline_relevant"] = sum(v is True for v in off)
         return fig
 
@@ -161,7 +186,7 @@ class JudgeCheck:
     def scale(self, n: int) -> JudgeFigures:
         from adlens.judges import ContentStability, TournamentScaleChooser
 
-        fig = JudgeFigures("scale tournament", offline="content stability")
+        fig = JudgeFigures("scale tournament", role="tournament", offline="content stability")
         path = self.rd.stage("read") / "patchscope_scales.jsonl"
         groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
         for row in read_jsonl(path) if path.exists() else []:
@@ -174,6 +199,7 @@ class JudgeCheck:
         chooser = TournamentScaleChooser(client, tokenizer)
         offline = ContentStability(tokenizer)
         near = 0
+        picks: list[tuple[int, int]] = []
         for key in spread(sorted(groups), n):
             rows = sorted(groups[key], key=lambda r: r["scale"])
             lists = [r["tokens"] for r in rows]
@@ -185,11 +211,11 @@ class JudgeCheck:
             fig.items += 1
             # a pick decided by the offline fallback somewhere is no verdict of the LLM's
             if all(g["source"] == "judge" for g in contested):
-                fig.compared += 1
-                fig.agree += pick == off_pick
+                picks.append((pick, off_pick))
                 near += abs(pick - off_pick) <= 1
             else:
                 fig.unknown += 1
+        fig.compare(picks)
         fig.take_stats(client)
         fig.details = {"within_one_scale_step": near}
         return fig
@@ -199,20 +225,21 @@ class JudgeCheck:
     def grades(self, repeats: int) -> JudgeFigures:
         from adlens.agent.grade import grade_hypothesis
 
-        fig = JudgeFigures("hypothesis grade", offline="expected side (true >= 3, decoys <= 2)")
+        fig = JudgeFigures(
+            "hypothesis grade", role="grader", offline="expected side (true >= 3, decoys <= 2)"
+        )
         client = self.client("grader")
-        rows = []
+        rows, scored = [], []
         for kind, text in [("true", self.organism.description()), *(("decoy", d) for d in DECOYS)]:
             grade = grade_hypothesis(client, self.organism, text, repeats=repeats)
+            # each call is an item: does its score say the hypothesis matches (>= 3)?
             fig.requests += len(grade.scores)
-            fig.answers += len(grade.scores) - grade.unknown
-            fig.items += 1
-            if grade.grade is None:
-                fig.unknown += 1
-            else:
-                fig.compared += 1
-                fig.agree += grade.grade >= 3 if kind == "true" else grade.grade <= 2
+            fig.items += len(grade.scores)
+            fig.unknown += grade.unknown
+            scored += [(s >= 3, kind == "true") for s in grade.scores if s is not None]
             rows.append({"kind": kind, "hypothesis": text, **grade.to_json()})
+        fig.answers = fig.items - fig.unknown
+        fig.compare(scored)
         fig.take_stats(client)
         fig.details = {"grades": rows}
         return fig
@@ -224,7 +251,7 @@ class JudgeCheck:
         from adlens.agent.grade import grade_hypothesis
         from adlens.agent.runner import run_agent
 
-        fig = JudgeFigures("agent", offline="")
+        fig = JudgeFigures("agent", role="agent", offline="")
         client = self.client("agent")
         cfg = AgentConfig(
             max_llm_calls=max_llm_calls, max_reply_tokens=reply_tokens, device=self.device
@@ -274,13 +301,22 @@ def check_judges(
     agent_llm_calls: int = 12,
     agent_reply_tokens: int = 384,
     device: str = "cpu",
+    model: str | None = None,
+    write: bool = True,
     on_figures: Callable[[JudgeFigures], None] | None = None,
+    after_step: Callable[[JudgeFigures], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the check; returns {"judge": ..., "rows": [...]} (also in RUN_DIR/judges/check.*).
-    agent_interactions None: no agent run."""
+    """Run the check once, with the judge as configured (its `structured_output` included);
+    returns {"judge": ..., "organism": ..., "rows": [...], "summary": [...]}, also written to
+    RUN_DIR/judges/check.* unless `write` is False. `model`: the name its rows carry (default:
+    the judge's model). agent_interactions None: no agent run. A judge whose step fails (the
+    server went away) gets a row with the error as its note; `after_step` sees each row first
+    (a local server that crashed is restarted there)."""
     target = organism if isinstance(organism, Organism) else load_organism(organism)
     check = JudgeCheck(run_dir, target, judge, device=device)
-    describe = check.client().describe()
+    first = check.client()
+    describe, label = first.describe(), model or first.model
+    schema = str(getattr(check.judge, "structured_output", ""))
     steps: list[tuple[str, Callable[[], JudgeFigures]]] = [
         ("coherence", lambda: check.coherence(samples)),
         ("relevance", lambda: check.relevance(lists)),
@@ -297,14 +333,40 @@ def check_judges(
     rows = []
     for name, step in steps:
         t0 = time.perf_counter()
-        fig = step()
+        start = check.log_path.stat().st_size if check.log_path.exists() else 0
+        try:
+            fig = step()
+        except AdlensError as err:
+            fig = JudgeFigures(name, role=ROLE_OF[name], note=f"failed: {err}")
+        if after_step is not None:
+            after_step(fig)
         fig.details["seconds"] = round(time.perf_counter() - t0, 1)
+        fig.median_latency_s = median_latency(_calls_since(check.log_path, start))
+        if name != "agent":  # the agent's tool calls are no judge answers: no schema
+            fig.schema = schema
         log.info("judge check: %s done in %.0f s", name, fig.details["seconds"])
-        rows.append(fig)
+        rows.append({"model": label, **fig.to_json()})
         if on_figures is not None:
             on_figures(fig)
-    out = {"judge": describe, "organism": target.name, "rows": [r.to_json() for r in rows]}
-    folder = check.rd.path / "judges"
+    out = {"judge": describe, "organism": target.name, "rows": rows, "summary": summarize(rows)}
+    if write:
+        write_check(check.rd.path, out)
+    return out
+
+
+def _calls_since(path: Path, offset: int) -> list[dict[str, Any]]:
+    """The call-log rows written after byte `offset`."""
+    if not path.exists():
+        return []
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return [json.loads(line) for line in fh.read().decode("utf-8").splitlines() if line]
+
+
+def write_check(run_dir: Path, out: dict[str, Any]) -> None:
+    """RUN_DIR/judges/check.json, check.md (every table) and check-table.md (the summary: the
+    README's judge table)."""
+    folder = Path(run_dir) / "judges"
     write_json(folder / "check.json", out)
     write_text(folder / "check.md", check_table(out))
-    return out
+    write_text(folder / "check-table.md", summary_table(out))
