@@ -298,8 +298,11 @@ def test_agent_and_grade_cli_with_the_local_judge(local_run, server):
     assert (run / "agent" / "adl-i0-r0" / "grade.json").stat().st_mtime_ns == stamp  # not regraded
 
 
-def test_relevance_cli_with_the_local_judge(local_run, server):
+def test_relevance_cli_with_the_local_judge(local_run, server, monkeypatch):
     run = local_run["run"]
+    # the text protocol: the schema path against this server is tests/test_structured_judges.py
+    # (JSON answers for every list would take minutes on two cores)
+    monkeypatch.setenv("ADLENS_JUDGE_STRUCTURED_OUTPUT", "off")
     invoke(
         "evaluate", "relevance", run, "--organism", ORGANISM, "--judge", "local",
         "--top-k", "5", "--shuffles", "1",

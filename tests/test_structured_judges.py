@@ -495,3 +495,18 @@ def test_keys_number_the_tokens_as_the_prompt_does():
     user = relevance_messages("d", [], TOKENS)[-1]["content"]
     listed = re.findall(r"^(\d+)\. (\".*\")$", user, re.MULTILINE)
     assert [token_key(int(k), json.loads(t)) for k, t in listed] == KEYS
+
+
+def test_structured_output_default_comes_from_the_environment(monkeypatch):
+    from adlens.core.config import JudgeConfig
+    from adlens.errors import AdlensError
+
+    monkeypatch.delenv("ADLENS_JUDGE_STRUCTURED_OUTPUT", raising=False)
+    assert JudgeConfig().structured_output == "auto"
+    monkeypatch.setenv("ADLENS_JUDGE_STRUCTURED_OUTPUT", "OFF")
+    assert JudgeConfig().structured_output == "off"
+    assert JudgeConfig().hashed()["structured_output"] == "off"
+    assert JudgeConfig(structured_output="auto").structured_output == "auto"  # config wins
+    monkeypatch.setenv("ADLENS_JUDGE_STRUCTURED_OUTPUT", "sometimes")
+    with pytest.raises(AdlensError, match="ADLENS_JUDGE_STRUCTURED_OUTPUT='sometimes'"):
+        JudgeConfig()

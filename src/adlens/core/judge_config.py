@@ -44,6 +44,17 @@ def check_role(name: str, where: str = "judge role") -> RoleName:
     return cast(RoleName, name)
 
 
+def structured_from_env() -> Literal["auto", "off"]:
+    """ADLENS_JUDGE_STRUCTURED_OUTPUT (auto or off; unset: auto); a bad value is one line."""
+    value = os.environ.get("ADLENS_JUDGE_STRUCTURED_OUTPUT", "").strip().lower() or "auto"
+    if value not in ("auto", "off"):
+        raise AdlensError(
+            f"ADLENS_JUDGE_STRUCTURED_OUTPUT={value!r}: use auto (JSON schemas where the "
+            "endpoint takes them) or off (the text protocol)."
+        )
+    return cast(Literal["auto", "off"], value)
+
+
 def check_effort(value: str, where: str = "--reasoning-effort") -> str:
     """`value` if it is a reasoning effort, else a one-line AdlensError listing them."""
     if value not in EFFORTS:
@@ -140,10 +151,10 @@ class JudgeConfig(BaseModel):
     cache: bool = True
     cache_dir: str | None = None  # None: <adlens cache>/judge-cache
     structured_output: Literal["auto", "off"] = Field(
-        "auto",
+        default_factory=lambda: structured_from_env(),
         description="auto: ask for answers in each role's JSON schema (response_format) where "
         "the endpoint takes it, found out once per endpoint, else the text protocol; off: the "
-        "text protocol only.",
+        "text protocol only (default: $ADLENS_JUDGE_STRUCTURED_OUTPUT, else auto).",
     )
 
     def hashed(self) -> dict[str, Any]:
