@@ -21,6 +21,9 @@ from adlens.errors import AdlensError
 
 console = Console(stderr=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+# The evaluations load the run's models: these load them elsewhere, or in another dtype.
+DeviceOverride = Annotated[str | None, typer.Option(help="Override the run's device.")]
+DtypeOverride = Annotated[str | None, typer.Option(help="Override the run's dtype.")]
 
 
 def setup_logging(verbose: bool) -> None:

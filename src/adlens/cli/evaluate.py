@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from adlens.cli.common import (
+    DeviceOverride,
+    DtypeOverride,
     JudgeBackend,
     JudgeBaseUrl,
     JudgeMaxTokens,
@@ -274,8 +276,8 @@ def causal(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for documents and random controls.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Documents per forward pass.")] = 8,
-    device: Annotated[str | None, typer.Option(help="Override the run's device.")] = None,
-    dtype: Annotated[str | None, typer.Option(help="Override the run's dtype.")] = None,
+    device: DeviceOverride = None,
+    dtype: DtypeOverride = None,
     force: Annotated[bool, typer.Option(help="Recompute even if cached.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:

@@ -10,12 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from adlens.cli.common import (
+    DeviceOverride,
+    DtypeOverride,
     JudgeBackend,
     JudgeBaseUrl,
     JudgeMaxTokens,
     JudgeModel,
     JudgeRoles,
     ReasoningEffort,
+    Verbose,
     field_help,
     first_error,
     handle_errors,
@@ -59,10 +62,10 @@ def ffa(
     judge_role: JudgeRoles = None,
     judge_max_tokens: JudgeMaxTokens = None,
     reasoning_effort: ReasoningEffort = None,
-    device: Annotated[str | None, typer.Option(help="Override the run's device.")] = None,
-    dtype: Annotated[str | None, typer.Option(help="Override the run's dtype.")] = None,
+    device: DeviceOverride = None,
+    dtype: DtypeOverride = None,
     force: Annotated[bool, typer.Option(help="Answer and grade again even if cached.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Ask the base and finetuned models questions that tell the implanted fact from the truth (multiple choice by letter probabilities, open questions greedily, graded by the judge or offline); FFA = share siding with the implanted fact; saves RUN_DIR/evaluate/ffa.json."""  # noqa: E501 (one line: typer keeps line breaks)
 
