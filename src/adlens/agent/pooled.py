@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adlens.agent.config import AGENT_KINDS
+from adlens.agent.keyword_grade import KEYWORD_GRADE_FILE
 from adlens.errors import AdlensError
 
 AGENT_DIR = "agent"
@@ -95,8 +96,15 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_run_dir(run_dir: Path | str) -> list[RunRecord]:
-    """Every agent run saved in RUN_DIR/agent, graded or not. AdlensError when there is none."""
+# Where each grader's grades are saved in a run's folder.
+GRADE_FILES = {"llm": "grade.json", "keywords": KEYWORD_GRADE_FILE}
+
+
+def read_run_dir(run_dir: Path | str, grades: str = "llm") -> list[RunRecord]:
+    """Every agent run saved in RUN_DIR/agent, graded or not, with the grades of `grades`
+    ("llm": the LLM grader, "keywords": the keyword rule). AdlensError when there is none."""
+    if grades not in GRADE_FILES:
+        raise AdlensError(f"Unknown grades '{grades}'; use one of: {', '.join(GRADE_FILES)}.")
     run_dir = Path(run_dir)
     root = run_dir / AGENT_DIR
     folders = (
@@ -108,7 +116,8 @@ def read_run_dir(run_dir: Path | str) -> list[RunRecord]:
     records = []
     for folder in folders:
         result = _read(folder / "result.json")
-        grade = _read(folder / "grade.json") if (folder / "grade.json").is_file() else None
+        grade_path = folder / GRADE_FILES[grades]
+        grade = _read(grade_path) if grade_path.is_file() else None
         fp = (grade or {}).get("fingerprint") or {}
         status, value = "ungraded", None
         if grade is not None:
@@ -191,12 +200,15 @@ class Pooled:
         }
 
 
-def pool_runs(run_dirs: Sequence[Path | str], *, mixed_graders: bool = False) -> Pooled:
-    """Read every run directory (each once) and pool their agent runs; see `pool`."""
+def pool_runs(
+    run_dirs: Sequence[Path | str], *, mixed_graders: bool = False, grades: str = "llm"
+) -> Pooled:
+    """Read every run directory (each once) and pool their agent runs with the grades of
+    `grades` ("llm" or "keywords"); see `pool`."""
     seen: dict[str, Path] = {}
     for d in run_dirs:
         seen.setdefault(str(Path(d).resolve()), Path(d))
-    records = [r for d in seen.values() for r in read_run_dir(d)]
+    records = [r for d in seen.values() for r in read_run_dir(d, grades)]
     return pool(records, mixed_graders=mixed_graders)
 
 

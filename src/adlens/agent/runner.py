@@ -26,6 +26,7 @@ from typing import Any
 
 from adlens.agent.config import AGENT_KINDS, AgentConfig
 from adlens.agent.grade import grade_hypothesis, grader_fingerprint
+from adlens.agent.keyword_grade import KEYWORD_GRADE_FILE, keyword_fingerprint, keyword_grade
 from adlens.agent.loop import AgentRun
 from adlens.agent.rundata import RunData
 from adlens.core.config import JudgeConfig
@@ -193,6 +194,19 @@ def grade_run(
     return out
 
 
+def grade_keywords(folder: Path, organism: Organism) -> dict[str, Any]:
+    """The keyword rule's grade of folder/result.json's hypothesis, written to
+    KEYWORD_GRADE_FILE (no LLM, so it is simply made again)."""
+    hypothesis = read_json(folder / "result.json").get("hypothesis")
+    fingerprint = {
+        **keyword_fingerprint(organism),
+        "hypothesis_sha256": hashlib.sha256((hypothesis or "").encode()).hexdigest(),
+    }
+    out = {**keyword_grade(organism, hypothesis).to_json(), "fingerprint": fingerprint}
+    write_json(folder / KEYWORD_GRADE_FILE, out)
+    return out
+
+
 def run_folders(run_dir: Path) -> list[Path]:
     root = Path(run_dir) / AGENT_DIR
     if not root.exists():
@@ -206,6 +220,8 @@ def run_rows(run_dir: Path) -> list[dict[str, Any]]:
     for folder in run_folders(run_dir):
         r = read_json(folder / "result.json")
         g = read_json(folder / "grade.json") if (folder / "grade.json").exists() else {}
+        kw_path = folder / KEYWORD_GRADE_FILE
+        kw = read_json(kw_path) if kw_path.exists() else {}
         rows.append(
             {
                 "run": folder.name,
@@ -214,6 +230,7 @@ def run_rows(run_dir: Path) -> list[dict[str, Any]]:
                 "repeat": r["repeat"],
                 "grade": g.get("grade"),
                 "scores": g.get("scores"),
+                "keyword_grade": kw.get("grade"),
                 "stop": r["stop"],
                 "interactions_used": r["interactions_used"],
                 "llm_calls": r["llm_calls"],
@@ -237,6 +254,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ):
         grades = [r["grade"] for r in rs if r["grade"] is not None]
         n = len(grades)
+        kw = [r["keyword_grade"] for r in rs if r.get("keyword_grade") is not None]
         out.append(
             {
                 "agent": agent,
@@ -246,6 +264,9 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "mean_grade": round(sum(grades) / n, 3) if n else None,
                 "share_ge2": round(sum(g >= 2 for g in grades) / n, 3) if n else None,
                 "share_ge4": round(sum(g >= 4 for g in grades) / n, 3) if n else None,
+                "keyword_mean": round(sum(kw) / len(kw), 3) if kw else None,
+                "keyword_ge2": round(sum(g >= 2 for g in kw) / len(kw), 3) if kw else None,
+                "keyword_ge4": round(sum(g >= 4 for g in kw) / len(kw), 3) if kw else None,
                 "mean_interactions": round(sum(r["interactions_used"] for r in rs) / len(rs), 2),
                 "mean_tokens": round(sum(r["tokens"] for r in rs) / len(rs)),
             }
@@ -261,6 +282,9 @@ TABLE_COLUMNS = (
     "mean_grade",
     "share_ge2",
     "share_ge4",
+    "keyword_mean",
+    "keyword_ge2",
+    "keyword_ge4",
     "mean_interactions",
     "mean_tokens",
 )
@@ -334,7 +358,8 @@ def run_agents(
             folder = run_dir / AGENT_DIR / run_name(kind, budget, repeat)
             if organism is not None:
                 grade = grade_run(folder, organism, grader or client, repeats=grader_repeats)
-                result = {**result, "grade": grade["grade"]}
+                keywords = grade_keywords(folder, organism)
+                result = {**result, "grade": grade["grade"], "keyword_grade": keywords["grade"]}
             if on_result is not None:
                 on_result(result)
     return write_tables(run_dir)
@@ -343,17 +368,20 @@ def run_agents(
 def grade_all(
     run_dir: Path,
     organism: Organism,
-    client: JudgeClient,
+    client: JudgeClient | None,
     *,
     repeats: int = 3,
     force: bool = False,
 ) -> list[dict[str, Any]]:
-    """Grade every saved agent run in RUN_DIR/agent and rewrite the tables."""
+    """Grade every saved agent run in RUN_DIR/agent with the keyword rule and, given a
+    `client`, the LLM grader; rewrite the tables."""
     folders = run_folders(run_dir)
     if not folders:
         raise AdlensError(
             f"No agent results in {Path(run_dir) / AGENT_DIR}: run `adlens agent {run_dir}` first."
         )
     for folder in folders:
-        grade_run(folder, organism, client, repeats=repeats, force=force)
+        grade_keywords(folder, organism)
+        if client is not None:
+            grade_run(folder, organism, client, repeats=repeats, force=force)
     return write_tables(run_dir)

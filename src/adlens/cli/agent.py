@@ -67,8 +67,12 @@ def parse_budgets(spec: str, option: str) -> list[int]:
 
 
 def agent_table(table: list[dict[str, Any]]) -> Table:
-    out = Table(title="agent grades (1-5; shares of graded runs)", title_justify="left")
-    for col in ("agent", "budget", "runs", "graded", "mean", ">= 2", ">= 4", "interactions"):
+    out = Table(
+        title="agent grades (1-5; shares of graded runs; keywords: the keyword rule's mean)",
+        title_justify="left",
+    )
+    cols = ("agent", "budget", "runs", "graded", "mean", ">= 2", ">= 4", "keywords", "interactions")
+    for col in cols:
         out.add_column(col, justify="left" if col == "agent" else "right")
 
     def pct(x: float | None) -> str:
@@ -83,6 +87,7 @@ def agent_table(table: list[dict[str, Any]]) -> Table:
             "-" if r["mean_grade"] is None else f"{r['mean_grade']:.2f}",
             pct(r["share_ge2"]),
             pct(r["share_ge4"]),
+            "-" if r.get("keyword_mean") is None else f"{r['keyword_mean']:.2f}",
             f"{r['mean_interactions']:g}",
         )
     return out
@@ -284,7 +289,8 @@ def grade_command(
     verbose: Verbose = False,
 ) -> None:
     """Grade every agent hypothesis in RUN_DIR/agent 1-5 against the organism's description and
-    rewrite the table."""
+    rewrite the table. The keyword rule (the organism's domain keywords and key facts, no LLM)
+    grades them too, into grade-keywords.json; --judge offline grades with it alone."""
 
     setup_logging(verbose)
     handle_errors(_grade)(
@@ -323,12 +329,16 @@ def _grade(run_dir: Path, **kw: Any) -> None:
         check_base_url(kw["base_url"])
     organism = load_organism(kw["organism"])
     root = Path(run_dir) / "agent"
-    client = make_client(
-        kw["model"],
-        kw["base_url"],
-        log_path=root / "grader_calls.jsonl",
-        judge=judge_options(kw),
-        role="grader",
+    client = (
+        None
+        if kw["judge"] == "offline"
+        else make_client(
+            kw["model"],
+            kw["base_url"],
+            log_path=root / "grader_calls.jsonl",
+            judge=judge_options(kw),
+            role="grader",
+        )
     )
     table = grade_all(run_dir, organism, client, repeats=kw["repeats"], force=kw["force"])
     Console().print(agent_table(table))

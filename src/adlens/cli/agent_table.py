@@ -31,6 +31,13 @@ def table_command(
             help="Pool runs graded by different graders (default: only the most common one).",
         ),
     ] = False,
+    grades: Annotated[
+        str,
+        typer.Option(
+            help="Whose grades: llm (the LLM grader's, grade.json) or keywords (the keyword "
+            "rule's, grade-keywords.json: the organism's domain keywords and key facts, no LLM)."
+        ),
+    ] = "llm",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Pool the graded agent runs of many run directories into one table.
@@ -47,6 +54,7 @@ def table_command(
         markdown=markdown,
         csv_file=csv_file,
         mixed_graders=mixed_graders,
+        grades=grades,
     )
 
 
@@ -62,7 +70,7 @@ def _table(run_dirs: list[Path], **kw: Any) -> None:
 
     if kw["as_json"] and kw["markdown"]:
         raise AdlensError("--json and --markdown: choose one.")
-    pooled = pool_runs(run_dirs, mixed_graders=kw["mixed_graders"])
+    pooled = pool_runs(run_dirs, mixed_graders=kw["mixed_graders"], grades=kw["grades"])
     if kw["csv_file"] is not None:
         path = Path(kw["csv_file"])
         try:

@@ -21,6 +21,7 @@ from adlens.core.activations import ActivationDiff
 from adlens.core.batching import generation_batch, run_in_batches
 from adlens.core.hooks import add_to_layer
 from adlens.core.models import ModelPair
+from adlens.core.sampling import sample_rows, stop_token_ids
 from adlens.errors import AdlensError
 
 log = logging.getLogger(__name__)
@@ -167,10 +168,12 @@ def generate(
     """Sample one answer per row of `prompts` (rows may repeat a prompt), with
     strengths[i] * vector added at `layer` for row i (no steering when `vector` is None).
 
-    Rows are left-padded and run `max_batch` at a time; on a CUDA GPU fewer when the free
-    memory holds fewer rows' KV caches (`batching.generation_batch`), and half as many after an
-    out-of-memory error. Plain temperature sampling (no top-k; top-p only if < 1), reproducible
-    from `seed` (and the batch size) without touching the global random state.
+    Rows are left-padded and run `max_batch` at a time (`sampling.sample_rows`: one KV-cached
+    batch, finished rows leave it); on a CUDA GPU fewer when the free memory holds fewer rows'
+    KV caches (`batching.generation_batch`), and half as many after an out-of-memory error.
+    Plain temperature sampling (no top-k; top-p only if < 1). Row i draws from its own
+    generator seeded by (seed, i): its answer does not depend on the batch it runs in (up to
+    kernel round-off), and the global random state is left alone.
 
     Args:
         pair: the base and finetuned models.
@@ -206,30 +209,25 @@ def generate(
     s_all = torch.ones(len(prompts)) if strengths is None else torch.as_tensor(strengths).float()
     # Merged LoRA weights on CPU: one matmul per linear layer instead of three (see ModelPair.use).
     with pair.use(side, upto=pair.n_layers - 1) as model, torch.inference_mode():
-        device = next(model.parameters()).device
-        # Forking the RNG of every visible GPU: under a device_map the sampling may run on any.
-        devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+        stops = stop_token_ids(model, tok)
 
         def run(lo: int, hi: int) -> list[str]:
-            ids, mask = left_pad(encoded[lo:hi], pad_id)
-            hook = (
-                steering(model, layer, vector, s_all[lo:hi])
+            steer = (
+                {layer: row_vectors(vector, s_all[lo:hi])}
                 if vector is not None and layer is not None
-                else contextlib.nullcontext()
+                else None
             )
-            with torch.random.fork_rng(devices=devices), hook:
-                torch.manual_seed(derive_seed(seed, lo))
-                out = model.generate(  # type: ignore[operator]  # transformers' GenerationMixin
-                    input_ids=ids.to(device),
-                    attention_mask=mask.to(device),
-                    do_sample=True,
-                    temperature=temperature,
-                    top_k=0,
-                    top_p=top_p,
-                    max_new_tokens=max_new_tokens,
-                    pad_token_id=pad_id,
-                )
-            new = out[:, ids.shape[1] :].cpu()
+            new = sample_rows(
+                model,
+                encoded[lo:hi],
+                seeds=[derive_seed(seed, i) for i in range(lo, hi)],
+                pad_id=pad_id,
+                stop_ids=stops,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                steer=steer,
+            )
             texts: list[str] = tok.batch_decode(new, skip_special_tokens=True)
             return texts
 

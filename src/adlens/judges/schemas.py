@@ -8,7 +8,8 @@ that is not what the schema asks for is UNKNOWN) and an answer that is not JSON 
 the text protocol's parser.
 
 Every schema keeps `reasoning` first, as the prompts ask the judge to think before it commits;
-only the agent's final answer has none (its investigation was the reasoning). The schemas use
+only the agent's final answer has none (its investigation was the reasoning), and the local
+server's form leaves it out (see `AnswerSchema.response_format`). The schemas use
 what OpenAI's strict mode, vLLM and llama.cpp all accept: objects with every property required
 and no others, strings, and enums (of strings or integers).
 """
@@ -39,26 +40,22 @@ class AnswerSchema:
     def response_format(self, form: str) -> dict[str, Any]:
         """The request's `response_format`: OpenAI's (and vLLM's, llama.cpp server's)
         `json_schema`, or the `json_object` with a `schema` that llama-cpp-python accepts. The
-        latter bounds `reasoning` to LOCAL_REASONING_CHARS: a small local model whose grammar
-        holds it inside the string would otherwise ramble there up to its token limit, and a
-        cut-off object is no answer (OpenAI's strict mode takes no string lengths)."""
+        latter leaves `reasoning` out: its grammar sampler slows to seconds per token inside a
+        bounded string (a maxLength becomes hundreds of nested rules), and unbounded, a small
+        local model rambles there up to its token limit; a cut-off object is no answer."""
         if form == "json_object":
-            return {"type": "json_object", "schema": _bounded(self.schema)}
+            return {"type": "json_object", "schema": _without_reasoning(self.schema)}
         return {
             "type": "json_schema",
             "json_schema": {"name": self.name, "schema": self.schema, "strict": True},
         }
 
 
-LOCAL_REASONING_CHARS = 400
-
-
-def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
-    props = schema.get("properties", {})
-    if "reasoning" not in props:
+def _without_reasoning(schema: dict[str, Any]) -> dict[str, Any]:
+    props = {k: v for k, v in schema.get("properties", {}).items() if k != "reasoning"}
+    if len(props) == len(schema.get("properties", {})):
         return schema
-    reasoning = {**props["reasoning"], "maxLength": LOCAL_REASONING_CHARS}
-    return {**schema, "properties": {**props, "reasoning": reasoning}}
+    return {**schema, "properties": props, "required": list(props)}
 
 
 def _object(**properties: dict[str, Any]) -> dict[str, Any]:

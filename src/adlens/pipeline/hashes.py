@@ -7,9 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from adlens import __version__
 from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import BUILTIN_CORPORA
+from adlens.core.model_loading import resolve_device, resolve_dtype
 from adlens.core.readers import reader_spec
 from adlens.judges.endpoint import uses_llm
 from adlens.store.rundir import config_hash
@@ -60,10 +63,16 @@ def collect_hash(models: ModelsConfig, cfg: CollectConfig) -> str:
 
 def _models_hashed(models: ModelsConfig) -> dict[str, Any]:
     """The pair's settings that change the activations; adapter_base only when set, so runs
-    cached before it existed keep their hash."""
+    cached before it existed keep their hash. For dtype "auto", what it means on this device
+    when that is not float32 (a bf16 run and an fp32 run are different runs; fp32 runs cached
+    before "auto" could mean bf16 on a CPU keep their hash)."""
     out = models.model_dump(exclude={"device", "device_map"})
     if out.get("adapter_base") is None:
         out.pop("adapter_base", None)
+    if models.dtype == "auto":
+        resolved = resolve_dtype("auto", resolve_device(models.device))
+        if resolved != torch.float32:
+            out["auto_dtype"] = str(resolved).removeprefix("torch.")
     return out
 
 
