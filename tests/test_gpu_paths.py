@@ -67,6 +67,25 @@ def test_auto_dtype_per_device(monkeypatch):
         resolve_dtype("int8", cuda)
 
 
+def test_cpu_auto_dtype_from_the_environment(monkeypatch):
+    from adlens.core.config import ModelsConfig
+    from adlens.core.model_loading import ENV_CPU_DTYPE, resolve_dtype
+    from adlens.errors import AdlensError
+    from adlens.pipeline.hashes import _models_hashed
+
+    cpu = torch.device("cpu")
+    models = ModelsConfig(base="b", finetuned="f", device="cpu")
+    fp32_hash = _models_hashed(models)
+    assert "auto_dtype" not in fp32_hash  # fp32 runs cached before the variable keep their hash
+    monkeypatch.setenv(ENV_CPU_DTYPE, "bfloat16")
+    assert resolve_dtype("auto", cpu) == torch.bfloat16
+    assert _models_hashed(models) == {**fp32_hash, "auto_dtype": "bfloat16"}  # another run
+    assert resolve_dtype("float32", cpu) == torch.float32  # an explicit --dtype wins
+    monkeypatch.setenv(ENV_CPU_DTYPE, "float16")
+    with pytest.raises(AdlensError, match="use float32 or bfloat16"):
+        resolve_dtype("auto", cpu)
+
+
 def test_gemma3_auto_is_float32_eager(monkeypatch, tmp_path, tokenizer, caplog):
     from adlens.core.model_loading import resolve_precision
     from adlens.core.models import ModelPair

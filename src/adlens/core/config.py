@@ -42,9 +42,8 @@ class ModelsConfig(BaseModel):
     finetuned_revision: str | None = None
     dtype: str = Field(
         "auto",
-        description="auto (bf16 on a GPU, fp16 where it lacks bf16; on a CPU bf16 where it has "
-        "native bf16, else fp32, or $ADLENS_CPU_DTYPE; Gemma-3: fp32 with eager attention), "
-        "float32, bfloat16, float16.",
+        description="auto (bf16 on a GPU, fp16 where it lacks bf16; fp32 on a CPU, or "
+        "$ADLENS_CPU_DTYPE; Gemma-3: fp32 with eager attention), float32, bfloat16, float16.",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     device_map: str | None = Field(
