@@ -69,6 +69,7 @@ lint: install
 
 bench: assets
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/steer.py
 
 # The validation suite (adlens validate): minutes per organism; the Gemma organism needs its
 # base model's package (about 250 MB).
