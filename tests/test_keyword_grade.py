@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adlens.agent.keyword_grade import KEYWORD_GRADE_FILE, keyword_grade, keyword_score
+from adlens.agent.config import KEYWORD_GRADE_FILE
+from adlens.agent.keyword_grade import keyword_grade, keyword_score
 from adlens.cli.app import app
 from adlens.organisms.organism import Organism, load_organism
 

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AgentKind = Literal["adl", "blackbox"]
 AGENT_KINDS: tuple[str, ...] = ("adl", "blackbox")
+# Where a run's folder keeps its grades: the LLM grader's and the keyword rule's.
+GRADE_FILE = "grade.json"
+KEYWORD_GRADE_FILE = "grade-keywords.json"
 
 
 class AgentConfig(BaseModel):

@@ -28,7 +28,6 @@ from adlens.core.stopwords import STOPWORDS
 from adlens.organisms.organism import Organism
 
 KEYWORD_RULE_VERSION = 1
-KEYWORD_GRADE_FILE = "grade-keywords.json"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STEM = 5
 

@@ -26,8 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adlens.agent.config import AGENT_KINDS
-from adlens.agent.keyword_grade import KEYWORD_GRADE_FILE
+from adlens.agent.config import AGENT_KINDS, GRADE_FILE, KEYWORD_GRADE_FILE
 from adlens.errors import AdlensError
 
 AGENT_DIR = "agent"
@@ -97,7 +96,7 @@ def _sha(text: str) -> str:
 
 
 # Where each grader's grades are saved in a run's folder.
-GRADE_FILES = {"llm": "grade.json", "keywords": KEYWORD_GRADE_FILE}
+GRADE_FILES = {"llm": GRADE_FILE, "keywords": KEYWORD_GRADE_FILE}
 
 
 def read_run_dir(run_dir: Path | str, grades: str = "llm") -> list[RunRecord]:

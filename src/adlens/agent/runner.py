@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adlens.agent.config import AGENT_KINDS, AgentConfig
+from adlens.agent.config import AGENT_KINDS, KEYWORD_GRADE_FILE, AgentConfig
 from adlens.agent.grade import grade_hypothesis, grader_fingerprint
-from adlens.agent.keyword_grade import KEYWORD_GRADE_FILE, keyword_fingerprint, keyword_grade
+from adlens.agent.keyword_grade import keyword_fingerprint, keyword_grade
 from adlens.agent.loop import AgentRun
 from adlens.agent.rundata import RunData
 from adlens.core.config import JudgeConfig
