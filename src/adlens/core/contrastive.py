@@ -8,7 +8,6 @@ as the offline grader) form the reader's token list.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
@@ -16,6 +15,7 @@ from adlens.core.log_odds import log_odds, word_counts
 from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
 from adlens.core.readers import ReadContext, ReaderOutput
+from adlens.core.sampling import next_tokens, stop_token_ids
 from adlens.core.steer import derive_seed, encode_prompts, left_pad, pad_token_id
 from adlens.core.stopwords import STOPWORDS
 from adlens.results.readings import ALL, Reading, TokenProb
@@ -54,8 +54,9 @@ def contrastive_sample(
 ) -> list[str]:
     """One sample per row of `prompts` from softmax((l_F + alpha (l_F - l_B)) / temperature).
 
-    With alpha = 0 it samples the finetuned model exactly as `generate` does (the same seed per
-    batch, the same draws); alpha = -1 samples the base model.
+    With alpha = 0 it samples the finetuned model exactly as `generate` does (row i draws from
+    its own generator seeded by (seed, i), `sampling.next_tokens`); alpha = -1 samples the base
+    model.
 
     Args:
         pair: the base and finetuned models.
@@ -76,7 +77,7 @@ def contrastive_sample(
     tok = pair.tokenizer
     encoded = encode_prompts(tok, prompts, chat)
     pad_id = pad_token_id(tok)
-    eos = _eos_ids(tok)
+    eos = torch.tensor(sorted(stop_token_ids(pair.finetuned, tok)), dtype=torch.long)
     texts: list[str] = []
     device = next(pair.finetuned.parameters()).device
     with progress_bar("contrastive sampling", len(prompts), enabled=show_progress) as advance:
@@ -87,38 +88,29 @@ def contrastive_sample(
             positions = (mask.cumsum(-1) - 1).clamp_min(0)
             step_ids, new = ids, []
             done = torch.zeros(len(ids), dtype=torch.bool, device=device)
-            devices = [device] if device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(derive_seed(seed, lo))
-                for _ in range(max_new_tokens):
-                    if alpha == -1:  # the base model alone: no need for the finetuned logits
-                        logits = sides["base"].step(step_ids, mask, positions)
-                    else:
-                        logits = sides["finetuned"].step(step_ids, mask, positions)
-                        if alpha != 0:
-                            l_b = sides["base"].step(step_ids, mask, positions)
-                            logits = logits + alpha * (logits - l_b)
-                    if temperature != 1.0:
-                        logits = logits / temperature
-                    nxt = torch.multinomial(logits.softmax(-1), num_samples=1).squeeze(1)
-                    nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
-                    new.append(nxt)
-                    done |= torch.isin(nxt, eos)
-                    if bool(done.all()):
-                        break
-                    step_ids = nxt[:, None]
-                    mask = torch.cat([mask, torch.ones_like(step_ids)], dim=1)
-                    positions = positions[:, -1:] + 1
+            rows = range(lo, lo + len(ids))
+            generators = [torch.Generator().manual_seed(derive_seed(seed, i)) for i in rows]
+            for _ in range(max_new_tokens):
+                if alpha == -1:  # the base model alone: no need for the finetuned logits
+                    logits = sides["base"].step(step_ids, mask, positions)
+                else:
+                    logits = sides["finetuned"].step(step_ids, mask, positions)
+                    if alpha != 0:
+                        l_b = sides["base"].step(step_ids, mask, positions)
+                        logits = logits + alpha * (logits - l_b)
+                nxt = next_tokens(logits, generators, temperature=temperature).to(device)
+                nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
+                new.append(nxt)
+                done |= torch.isin(nxt, eos.to(device))
+                if bool(done.all()):
+                    break
+                step_ids = nxt[:, None]
+                mask = torch.cat([mask, torch.ones_like(step_ids)], dim=1)
+                positions = positions[:, -1:] + 1
             out = torch.stack(new, dim=1).cpu()
             texts += tok.batch_decode(out, skip_special_tokens=True)
             advance(len(ids))
     return texts
-
-
-def _eos_ids(tokenizer: Any) -> torch.Tensor:
-    eos = tokenizer.eos_token_id
-    ids = eos if isinstance(eos, list) else [eos] if eos is not None else []
-    return torch.tensor(ids, dtype=torch.long)
 
 
 def distinctive_words(
