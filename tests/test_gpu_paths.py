@@ -299,31 +299,25 @@ def test_out_of_memory_halves_the_batch_and_keeps_every_row(full_pair_dirs, monk
     with pytest.raises(ValueError):  # any other error is not retried
         run_in_batches(4, 4, lambda lo, hi: (_ for _ in ()).throw(ValueError("bad")))
 
-    # In generate: a model whose generate runs out of memory above 2 rows returns what the
-    # unbatched run returns (greedy decoding: every row's answer is its own).
+    # In generate: a sampler that runs out of memory above 2 rows returns what the unbatched
+    # run returns (greedy decoding: every row's answer is its own).
     pair = _load(full_pair_dirs)
-    model = pair.finetuned
-    real = model.generate
+    real = steer.sample_rows
     sizes = []
 
-    def greedy(**kw):
-        kw.update(do_sample=False, temperature=None, top_k=None, top_p=None)
-        return real(**kw)
-
-    def limited(**kw):
-        sizes.append(kw["input_ids"].shape[0])
-        if kw["input_ids"].shape[0] > 2:
+    def limited(model, rows, **kw):
+        sizes.append(len(rows))
+        if len(rows) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory")
-        return greedy(**kw)
+        return real(model, rows, **kw)
 
     prompts = ["Hello there", "Hi", "Tell me a story about the river", "Seven horses", "A"]
     v = torch.randn(pair.d_model)
     kw = dict(layer=1, vector=v, strengths=[0.0, 1.0, 2.0, 3.0, 4.0], max_new_tokens=5)
-    monkeypatch.setattr(model, "generate", greedy)
-    unbatched = steer.generate(pair, prompts, max_batch=5, **kw)
-    monkeypatch.setattr(model, "generate", limited)
+    unbatched = steer.generate(pair, prompts, max_batch=5, temperature=0, **kw)
+    monkeypatch.setattr(steer, "sample_rows", limited)
     with caplog.at_level("WARNING", logger="adlens.core.batching"):
-        batched = steer.generate(pair, prompts, max_batch=5, **kw)
+        batched = steer.generate(pair, prompts, max_batch=5, temperature=0, **kw)
     assert batched == unbatched
     assert sizes == [5, 2, 2, 1] and "out of GPU memory at 5 rows" in caplog.text
 

@@ -182,7 +182,7 @@ def generate(
         vector: the steering vector [d] (see `steering_vector`), or None.
         strengths: one multiplier of `vector` per row (a scalar applies to all).
         side: the model that answers ("finetuned" or "base").
-        temperature: sampling temperature.
+        temperature: sampling temperature (0: greedy decoding).
         max_new_tokens: tokens per answer.
         top_p: nucleus sampling threshold (1: off).
         seed: the random seed of every row's sampling.
