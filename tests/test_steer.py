@@ -275,7 +275,8 @@ def test_hook_removed_after_exception(model, tok):
 
 
 def test_left_padding_matches_single_runs(model, tok):
-    from adlens.core.steer import encode_prompts, left_pad, pad_token_id, steering
+    from adlens.core.sampling import left_pad
+    from adlens.core.steer import encode_prompts, pad_token_id, steering
 
     prompts = ["Hi", "Seven horses run across the field while music plays"]
     rows = encode_prompts(tok, prompts)

@@ -15,8 +15,8 @@ from adlens.core.log_odds import log_odds, word_counts
 from adlens.core.models import ModelPair
 from adlens.core.progress import progress_bar
 from adlens.core.readers import ReadContext, ReaderOutput
-from adlens.core.sampling import next_tokens, stop_token_ids
-from adlens.core.steer import derive_seed, encode_prompts, left_pad, pad_token_id
+from adlens.core.sampling import left_pad, next_tokens, stop_token_ids
+from adlens.core.steer import derive_seed, encode_prompts, pad_token_id
 from adlens.core.stopwords import STOPWORDS
 from adlens.results.readings import ALL, Reading, TokenProb
 

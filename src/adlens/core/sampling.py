@@ -49,6 +49,19 @@ class RowSteering:
             yield
 
 
+def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """input_ids and attention_mask [batch, max_len], padded on the left so every row's last
+    prompt token sits at the same column and generation continues from it."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
 def stop_token_ids(model: nn.Module, tokenizer: Any) -> set[int]:
     """The ids that end an answer: the model's generation config's EOS (one or a list) and the
     tokenizer's."""
@@ -114,13 +127,7 @@ def sample_rows(
     from transformers import DynamicCache
 
     device = next(model.parameters()).device
-    width = max(len(r) for r in rows)
-    ids = torch.full((n, width), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        if row:
-            ids[i, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
-            mask[i, width - len(row) :] = 1
+    ids, mask = left_pad(rows, pad_id)
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp_min(0)
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds]

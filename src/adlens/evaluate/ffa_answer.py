@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from adlens.core.steer import encode_prompts, has_chat_template, left_pad, pad_token_id
+from adlens.core.sampling import left_pad
+from adlens.core.steer import encode_prompts, has_chat_template, pad_token_id
 from adlens.errors import AdlensError
 from adlens.evaluate.ffa_questions import LETTERS, MCQItem
 
