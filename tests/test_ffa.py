@@ -503,7 +503,8 @@ def test_llm_grader_against_the_stub_judge(tmp_path):
         )
         assert verdicts == [IMPLANTED, TRUTH, UNKNOWN]
         assert len(stub.requests) == 4  # the unreadable answer was asked once more
-        first = stub.requests[0].user_text
+        # requests run concurrently, so find the first question's by its answer
+        first = next(r.user_text for r in stub.requests if "<answer>\nZorblax!" in r.user_text)
         assert META["fact"] in first and "The zorblax crop." in first and "Wheat." in first
         assert grader.grade(org, [qs[0]], ["Zorblax!"]) == [IMPLANTED]
         assert len(stub.requests) == 4  # cached by the client
