@@ -373,3 +373,10 @@ def test_bad_flags_of_other_commands(tmp_path, args, words):
     code, output = cli(*full)
     assert words in assert_one_error(output, code)
     assert not out.exists()
+
+
+def test_a_bad_thread_count_fails_first(pair, tmp_path):
+    out = tmp_path / "run"
+    code, output = adlens("run", *models(pair), "--out", out, env={"ADLENS_THREADS": "two"})
+    assert_one_error(output, code, "ADLENS_THREADS", "whole number")
+    assert not out.exists()

@@ -22,6 +22,8 @@ from adlens.cli.prompts import prompts_app
 from adlens.cli.report import report_command
 from adlens.cli.reproduce import reproduce_command
 from adlens.cli.validate import validate_command
+from adlens.core.threads import pinned_threads
+from adlens.errors import AdlensError
 
 app = typer.Typer(
     help="Activation Difference Lens: read what a language model was finetuned on from the "
@@ -52,6 +54,11 @@ def main() -> None:
         from click import exceptions as click_errors
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        pinned_threads()  # a bad ADLENS_THREADS fails now, not after the models have loaded
+    except AdlensError as err:
+        console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True, emoji=False)
+        sys.exit(1)
     try:
         code = app(standalone_mode=False)
     except click_errors.NoArgsIsHelpError:  # `adlens` or a group alone: the help, shown

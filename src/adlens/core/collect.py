@@ -22,6 +22,7 @@ from adlens.core.hooks import forward_until
 from adlens.core.models import ModelPair
 from adlens.core.numerics import NonFiniteError, check_finite
 from adlens.core.progress import progress_bar
+from adlens.core.threads import adjust_threads, cpu_threads
 from adlens.core.tokenization import TokenizedDocs
 from adlens.errors import AdlensError
 from adlens.store.rundir import save_tensors
@@ -205,7 +206,10 @@ def collect(
     t0 = last_save = time.perf_counter()
     start = saved = sums.count
     try:
-        with progress_bar("collecting", total=n, enabled=show_progress) as advance:
+        with (
+            progress_bar("collecting", total=n, enabled=show_progress) as advance,
+            cpu_threads(device),
+        ):
             advance(start)
             for lo in range(start, n, batch_size):
                 hi = min(lo + batch_size, n)
@@ -229,6 +233,7 @@ def collect(
                     )
                 sums.add(acts["base"], acts["finetuned"])
                 advance(hi - lo)
+                adjust_threads()
                 if on_batch is not None:
                     on_batch(sums.count)
                 if checkpoint is not None and time.perf_counter() - last_save >= every:
@@ -314,8 +319,9 @@ def expected_norms(
         log.info("expected norms of the %s model: estimating on %d documents", side, len(ids))
         total = torch.zeros(len(layers), dtype=torch.float64)
         count = 0
-        with pair.use(side, upto=max(layers)) as model:
+        with pair.use(side, upto=max(layers)) as model, cpu_threads(pair.device):
             for lo in range(0, ids.shape[0], batch_size):
+                adjust_threads()
                 b_ids = ids[lo : lo + batch_size].to(pair.device)
                 b_mask = mask[lo : lo + batch_size].to(pair.device)
                 b_keep = keep[lo : lo + batch_size].bool()

@@ -23,6 +23,7 @@ from adlens.core.numerics import check_finite
 from adlens.core.protocols import ScaleChooser
 from adlens.core.readers import ReadContext, ReaderOutput
 from adlens.core.scale_choice import ContentStability, content_words  # noqa: F401 (re-exported)
+from adlens.core.threads import adjust_threads, cpu_threads
 from adlens.core.vocab import IDENTITY_TRIPLES
 from adlens.errors import AdlensError
 from adlens.results.readings import Reading, TokenProb
@@ -62,12 +63,13 @@ def patched_probs(
     """Next-token probabilities [n_prompts, m, V] with the last token's residual at `layer`
     replaced by each of vectors [m, d], in the finetuned model."""
     out = []
-    with pair.use(side) as model:
+    with pair.use(side) as model, cpu_threads(pair.device):
         for ids in _prompt_ids(pair, triples):
             ids = ids.to(pair.device)
             prefix = model(input_ids=ids[None, :-1], use_cache=True).past_key_values
             rows = []
             for lo in range(0, vectors.shape[0], chunk):
+                adjust_threads()
                 vec = vectors[lo : lo + chunk]
                 cache = copy.deepcopy(prefix)
                 cache.batch_repeat_interleave(vec.shape[0])

@@ -21,6 +21,7 @@ from torch import nn
 
 from adlens.core.anatomy import find_decoder_layers
 from adlens.core.hooks import _out_tensor, _placed, _with_tensor, hooks
+from adlens.core.threads import adjust_threads, cpu_threads
 
 
 class RowSteering:
@@ -136,9 +137,10 @@ def sample_rows(
     cache = DynamicCache()
     steering = RowSteering(model, steer) if steer else None
     stops = torch.tensor(sorted(stop_ids), dtype=torch.long) if stop_ids else None
-    with steering.active() if steering else contextlib.nullcontext():
+    with steering.active() if steering else contextlib.nullcontext(), cpu_threads(device):
         step_ids, step_pos = ids, positions
         for step in range(max_new_tokens):
+            adjust_threads()
             logits = model(
                 input_ids=step_ids,
                 attention_mask=mask,
