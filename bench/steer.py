@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collect import DEMO_ADAPTERS, OtherLoad  # noqa: E402  (bench/collect.py)
+from collect import DEMO_ADAPTERS, BusyNeighbour, OtherLoad  # noqa: E402  (bench/collect.py)
 
 STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--naive-rows", type=int, default=12)
     ap.add_argument("--max-batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument(
+        "--busy", action="store_true", help="also measure beside one process keeping a core busy"
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -154,15 +157,23 @@ def main(argv: list[str] | None = None) -> None:
     run_adlens(pair, rows[:4], layer, v, args.max_batch)  # warm-up, untimed
     run_naive(pair, naive_rows[:1], layer, v)
 
-    figures: dict[str, list[float]] = {"adlens": [], "naive": []}
-    others: dict[str, list[float]] = {"adlens": [], "naive": []}
-    for _ in range(args.repeats):
-        wall, other, texts = timed(lambda: run_adlens(pair, rows, layer, v, args.max_batch))
-        figures["adlens"].append(count_tokens(pair.tokenizer, texts) / wall)
-        others["adlens"].append(other)
-        wall, other, texts = timed(lambda: run_naive(pair, naive_rows, layer, v))
-        figures["naive"].append(count_tokens(pair.tokenizer, texts) / wall)
-        others["naive"].append(other)
+    def measure() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        figures: dict[str, list[float]] = {"adlens": [], "naive": []}
+        others: dict[str, list[float]] = {"adlens": [], "naive": []}
+        for _ in range(args.repeats):  # the methods alternate
+            wall, other, texts = timed(lambda: run_adlens(pair, rows, layer, v, args.max_batch))
+            figures["adlens"].append(count_tokens(pair.tokenizer, texts) / wall)
+            others["adlens"].append(other)
+            wall, other, texts = timed(lambda: run_naive(pair, naive_rows, layer, v))
+            figures["naive"].append(count_tokens(pair.tokenizer, texts) / wall)
+            others["naive"].append(other)
+        return figures, others
+
+    figures, others = measure()
+    busy = None
+    if args.busy:
+        with BusyNeighbour():
+            busy = measure()
 
     print(
         f"steering generation, {args.dtype}, torch threads {torch.get_num_threads()}, "
@@ -183,6 +194,20 @@ def main(argv: list[str] | None = None) -> None:
                 f"during {name} runs; rerun on a quiet machine"
             )
     ratios = [a / b for a, b in zip(figures["adlens"], figures["naive"], strict=True)]
+    if busy is not None:
+        b_fig, b_oth = busy
+        b_ratios = [a / b for a, b in zip(b_fig["adlens"], b_fig["naive"], strict=True)]
+        print("beside one busy process:")
+        for name in ("adlens", "naive"):
+            kept = statistics.median(b_fig[name]) / statistics.median(figures[name])
+            print(
+                f"  {name:7s} {spread(b_fig[name])} generated tokens/s   "
+                f"(other processes: {spread(b_oth[name])} cores; {100 * kept:.0f}% of idle)"
+            )
+        print(
+            f"  ratio beside one busy process: {statistics.median(b_ratios):.1f}x "
+            f"(idle {statistics.median(ratios):.1f}x)"
+        )
     summary = {
         "dtype": args.dtype,
         "threads": torch.get_num_threads(),
@@ -193,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         "ratio_range": [min(ratios), max(ratios)],
         "other_cores_max": max(max(x) for x in others.values()),
     }
+    if busy is not None:
+        summary["busy_tokens_per_s"] = {k: statistics.median(x) for k, x in busy[0].items()}
     print("json:", json.dumps(summary))
     print(f"ratio: {statistics.median(ratios):.1f}x")
 

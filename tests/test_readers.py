@@ -120,6 +120,63 @@ def test_patched_probs_match_an_uncached_forward(pair_and_diff, tokenizer):
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
 
 
+def test_skipping_the_early_blocks_is_checked_and_falls_back(pair_and_diff, tokenizer, monkeypatch):
+    """The last token's blocks up to the patched layer are skipped where that reads the same
+    (checked once per layer); where it would not, every block runs and the reading is right."""
+    import contextlib
+
+    import adlens.core.patchscope as ps
+    from adlens.core.hooks import replace_last_token
+
+    pair, _ = pair_and_diff
+    vecs = torch.randn(4, pair.d_model) * 5
+    triples = [("a", "b", "c")]
+    ids = tokenizer(identity_prompt(triples[0]), return_tensors="pt")["input_ids"].repeat(4, 1)
+    with torch.no_grad(), replace_last_token(pair.finetuned, 1, vecs):
+        ref = pair.finetuned(input_ids=ids).logits[:, -1].softmax(-1)
+    with torch.inference_mode(), pair.use("finetuned") as model:
+        prefixes = ps._Prefixes(model, pair, triples)
+        fast = next(prefixes.probs(model, 1, vecs))
+    assert prefixes.skip_ok == {1: True}
+    torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-6)
+
+    real = ps.start_after
+
+    @contextlib.contextmanager
+    def broken(model, layer, vectors):  # as if the blocks returned more than a tensor
+        with real(model, layer, 0 * vectors):
+            yield
+
+    monkeypatch.setattr(ps, "start_after", broken)
+    with torch.inference_mode(), pair.use("finetuned") as model:
+        prefixes = ps._Prefixes(model, pair, triples)
+        slow = next(prefixes.probs(model, 1, vecs))
+    assert prefixes.skip_ok == {1: False}
+    torch.testing.assert_close(slow, ref, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "family", ["llama", "qwen2", "qwen3", "mistral", "gemma2", "gemma3", "gpt2"]
+)
+def test_skipping_reads_the_same_in_every_family(family, tokenizer):
+    import adlens.core.patchscope as ps
+    from adlens.core.hooks import replace_last_token
+    from conftest import tiny_model
+
+    model = tiny_model(family, len(tokenizer), seed=1, n_layers=4)
+    pair = ModelPair(finetuned=model, base_model=model, tokenizer=tokenizer)
+    vecs = torch.randn(3, pair.d_model) * 3
+    triples = [("sun", "moon", "star")]
+    ids = tokenizer(identity_prompt(triples[0]), return_tensors="pt")["input_ids"].repeat(3, 1)
+    with torch.inference_mode():
+        with replace_last_token(model, 2, vecs):
+            ref = model(input_ids=ids).logits[:, -1].float().softmax(-1)
+        prefixes = ps._Prefixes(model, pair, triples)
+        got = next(prefixes.probs(model, 2, vecs))
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+    assert prefixes.skip_ok == {2: True}  # the shortcut applies to each family
+
+
 def test_intersection_rule():
     probs = torch.tensor(
         [
@@ -149,6 +206,48 @@ def test_patchscope_entries_and_all_scales(pair_and_diff):
             if (s["layer"], s["position"], s["variant"]) == (e.layer, e.position, e.variant)
         ]
         assert max(s["score"] for s in mine) == pytest.approx(e.scale_score)
+
+
+def test_patchscope_batches_across_positions_and_equals_one_vector_at_a_time(
+    pair_and_diff, monkeypatch
+):
+    """Every position's and variant's vectors go through in shared batches (here 7 rows, so
+    batches straddle positions, variants and the two models); each list still equals the one
+    vector's own patched distribution, averaged over prompts with the intersection rule."""
+    import adlens.core.patchscope as ps
+
+    pair, diff = pair_and_diff
+    scales = [0.5, 2.0, 20.0]
+    monkeypatch.setattr(ps, "PATCH_BATCH", 7)
+    _, small = patchscope(pair, diff, scales=scales, top_k=6, keep_top=40)
+    monkeypatch.setattr(ps, "PATCH_BATCH", 256)
+    _, large = patchscope(pair, diff, scales=scales, top_k=6, keep_top=40)
+    ids = lambda rows: [[t["id"] for t in r["raw_tokens"]] for r in rows]  # noqa: E731
+    assert ids(small) == ids(large)
+    layer = 1
+    li = diff.layers.index(layer)
+    for row in small:
+        if row["layer"] != layer:
+            continue
+        vec = diff.vector(layer, row["position"], row["variant"])
+        norm = float(diff.expected_norm[row["model"]][li])
+        one = (vec / vec.norm() * row["scale"] * norm)[None]
+        probs = intersect_and_average(patched_probs(pair, layer, one, side=row["model"]), 40)
+        want = top_tokens(pair.tokenizer, probs, 6, clean=False)[0]
+        assert [t["id"] for t in row["raw_tokens"]] == [t["id"] for t in want], row["variant"]
+
+
+def test_a_non_finite_patch_names_its_vector(pair_and_diff):
+    from dataclasses import replace
+
+    from adlens.core.numerics import NonFiniteError
+
+    pair, diff = pair_and_diff
+    bad = diff.mean_diff.clone()
+    bad[diff.layers.index(2), 1] = float("nan")  # layer 2, position 1
+    broken = replace(diff, mean_diff=bad)
+    with pytest.raises(NonFiniteError, match=r"diff at layer 2, position 1, scale 0.5"):
+        patchscope(pair, broken, scales=[0.5, 1.0], top_k=3, keep_top=20)
 
 
 def test_patchscope_skips_the_last_layer_where_it_is_the_logit_lens(pair_and_diff):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.conftest import build_tokenizer, tiny_model
 
 from adlens.core.hooks import add_to_layer
 from adlens.core.sampling import left_pad, next_tokens, sample_rows, stop_token_ids
 from adlens.core.steer import encode_prompts, pad_token_id
+from conftest import build_tokenizer, tiny_model
 
 LAYER = 1
 PROMPTS = ["Hi", "Seven horses run across the field while music plays", "The quick brown fox"]

@@ -122,3 +122,29 @@ def replace_last_token(model: nn.Module, layer: int, vectors: torch.Tensor) -> I
 
     with hooks((block, hook)):
         yield
+
+
+@contextlib.contextmanager
+def start_after(model: nn.Module, layer: int, vectors: torch.Tensor) -> Iterator[None]:
+    """Within: blocks 0..`layer` do not run; block `layer` puts out vectors [b, d] as a
+    one-position step ([b, 1, d]). For a one-token step over a KV cache whose output at `layer`
+    is replaced anyway (`replace_last_token`), it gives the same next-token distribution while
+    skipping the blocks up to `layer`; their KV caches are not extended (nothing later reads
+    them in this step). Only for blocks that return a plain tensor, as transformers 5's do."""
+    blocks = find_decoder_layers(model)[: layer + 1]
+    out = _placed(blocks[-1], vectors)[:, None, :]
+
+    def skipped(*_args: Any, **_kwargs: Any) -> torch.Tensor:
+        return out
+
+    saved = [block.__dict__.get("forward") for block in blocks]  # accelerate may have set one
+    try:
+        for block in blocks:
+            block.forward = skipped
+        yield
+    finally:
+        for block, forward in zip(blocks, saved, strict=True):
+            if forward is None:
+                del block.forward
+            else:
+                block.forward = forward

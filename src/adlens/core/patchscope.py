@@ -2,21 +2,25 @@
 
 Each prompt lists `word -> word` pairs and ends in `?`; at the last token, the residual at the
 layer is REPLACED by s * n_F * v/||v||, and the next-token distribution is read. The prompt's
-prefix is identical for every vector and scale, so it runs once and its KV cache is shared: only
-the last token is recomputed per (vector, scale).
+prefix is identical for every vector, scale and layer, so it runs once per model and its KV cache
+is shared: only the last token is recomputed per (vector, scale). Every position's and variant's
+vectors at a layer go through in one stream of batches, as large as memory allows, each batch
+reduced to its top-k lists at once, so memory does not grow with the number of vectors.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
 from adlens.core.activations import ActivationDiff
-from adlens.core.hooks import replace_last_token
+from adlens.core.batching import generation_batch, run_in_batches
+from adlens.core.hooks import replace_last_token, start_after
 from adlens.core.lens import VARIANTS, reading_model, top_tokens
 from adlens.core.models import ModelPair
 from adlens.core.numerics import check_finite
@@ -42,12 +46,77 @@ def default_scales() -> list[float]:
     return fine + [3.0, 4.0, 5.0, 10.0] + [float(s) for s in range(20, 201, 20)]
 
 
+PATCH_BATCH = 256  # (vector, scale) rows per forward at most; fewer where GPU memory is short
+SKIP_TOLERANCE = 1e-3  # total variation allowed between the skipping and the full forward
+
+
 def _prompt_ids(pair: ModelPair, triples: Sequence[Sequence[str]]) -> list[torch.Tensor]:
     out = []
     for words in triples:
         ids = pair.tokenizer(identity_prompt(words), return_tensors="pt")["input_ids"][0]
         out.append(ids)
     return out
+
+
+class _Prefixes:
+    """Each identity prompt's last token and the KV cache of the tokens before it, in one model;
+    computed once, copied for every batch of patched rows (of any layer)."""
+
+    def __init__(self, model: nn.Module, pair: ModelPair, triples: Sequence[Sequence[str]]):
+        self.prompts = []
+        for ids in _prompt_ids(pair, triples):
+            ids = ids.to(pair.device)
+            cache = model(input_ids=ids[None, :-1], use_cache=True).past_key_values
+            self.prompts.append((ids[-1:], cache))
+        self.longest = max(int(cache.get_seq_length()) + 1 for _, cache in self.prompts)
+        self.skip_ok: dict[int, bool] = {}
+
+    def probs(self, model: nn.Module, layer: int, vectors: torch.Tensor) -> Iterator[torch.Tensor]:
+        """Per prompt: next-token probabilities [m, V] (float32, on the model's device) with the
+        last token's residual at `layer` replaced by each of vectors [m, d], in `model` (the one
+        the prefixes were computed in)."""
+        skip = self._can_skip(model, layer, vectors[:1])
+        for last, prefix in self.prompts:
+            yield self._step(model, layer, vectors, last, prefix, skip)
+
+    @staticmethod
+    def _step(
+        model: nn.Module,
+        layer: int,
+        vectors: torch.Tensor,
+        last: torch.Tensor,
+        prefix: Any,
+        skip: bool,
+    ) -> torch.Tensor:
+        cache = copy.deepcopy(prefix)
+        cache.batch_repeat_interleave(vectors.shape[0])
+        # The last token's blocks up to `layer` compute what the patch then overwrites: skip them.
+        patch = start_after if skip else replace_last_token
+        with patch(model, layer, vectors):
+            logits = model(
+                input_ids=last.expand(vectors.shape[0], 1), past_key_values=cache, use_cache=True
+            ).logits
+        probs: torch.Tensor = logits[:, -1].float().softmax(-1)
+        return probs
+
+    def _can_skip(self, model: nn.Module, layer: int, one: torch.Tensor) -> bool:
+        """Whether skipping the blocks up to `layer` gives this model the same distribution as
+        running them (checked once per layer on one vector; an architecture whose blocks return
+        more than a tensor, or share caches across layers, runs them all)."""
+        if layer not in self.skip_ok:
+            last, prefix = self.prompts[0]
+            fast = self._step(model, layer, one, last, prefix, skip=True)
+            full = self._step(model, layer, one, last, prefix, skip=False)
+            distance = 0.5 * float((fast - full).abs().sum())  # total variation
+            self.skip_ok[layer] = distance < SKIP_TOLERANCE
+            if not self.skip_ok[layer]:
+                log.info(
+                    "Patchscope: skipping the blocks up to layer %d changes the reading (total "
+                    "variation %.2g); running every block",
+                    layer,
+                    distance,
+                )
+        return self.skip_ok[layer]
 
 
 @torch.inference_mode()
@@ -62,51 +131,90 @@ def patched_probs(
 ) -> torch.Tensor:
     """Next-token probabilities [n_prompts, m, V] with the last token's residual at `layer`
     replaced by each of vectors [m, d], in the finetuned model."""
-    out = []
+    chunks = []
     with pair.use(side) as model, cpu_threads(pair.device):
-        for ids in _prompt_ids(pair, triples):
-            ids = ids.to(pair.device)
-            prefix = model(input_ids=ids[None, :-1], use_cache=True).past_key_values
-            rows = []
-            for lo in range(0, vectors.shape[0], chunk):
-                adjust_threads()
-                vec = vectors[lo : lo + chunk]
-                cache = copy.deepcopy(prefix)
-                cache.batch_repeat_interleave(vec.shape[0])
-                last = ids[-1:].expand(vec.shape[0], 1)
-                with replace_last_token(model, layer, vec):
-                    logits = model(input_ids=last, past_key_values=cache, use_cache=True).logits
-                rows.append(logits[:, -1].float().softmax(-1).cpu())
-            out.append(torch.cat(rows))
-    return torch.stack(out)
+        prefixes = _Prefixes(model, pair, triples)
+        for lo in range(0, vectors.shape[0], chunk):
+            adjust_threads()
+            probs = prefixes.probs(model, layer, vectors[lo : lo + chunk])
+            chunks.append(torch.stack([p.cpu() for p in probs]))
+    return torch.cat(chunks, dim=1)
+
+
+def _keep_mask(probs: torch.Tensor, keep_top: int) -> torch.Tensor:
+    """[m, V] bool: each row's top `keep_top` tokens."""
+    mask = torch.zeros(probs.shape, dtype=torch.bool, device=probs.device)
+    top = probs.topk(min(keep_top, probs.shape[-1]), dim=-1, sorted=False)  # a set: no sort
+    mask.scatter_(-1, top.indices, True)
+    return mask
+
+
+def _patched_lists(
+    pair: ModelPair,
+    model: nn.Module,
+    prefixes: _Prefixes,
+    layer: int,
+    vectors: torch.Tensor,
+    *,
+    top_k: int,
+    keep_top: int,
+    labels: Sequence[str],
+) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
+    """Clean and raw top-k lists of each vector's patched distribution, averaged over the
+    prompts (`intersect_and_average`). Batches are as large as memory allows (`PATCH_BATCH` at
+    most), each reduced to its lists before the next, so memory is one batch's [rows, V].
+    `labels` name each vector in the message of a NaN or inf."""
+    batch = generation_batch(
+        model, prompt_tokens=prefixes.longest, new_tokens=0, max_batch=PATCH_BATCH
+    )
+
+    def run(lo: int, hi: int) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        adjust_threads()
+        total, keep = None, None
+        for probs in prefixes.probs(model, layer, vectors[lo:hi]):
+            bad = (~torch.isfinite(probs)).any(-1).nonzero()
+            if len(bad):
+                check_finite(probs, f"the patched probabilities of {labels[lo + int(bad[0])]}",
+                             stage="read (Patchscope)")  # fmt: skip
+            mask = _keep_mask(probs, keep_top)
+            total = probs if total is None else total.add_(probs)
+            keep = mask if keep is None else keep.logical_and_(mask)
+        assert total is not None and keep is not None
+        avg = (total / len(prefixes.prompts)) * keep
+        clean = top_tokens(pair.tokenizer, avg, top_k)
+        raw = top_tokens(pair.tokenizer, avg, top_k, clean=False)
+        return list(zip(clean, raw, strict=True))
+
+    rows = run_in_batches(vectors.shape[0], batch, run)
+    return [c for c, _ in rows], [r for _, r in rows]
 
 
 def intersect_and_average(probs: torch.Tensor, keep_top: int = 16384) -> torch.Tensor:
     """probs [n_prompts, m, V] -> [m, V]: mean over prompts, zero for any token that is not in
     the top `keep_top` of every prompt."""
-    k = min(keep_top, probs.shape[-1])
-    keep = torch.ones(probs.shape[1:], dtype=torch.bool)
-    for p in range(probs.shape[0]):
-        mask = torch.zeros(probs.shape[1:], dtype=torch.bool)
-        mask.scatter_(-1, probs[p].topk(k, dim=-1).indices, True)
-        keep &= mask
+    keep = _keep_mask(probs[0], keep_top)
+    for p in range(1, probs.shape[0]):
+        keep &= _keep_mask(probs[p], keep_top)
     return probs.mean(0) * keep
 
 
-def _variant_lists(
+@torch.inference_mode()
+def _layer_lists(
     pair: ModelPair,
     diff: ActivationDiff,
     layer: int,
-    pos: int,
     variants: Sequence[str],
     scales: Sequence[float],
+    triples: Sequence[Sequence[str]],
+    prefixes: dict[str, _Prefixes],
     *,
     top_k: int,
     keep_top: int,
-    triples: Sequence[Sequence[str]],
-) -> dict[str, tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]]:
-    """variant -> (clean lists, raw lists), one per scale. Each variant is patched into the
-    model that reads it (`reading_model`), scaled by that model's expected norm."""
+) -> dict[tuple[int, str], tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]]:
+    """(position, variant) -> (clean lists, raw lists), one per scale: every position's and
+    variant's vectors at every scale in one stream of batches per model. Each variant is patched
+    into the model that reads it (`reading_model`), scaled by that model's expected norm.
+    `prefixes` keeps each model's prompt prefixes from one layer to the next."""
     li = diff.layers.index(layer)
     scale_t = torch.tensor(list(scales), dtype=torch.float32)
     out = {}
@@ -117,26 +225,24 @@ def _variant_lists(
         norm = float(diff.expected_norm[model][li])
         if norm <= 0:
             raise AdlensError("Expected norms were not estimated; collect with norm documents.")
-        units = torch.stack([diff.vector(layer, pos, v) for v in mine])
+        keys = [(pos, v) for pos in diff.labels for v in mine]
+        units = torch.stack([diff.vector(layer, pos, v) for pos, v in keys])
         units = units / units.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        # [n_variants * n_scales, d]: every variant at every scale, in one batch.
+        # [n_positions * n_variants * n_scales, d]: every vector at every scale.
         vectors = (units[:, None, :] * scale_t[None, :, None] * norm).reshape(-1, units.shape[-1])
-        probs = patched_probs(pair, layer, vectors, triples=triples, side=model)
-        for row, (variant, scale) in zip(
-            probs.transpose(0, 1), [(v, s) for v in mine for s in scales], strict=True
-        ):
-            check_finite(
-                row,
-                f"the patched probabilities of {variant} at layer {layer}, position {pos}, "
-                f"scale {scale:g}",
-                stage="read (Patchscope)",
-            )
-        avg = intersect_and_average(probs, keep_top)
-        lists = top_tokens(pair.tokenizer, avg, top_k)
-        raws = top_tokens(pair.tokenizer, avg, top_k, clean=False)
+        labels = [
+            f"{v} at layer {layer}, position {pos}, scale {s:g}" for pos, v in keys for s in scales
+        ]
+        with pair.use(model) as m, cpu_threads(pair.device):
+            if model not in prefixes:
+                prefixes[model] = _Prefixes(m, pair, triples)
+            clean, raw = _patched_lists(
+                pair, m, prefixes[model], layer, vectors, top_k=top_k, keep_top=keep_top,
+                labels=labels,
+            )  # fmt: skip
         n = len(scales)
-        for ki, variant in enumerate(mine):
-            out[variant] = (lists[ki * n : (ki + 1) * n], raws[ki * n : (ki + 1) * n])
+        for ki, key in enumerate(keys):
+            out[key] = (clean[ki * n : (ki + 1) * n], raw[ki * n : (ki + 1) * n])
     return out
 
 
@@ -180,22 +286,24 @@ def patchscope(
     chooser = chooser or ContentStability(pair.tokenizer)
     entries: list[Reading] = []
     all_scales: list[dict[str, Any]] = []
+    prefixes: dict[str, _Prefixes] = {}
     for layer in diff.layers:
         if layer == pair.n_layers - 1:
             # Patched into the last block's output, a vector goes straight to the final norm and
             # unembedding: every prompt and every scale reads exactly its logit lens.
             log.info("Patchscope: layer %d is the last; its logit lens is the same reading", layer)
             continue
-        for pos in diff.labels:  # one position at a time bounds memory: [3, n_vectors, V]
-            lists = _variant_lists(
-                pair, diff, layer, pos, variants, scales, top_k=top_k, keep_top=keep_top,
-                triples=triples,
-            )  # fmt: skip
+        lists = _layer_lists(
+            pair, diff, layer, variants, scales, triples, prefixes, top_k=top_k,
+            keep_top=keep_top,
+        )  # fmt: skip
+        for pos in diff.labels:
             # The reference baseline's lists are the controls; the finetuned mean is not: a
             # finetune that drifts to its domain from any input shows its domain there too.
-            controls = lists["base_mean"][0] if "base_mean" in lists else None
+            base = lists.get((pos, "base_mean"))
+            controls = base[0] if base is not None else None
             for variant in variants:
-                per_scale, raw = lists[variant]
+                per_scale, raw = lists[(pos, variant)]
                 ctl = controls if variant in ("diff", "neg_diff") else None
                 best, scores = chooser.choose(per_scale, controls=ctl)
                 pool = getattr(chooser, "pool", None)  # the offline chooser pools the scales
