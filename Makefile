@@ -70,6 +70,7 @@ lint: install
 bench: assets
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/collect.py
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/steer.py
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/patchscope.py
 
 # The validation suite (adlens validate): minutes per organism; the Gemma organism needs its
 # base model's package (about 250 MB).

@@ -6,9 +6,9 @@ layer), then its Patchscope (every position, every variant, the reference's 30 s
   adlens        `adlens.core.patchscope.patchscope`: each model's prompt prefixes computed once
                 for the run, every position's and variant's vectors of a layer in one stream of
                 batches (up to `PATCH_BATCH` rows), each batch reduced to its top-k lists at once;
-  per position  the previous way: one position at a time, `patched_probs` (prefix recomputed per
-                position, 64 rows per forward) then `intersect_and_average` over the whole
-                [prompts, rows, vocabulary] tensor;
+  per position  the same forward one position at a time, as the reader used to batch it:
+                `patched_probs` (prefixes recomputed per call, 64 rows per forward) then
+                `intersect_and_average` over the whole [prompts, rows, vocabulary] tensor;
   naive         what a researcher would write first: for each (vector, scale) and each prompt, the
                 whole prompt forward, one row, with the replacement hook; on `--naive-rows` rows
                 spread over the work, its time per row scaled to the whole.
