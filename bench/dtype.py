@@ -1,11 +1,12 @@
-"""bfloat16 against float32 on the CPU: the same run in both dtypes, their answers side by side.
+"""bfloat16 and mixed precision against float32 on the CPU: the same run in each, side by side.
 
 For each organism (the validation suite's, and the demo), the pipeline collects and reads the
-same reference documents twice, `--dtype float32` and `--dtype bfloat16` (the running sums are
-float64 in both), and prints:
+same reference documents with `--dtype float32` and each of `--dtypes` (default: mixed, float32
+weights with bf16 matrix products, and bfloat16; the running sums are float64 in all), and
+prints, for each against float32:
 
-- per layer, the relative error of the bf16 mean difference, ||d_bf16 - d_fp32|| / ||d_fp32||,
-  at the worst position;
+- per layer, the relative error of the mean difference, ||d - d_fp32|| / ||d_fp32||, at the
+  worst position;
 - per reader, over its (layer, position, variant, head) lists, the Jaccard overlap of the two
   top-20 token lists (mean and minimum; Patchscope compared at each run's chosen scale), and how
   often both runs chose the same Patchscope scale;
@@ -16,6 +17,7 @@ Nothing is asserted; a `json:` line closes the output.
     .venv/bin/python bench/dtype.py                                  # all, 500 documents
     .venv/bin/python bench/dtype.py --organisms demo persona-owl --documents 1000
     .venv/bin/python bench/dtype.py --readers logit_lens patchscope  # skip the slow readers
+    .venv/bin/python bench/dtype.py --dtypes mixed                    # fp32 against mixed only
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-DTYPES = ("float32", "bfloat16")
+REFERENCE = "float32"
 TOP = 20
 
 
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--layers", type=lambda s: [float(x) for x in s.split(",")], default=None)
     ap.add_argument("--readers", nargs="*", default=None)
     ap.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder")
+    ap.add_argument("--dtypes", nargs="+", default=["mixed", "bfloat16"], help="against float32")
     args = ap.parse_args(argv)
 
     import torch
@@ -127,24 +130,27 @@ def main(argv: list[str] | None = None) -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="adlens-dtype-"))
     results = {}
     for name, folder in organisms(args.organisms):
-        runs = {d: run_once(folder, root / name / d, d, args) for d in DTYPES}
-        cmp = compare(runs["float32"], runs["bfloat16"])
-        cmp["timings"] = {d: runs[d]["timings"] for d in DTYPES}
-        results[name] = cmp
+        dtypes = [REFERENCE, *args.dtypes]
+        runs = {d: run_once(folder, root / name / d, d, args) for d in dtypes}
         print(f"\n{name}")
-        errs = ", ".join(f"L{k} {100 * v:.2f}%" for k, v in cmp["mean_diff_rel_error"].items())
-        print(f"  mean difference, relative error of bf16 (worst position): {errs}")
-        for reader, r in cmp["readers"].items():
-            scale = f", same scale {100 * r['same_scale']:.0f}%" if "same_scale" in r else ""
-            print(
-                f"  {reader:12s} top-{TOP} Jaccard mean {r['jaccard_mean']:.3f} "
-                f"min {r['jaccard_min']:.3f} over {r['lists']} lists{scale}"
-            )
-        stages = sorted(set().union(*(t.keys() for t in cmp["timings"].values())))
-        for stage in stages:
-            t32, t16 = (cmp["timings"][d].get(stage) for d in DTYPES)
-            ratio = f"  ({t32 / t16:.2f}x)" if t32 and t16 else ""
-            print(f"  {stage:16s} fp32 {t32} s, bf16 {t16} s{ratio}")
+        results[name] = {}
+        for d in args.dtypes:
+            cmp = compare(runs[REFERENCE], runs[d])
+            cmp["timings"] = {x: runs[x]["timings"] for x in (REFERENCE, d)}
+            results[name][d] = cmp
+            errs = ", ".join(f"L{k} {100 * v:.2f}%" for k, v in cmp["mean_diff_rel_error"].items())
+            print(f"  {d}: mean difference, relative error (worst position): {errs}")
+            for reader, r in cmp["readers"].items():
+                scale = f", same scale {100 * r['same_scale']:.0f}%" if "same_scale" in r else ""
+                print(
+                    f"    {reader:12s} top-{TOP} Jaccard mean {r['jaccard_mean']:.3f} "
+                    f"min {r['jaccard_min']:.3f} over {r['lists']} lists{scale}"
+                )
+            stages = sorted(set().union(*(t.keys() for t in cmp["timings"].values())))
+            for stage in stages:
+                t32, t = (cmp["timings"][x].get(stage) for x in (REFERENCE, d))
+                ratio = f"  ({t32 / t:.2f}x)" if t32 and t else ""
+                print(f"    {stage:16s} fp32 {t32} s, {d} {t} s{ratio}")
     print("json:", json.dumps(results, default=float))
 
 

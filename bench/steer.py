@@ -127,7 +127,7 @@ def spread(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--dtype", default="float32", choices=["float32", "mixed", "bfloat16"])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--naive-rows", type=int, default=12)
     ap.add_argument("--max-batch", type=int, default=64)

@@ -81,9 +81,47 @@ def test_cpu_auto_dtype_from_the_environment(monkeypatch):
     assert resolve_dtype("auto", cpu) == torch.bfloat16
     assert _models_hashed(models) == {**fp32_hash, "auto_dtype": "bfloat16"}  # another run
     assert resolve_dtype("float32", cpu) == torch.float32  # an explicit --dtype wins
+    monkeypatch.setenv(ENV_CPU_DTYPE, "mixed")
+    assert resolve_dtype("auto", cpu) == torch.float32  # the weights; the products autocast
+    assert _models_hashed(models) == {**fp32_hash, "auto_dtype": "mixed"}
     monkeypatch.setenv(ENV_CPU_DTYPE, "float16")
-    with pytest.raises(AdlensError, match="use float32 or bfloat16"):
+    with pytest.raises(AdlensError, match="use float32, mixed or bfloat16"):
         resolve_dtype("auto", cpu)
+
+
+def test_mixed_precision_autocasts_the_products_and_keeps_fp32_weights(
+    tmp_path, tokenizer, monkeypatch
+):
+    """--dtype mixed: float32 weights, bf16 matrix products inside `pair.use`; the mean
+    difference stays near float32's, and differs from it (the products really are bf16)."""
+    from adlens.core.collect import collect
+    from adlens.core.model_loading import ENV_CPU_DTYPE, autocast_dtype
+    from adlens.core.models import ModelPair
+    from adlens.core.tokenization import tokenize_documents
+
+    cpu = torch.device("cpu")
+    assert autocast_dtype("mixed", cpu) == torch.bfloat16
+    assert autocast_dtype("auto", cpu) is None and autocast_dtype("bfloat16", cpu) is None
+    monkeypatch.setenv(ENV_CPU_DTYPE, "mixed")
+    assert autocast_dtype("auto", cpu) == torch.bfloat16
+    base = save_model(tiny_model("llama", len(tokenizer), seed=0), tokenizer, tmp_path / "b")
+    ft_model = tiny_model("llama", len(tokenizer), seed=0)
+    with torch.no_grad():
+        for p in ft_model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    ft = save_model(ft_model, tokenizer, tmp_path / "f")
+    diffs = {}
+    for dtype in ("float32", "mixed"):
+        pair = ModelPair.load(str(base), str(ft), dtype=dtype, device="cpu")
+        assert next(pair.finetuned.parameters()).dtype == torch.float32
+        with pair.use("base"):
+            assert torch.is_autocast_enabled("cpu") == (dtype == "mixed")
+        assert not torch.is_autocast_enabled("cpu")
+        assert pair.info["autocast"] == (None if dtype == "float32" else "bfloat16")
+        docs = tokenize_documents(tokenizer, CORPUS * 4, positions=3, n_docs=24)
+        diffs[dtype] = collect(pair, docs, [1], show_progress=False).mean_diff
+    rel = (diffs["mixed"] - diffs["float32"]).norm() / diffs["float32"].norm()
+    assert 0 < rel < 0.05
 
 
 def test_gemma3_auto_is_float32_eager(monkeypatch, tmp_path, tokenizer, caplog):

@@ -43,7 +43,8 @@ class ModelsConfig(BaseModel):
     dtype: str = Field(
         "auto",
         description="auto (bf16 on a GPU, fp16 where it lacks bf16; fp32 on a CPU, or "
-        "$ADLENS_CPU_DTYPE; Gemma-3: fp32 with eager attention), float32, bfloat16, float16.",
+        "$ADLENS_CPU_DTYPE; Gemma-3: fp32 with eager attention), float32, bfloat16, float16, "
+        "mixed (fp32 weights and residual stream, bf16 matrix products).",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     device_map: str | None = Field(

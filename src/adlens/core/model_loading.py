@@ -19,6 +19,9 @@ from adlens.errors import AdlensError
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# float32 weights and residual stream, bfloat16 matrix products (torch.autocast): most of bf16's
+# speed, a fraction of its error in the small difference of two forward passes.
+MIXED = "mixed"
 # What --dtype auto means on a CPU (float32 or bfloat16); float32 when unset.
 ENV_CPU_DTYPE = "ADLENS_CPU_DTYPE"
 # CPU flags of native bf16 matrix products (x86: AVX512-BF16, AMX; Linux names them so).
@@ -37,18 +40,33 @@ def cpu_has_native_bf16() -> bool:
     return any(f in flags for f in BF16_CPU_FLAGS)
 
 
-def cpu_auto_dtype() -> torch.dtype:
-    """What --dtype auto means on a CPU: $ADLENS_CPU_DTYPE when set, else float32. bfloat16 is
-    opt-in: the difference of two bf16 forward passes loses part of the small finetuning signal
-    (on the demo, Patchscope's top-20 lists overlap fp32's by 0.87 on average; bench/dtype.py)."""
+def cpu_auto_name() -> str:
+    """What --dtype auto means on a CPU: $ADLENS_CPU_DTYPE when set (float32, mixed or
+    bfloat16), else float32. bfloat16 is opt-in: the difference of two bf16 forward passes
+    loses part of the small finetuning signal (on the demo, Patchscope's top-20 lists overlap
+    fp32's by 0.87 on average; bench/dtype.py)."""
     env = os.environ.get(ENV_CPU_DTYPE, "").strip().lower()
     if not env:
-        return torch.float32
-    if env not in ("float32", "bfloat16"):
-        raise AdlensError(f"{ENV_CPU_DTYPE}={env!r}: use float32 or bfloat16.")
-    if env == "bfloat16" and not cpu_has_native_bf16():
-        log.warning("%s=bfloat16 on a CPU without native bf16: emulated, slower", ENV_CPU_DTYPE)
-    return DTYPES[env]
+        return "float32"
+    if env not in ("float32", MIXED, "bfloat16"):
+        raise AdlensError(f"{ENV_CPU_DTYPE}={env!r}: use float32, mixed or bfloat16.")
+    if env != "float32" and not cpu_has_native_bf16():
+        log.warning("%s=%s on a CPU without native bf16: emulated, slower", ENV_CPU_DTYPE, env)
+    return env
+
+
+def cpu_auto_dtype() -> torch.dtype:
+    """The weights' dtype --dtype auto gives on a CPU (`cpu_auto_name`; mixed: float32)."""
+    name = cpu_auto_name()
+    return torch.float32 if name == MIXED else DTYPES[name]
+
+
+def autocast_dtype(dtype: str, device: torch.device) -> torch.dtype | None:
+    """The dtype of the matrix products under torch.autocast: bfloat16 for "mixed" (and for
+    "auto" on a CPU where $ADLENS_CPU_DTYPE says mixed), None otherwise."""
+    if dtype == MIXED or (dtype == "auto" and device.type == "cpu" and cpu_auto_name() == MIXED):
+        return torch.bfloat16
+    return None
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -66,8 +84,12 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
         if device.type != "cuda":
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dtype == MIXED:
+        return torch.float32  # the weights; the matrix products are autocast (`autocast_dtype`)
     if dtype not in DTYPES:
-        raise AdlensError(f"Unknown dtype '{dtype}'; use one of: auto, {', '.join(DTYPES)}.")
+        raise AdlensError(
+            f"Unknown dtype '{dtype}'; use one of: auto, {', '.join(DTYPES)}, {MIXED}."
+        )
     return DTYPES[dtype]
 
 

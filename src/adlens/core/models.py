@@ -21,6 +21,7 @@ from adlens.core.model_loading import (
     _is_local,
     _load_error,
     apply_adapter,
+    autocast_dtype,
     check_compatible,
     is_adapter,
     load_causal_lm,
@@ -56,6 +57,8 @@ class ModelPair:
     # Read the finetuned side of an adapter through merged weights (see `use`). Costs one extra
     # copy of the adapted weights of the blocks read; on by default where memory is cheap (CPU).
     merge_lora: bool = False
+    # Matrix products in this dtype under torch.autocast (--dtype mixed), weights as loaded.
+    autocast: torch.dtype | None = None
     _merged: dict[int, nn.Parameter] = field(default_factory=dict, repr=False)
 
     @property
@@ -89,6 +92,16 @@ class ModelPair:
         """
         if side not in ("base", "finetuned"):
             raise ValueError(f"side must be 'base' or 'finetuned', not {side!r}")
+        with (
+            torch.autocast(self.device.type, dtype=self.autocast)
+            if self.autocast is not None
+            else contextlib.nullcontext()
+        ):
+            with self._use(side, upto) as model:
+                yield model
+
+    @contextlib.contextmanager
+    def _use(self, side: str, upto: int | None) -> Iterator[nn.Module]:
         if side == "finetuned" and self.is_adapter and self.merge_lora and upto is not None:
             with self._merged_view(upto) as model:
                 yield model
@@ -213,6 +226,8 @@ class ModelPair:
         check_compatible(base_cfg, ft_cfg, base_tok, ft_tok)
 
         torch_dtype, attn = resolve_precision(dtype, dev, base_cfg)
+        # an fp32-eager family under auto (Gemma-3) stays fp32 throughout
+        autocast = None if attn == "eager" and dtype == "auto" else autocast_dtype(dtype, dev)
         load: dict[str, Any] = dict(
             dtype=torch_dtype,
             attn_implementation=attn,
@@ -244,6 +259,7 @@ class ModelPair:
             "finetuned_revision": finetuned_revision
             or (None if adapter else getattr(ft_cfg, "_commit_hash", None)),
             "dtype": str(torch_dtype).removeprefix("torch."),
+            "autocast": None if autocast is None else str(autocast).removeprefix("torch."),
             "device": str(dev),
             "device_map": device_map,
             "attn_implementation": attn,
@@ -257,6 +273,7 @@ class ModelPair:
             tokenizer=ft_tok,
             base_model=base_model_kept,
             merge_lora=adapter and cross is None and dev.type == "cpu" and not device_map,
+            autocast=autocast,
             base_id=str(base),
             finetuned_id=str(finetuned),
             info=info,

@@ -12,7 +12,7 @@ import torch
 from adlens import __version__
 from adlens.core.config import CollectConfig, JudgeConfig, ModelsConfig, ReadConfig, RunConfig
 from adlens.core.data import BUILTIN_CORPORA
-from adlens.core.model_loading import resolve_device, resolve_dtype
+from adlens.core.model_loading import MIXED, autocast_dtype, resolve_device, resolve_dtype
 from adlens.core.readers import reader_spec
 from adlens.judges.endpoint import uses_llm
 from adlens.store.rundir import config_hash
@@ -70,9 +70,12 @@ def _models_hashed(models: ModelsConfig) -> dict[str, Any]:
     if out.get("adapter_base") is None:
         out.pop("adapter_base", None)
     if models.dtype == "auto":
-        resolved = resolve_dtype("auto", resolve_device(models.device))
+        device = resolve_device(models.device)
+        resolved = resolve_dtype("auto", device)
         if resolved != torch.float32:
             out["auto_dtype"] = str(resolved).removeprefix("torch.")
+        elif autocast_dtype("auto", device) is not None:
+            out["auto_dtype"] = MIXED
     return out
 
 

@@ -77,10 +77,12 @@ def check_device(device: str) -> torch.device:
 
 
 def check_dtype(dtype: str, device: torch.device | None) -> None:
-    from adlens.core.model_loading import DTYPES
+    from adlens.core.model_loading import DTYPES, MIXED
 
-    if dtype != "auto" and dtype not in DTYPES:
-        raise AdlensError(f"--dtype {dtype}: unknown; use one of auto, {', '.join(DTYPES)}.")
+    if dtype not in ("auto", MIXED) and dtype not in DTYPES:
+        raise AdlensError(
+            f"--dtype {dtype}: unknown; use one of auto, {', '.join(DTYPES)}, {MIXED}."
+        )
     if dtype == "float16" and device is not None and device.type == "cpu":
         # It works, but CPUs compute half precision slowly and its range overflows easily.
         log.warning("--dtype float16 on the CPU is slow and may overflow; float32 is the default.")
