@@ -178,7 +178,9 @@ def _setup(task: dict[str, Any]):
     _quiet_libraries()
     from adlens.core.models import ModelPair
 
-    pair = ModelPair.load(task["base"], task["finetuned"], dtype="float32", device="cpu")
+    pair = ModelPair.load(
+        task["base"], task["finetuned"], dtype=task.get("dtype", "float32"), device="cpu"
+    )
     # One tiny forward through both sides so one-time setup is not timed (same for both ways).
     ids = torch.ones((2, 8), dtype=torch.long)
     with torch.inference_mode():
@@ -291,12 +293,13 @@ def _count_flops(pair, layer: int, k: int) -> dict[str, float]:
     }
 
 
-def _matmul_rate(n: int, m: int, p: int, seconds: float) -> float:
-    """fp32 FLOP/s of (n x m) @ (m x p), repeated for about `seconds` after a warm-up."""
+def _matmul_rate(n: int, m: int, p: int, seconds: float, dtype: str = "float32") -> float:
+    """FLOP/s of (n x m) @ (m x p) in `dtype`, repeated for about `seconds` after a warm-up."""
     import torch
 
-    a, b = torch.randn(n, m), torch.randn(m, p)
-    out = torch.empty(n, p)
+    dt = getattr(torch, dtype)
+    a, b = torch.randn(n, m, dtype=dt), torch.randn(m, p, dtype=dt)
+    out = torch.empty(n, p, dtype=dt)
     for _ in range(3):
         torch.mm(a, b, out=out)
     reps, t0 = 0, time.perf_counter()
@@ -331,10 +334,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     if kind == "matmul":
         n = task["size"]
         with OtherLoad() as load:
-            out["big"] = _matmul_rate(n, n, n, task["seconds"])
+            out["big"] = _matmul_rate(n, n, n, task["seconds"], task["dtype"])
         out["other_cores"] = load.other_cores
         rows = task["rows"]
-        out["small"] = _matmul_rate(rows, task["d"], task["ff"], task["seconds"] / 2)
+        out["small"] = _matmul_rate(rows, task["d"], task["ff"], task["seconds"] / 2, task["dtype"])
         return out
     texts, layer, k, bs = task["texts"], task["layer"], task["k"], task["batch_size"]
     if kind == "profile":
@@ -493,6 +496,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true", help="print a torch.profiler table")
     ap.add_argument("--repeats", type=int, default=3, help="runs per method (medians)")
     ap.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "mixed", "bfloat16"],
+        help="the engine's precision (the naive way stays float32; the matmul peak is bf16's "
+        "for mixed and bfloat16)",
+    )
+    ap.add_argument(
         "--busy", action="store_true", help="also measure beside one process keeping a core busy"
     )
     args = ap.parse_args(argv)
@@ -524,7 +534,10 @@ def main(argv: list[str] | None = None) -> None:
         common = dict(base=str(base), finetuned=finetuned, threads=threads, layer=layer, k=k)
 
         print("adlens collect benchmark")
-        print(f"  model        {base} ({n_layers} layers, d={cfg.hidden_size}), fp32 on CPU")
+        print(
+            f"  model        {base} ({n_layers} layers, d={cfg.hidden_size}) on CPU: engine "
+            f"{args.dtype}, naive float32"
+        )
         print(f"  finetuned    {finetuned} ({how})")
         print(f"  documents    {n} from brown (shuffled, seed {args.seed}; {seen} read)")
         print(f"  layer        {layer} (frac {args.layer_frac}), positions 0..{k - 1}")
@@ -540,8 +553,10 @@ def main(argv: list[str] | None = None) -> None:
         print()
 
         small_rows = args.batch_size * k
+        mm_dtype = "float32" if args.dtype == "float32" else "bfloat16"
         mm_task = dict(
             kind="matmul",
+            dtype=mm_dtype,
             threads=threads,
             size=args.matmul_size,
             seconds=2.0,
@@ -551,9 +566,17 @@ def main(argv: list[str] | None = None) -> None:
         )
         mm1 = in_subprocess(mm_task)
         eng_q = in_subprocess(
-            dict(common, kind="engine", texts=texts[:n_quarter], batch_size=args.batch_size)
+            dict(
+                common,
+                kind="engine",
+                texts=texts[:n_quarter],
+                batch_size=args.batch_size,
+                dtype=args.dtype,
+            )
         )
-        engine_task = dict(common, kind="engine", texts=texts, batch_size=args.batch_size)
+        engine_task = dict(
+            common, kind="engine", texts=texts, batch_size=args.batch_size, dtype=args.dtype
+        )
         naive_task = dict(
             common,
             kind="naive",
@@ -690,7 +713,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
 
     n_mm = args.matmul_size
-    print(f"compute efficiency (fp32, {threads} threads)")
+    print(f"compute efficiency (engine {args.dtype}; matmuls in {mm_dtype}; {threads} threads)")
     print(
         f"  engine achieved  {_si(achieved, 'FLOP/s')}  (at the median idle rate; first run "
         f"{_si(eng_flops / eng['collect_s'], 'FLOP/s')} over collect alone)"
@@ -713,7 +736,8 @@ def main(argv: list[str] | None = None) -> None:
     err = (a - b).abs().max().item()
     rel = ((a - b).norm() / a.norm().clamp_min(1e-30)).item()
     print(
-        f"equality on the {naive['n_docs']} naive documents: mean(ft - base) at layer {layer}, "
+        f"equality on the {naive['n_docs']} naive documents (the engine in float32): "
+        f"mean(ft - base) at layer {layer}, "
         f"[{k} x {a.shape[-1]}]"
     )
     print(f"  max |naive - engine| = {err:.3e}  (max |naive| = {a.abs().max().item():.3e})")
@@ -738,6 +762,7 @@ def main(argv: list[str] | None = None) -> None:
         print("torch.profiler, engine collect over all documents (self CPU time):")
         print(prof["table"])
     summary = {
+        "dtype": args.dtype,
         "engine_docs_per_s": eng_rate,
         "naive_docs_per_s": naive_rate,
         "flop_ratio": fl["naive"] / fl["engine"],

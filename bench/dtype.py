@@ -9,7 +9,9 @@ prints, for each against float32:
   worst position;
 - per reader, over its (layer, position, variant, head) lists, the Jaccard overlap of the two
   top-20 token lists (mean and minimum; Patchscope compared at each run's chosen scale), and how
-  often both runs chose the same Patchscope scale;
+  often both runs chose the same Patchscope scale; then Patchscope at every scale, each list
+  against the same scale's in float32 (`patchscope_every_scale`: the precision's own effect,
+  apart from the scale choice's);
 - each stage's seconds in both dtypes (collect, norms, each reader).
 
 Nothing is asserted; a `json:` line closes the output.
@@ -70,7 +72,9 @@ def run_once(folder: Path, out: Path, dtype: str, args: argparse.Namespace) -> d
     summary = run(config, out, steer=False, show_progress=False)
     diff = ActivationDiff.load(RunDir(out).stage("collect"))
     timings = read_json(out / "manifest.json").get("timings", {})
-    return {"summary": summary, "diff": diff, "timings": timings}
+    scales_file = out / "read" / "patchscope_scales.jsonl"
+    per_scale = [json.loads(line) for line in scales_file.open()] if scales_file.exists() else []
+    return {"summary": summary, "diff": diff, "timings": timings, "per_scale": per_scale}
 
 
 def key(r: Any) -> tuple[Any, ...]:
@@ -106,6 +110,22 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         }
         for name, values in sorted(jaccard.items())
     }
+    # Patchscope at every scale, the same scale in both runs: the precision's own effect, apart
+    # from the scale choice's.
+    at = {(r["layer"], r["position"], r["variant"], r["scale"]): r for r in a["per_scale"]}
+    same = []
+    for r in b["per_scale"]:
+        other = at.get((r["layer"], r["position"], r["variant"], r["scale"]))
+        wa = {t["token"] for t in other["tokens"][:TOP]} if other else set()
+        wb = {t["token"] for t in r["tokens"][:TOP]}
+        if wa or wb:
+            same.append(len(wa & wb) / len(wa | wb))
+    if same:
+        readers["patchscope_every_scale"] = {
+            "lists": len(same),
+            "jaccard_mean": statistics.mean(same),
+            "jaccard_min": min(same),
+        }
     return {"mean_diff_rel_error": layers, "readers": readers}
 
 
