@@ -89,7 +89,7 @@ class ThreadGovernor:
         return max(0.0, others / (wall - last[0]))
 
     def free_cores(self) -> float | None:
-        """Cores free of other processes since the last look, now; None where unknown."""
+        """Cores other processes left free since the last look (None where unknown)."""
         others = self._look()
         return None if others is None else max(0.0, self.cores - others)
 
