@@ -145,6 +145,15 @@ class OtherLoad:
         self.other_cores = max(0.0, (self._busy() - self._busy0 - own) / wall)
 
 
+def timed(fn: Any) -> tuple[float, float, Any]:
+    """(wall seconds, cores other processes used meanwhile, fn's result) of fn()."""
+    with OtherLoad() as load:
+        t0 = time.perf_counter()
+        out = fn()
+        wall = time.perf_counter() - t0
+    return wall, load.other_cores, out
+
+
 def _maxrss_mib() -> float:
     import resource
 

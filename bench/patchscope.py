@@ -29,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collect import OtherLoad  # noqa: E402  (bench/collect.py)
+from collect import timed  # noqa: E402  (bench/collect.py)
 
 
 def demo_diff(documents: int, out: Path) -> tuple[Any, Any]:
@@ -128,14 +127,6 @@ def run_naive(pair: Any, diff: Any, rows: list[tuple[int, str, float]], layer: i
             with pair.use(model) as m, replace_last_token(m, layer, v[None]):
                 probs = [m(input_ids=ids).logits[0, -1].softmax(-1) for ids in prompts]
             torch.stack(probs).mean(0).topk(20)
-
-
-def timed(fn: Any) -> tuple[float, float, Any]:
-    with OtherLoad() as load:
-        t0 = time.perf_counter()
-        out = fn()
-        wall = time.perf_counter() - t0
-    return wall, load.other_cores, out
 
 
 def spread(values: list[float], unit: float = 1e3) -> str:

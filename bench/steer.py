@@ -28,7 +28,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collect import DEMO_ADAPTERS, BusyNeighbour, OtherLoad  # noqa: E402  (bench/collect.py)
+from collect import DEMO_ADAPTERS, BusyNeighbour, timed  # noqa: E402  (bench/collect.py)
 
 STRENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
@@ -111,14 +110,6 @@ def run_naive(pair: Any, rows: list[tuple[str, float, int]], layer: int, v: Any)
 
 def count_tokens(tokenizer: Any, texts: list[str]) -> int:
     return sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
-
-
-def timed(fn: Any) -> tuple[float, float, Any]:
-    with OtherLoad() as load:
-        t0 = time.perf_counter()
-        out = fn()
-        wall = time.perf_counter() - t0
-    return wall, load.other_cores, out
 
 
 def spread(values: list[float]) -> str:
