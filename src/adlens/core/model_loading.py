@@ -51,8 +51,14 @@ def cpu_auto_name() -> str:
     if env not in ("float32", MIXED, "bfloat16"):
         raise AdlensError(f"{ENV_CPU_DTYPE}={env!r}: use float32, mixed or bfloat16.")
     if env != "float32" and not cpu_has_native_bf16():
-        log.warning("%s=%s on a CPU without native bf16: emulated, slower", ENV_CPU_DTYPE, env)
+        _warn_emulated(env)
     return env
+
+
+@functools.cache
+def _warn_emulated(name: str) -> None:
+    """Once per process: a load and its run hash each ask `cpu_auto_name` more than once."""
+    log.warning("%s=%s on a CPU without native bf16: emulated, slower", ENV_CPU_DTYPE, name)
 
 
 def cpu_auto_dtype() -> torch.dtype:
